@@ -1,0 +1,119 @@
+use super::*;
+use proptest::prelude::*;
+
+const TIMER_OPTS: &[OptSpec] = &[
+    OptSpec {
+        key: "intervals",
+        kind: OptKind::DurationList { min_ns: 1_000, max_ns: 10_000_000_000 },
+        help: "",
+    },
+    OptSpec { key: "samples", kind: OptKind::U64 { min: 1, max: 100_000 }, help: "" },
+    OptSpec { key: "mode", kind: OptKind::Choice(&["block", "poll"]), help: "" },
+];
+const REG: &[ProbeSpec] = &[
+    ProbeSpec { name: "platform", about: "", options: &[] },
+    ProbeSpec { name: "timer", about: "", options: TIMER_OPTS },
+    ProbeSpec { name: "selftest.panic", about: "", options: &[] },
+];
+const DEF: &[&str] = &["platform"];
+
+fn err(s: &str) -> String {
+    let e = Cmdline::parse(s, REG, DEF).unwrap_err();
+    Explain(&e, REG).to_string()
+}
+
+#[test]
+fn defaults() {
+    let c = Cmdline::parse("", REG, DEF).unwrap();
+    assert_eq!(c.probes().collect::<Vec<_>>(), ["platform"]);
+    assert_eq!(c.duration_s, None);
+    assert_eq!(c.exit, ExitMode::Shutdown);
+}
+
+#[test]
+fn full_line() {
+    let line = "probes=timer,platform duration=30 timer.samples=500 timer.intervals=100us,1ms \
+                exit=isa-debug-exit loglevel=debug";
+    let c = Cmdline::parse(line, REG, DEF).unwrap();
+    assert_eq!(c.probes().collect::<Vec<_>>(), ["timer", "platform"]);
+    assert_eq!(c.duration_s, Some(30));
+    assert_eq!(c.opt_u64("timer", "samples", 1), 500);
+    assert_eq!(c.opt_durations_ns("timer", "intervals", &[5]).collect::<Vec<_>>(), [100_000, 1_000_000]);
+    assert_eq!(c.opt_choice("timer", "mode", "block"), "block");
+    assert_eq!(c.exit, ExitMode::IsaDebugExit);
+    assert_eq!(c.loglevel, Some("debug"));
+}
+
+#[test]
+fn list_default_used_when_absent() {
+    let c = Cmdline::parse("probes=timer", REG, DEF).unwrap();
+    assert_eq!(c.opt_durations_ns("timer", "intervals", &[7, 8]).collect::<Vec<_>>(), [7, 8]);
+}
+
+#[test]
+fn probe_names_with_dots() {
+    let c = Cmdline::parse("probes=selftest.panic", REG, DEF).unwrap();
+    assert_eq!(c.probes().collect::<Vec<_>>(), ["selftest.panic"]);
+    assert!(err("probes=selftest.panic selftest.panic.x=1").contains("selftest.panic takes no options"));
+}
+
+#[test]
+fn errors_name_the_culprit_and_alternatives() {
+    let e = err("probes=platform bogus=1");
+    assert!(e.contains("unknown key 'bogus'") && e.contains("platform, timer"), "{e}");
+    let e = err("probes=nope");
+    assert!(e.contains("unknown probe 'nope'") && e.contains("available: platform"), "{e}");
+    let e = err("probes=timer timer.sample=3");
+    assert!(e.contains("'timer.sample'") && e.contains("intervals, samples, mode"), "{e}");
+    let e = err("probes=timer timer.samples=0");
+    assert!(e.contains("bad value '0' for timer.samples") && e.contains("1..=100000"), "{e}");
+    let e = err("duration=ten");
+    assert!(e.contains("bad value 'ten' for duration"), "{e}");
+    let e = err("timer.samples=3");
+    assert!(e.contains("probe 'timer' is not in probes="), "{e}");
+    assert!(err("probes=timer timer.mode=spin").contains("one of: block, poll"));
+    assert!(err("probes=timer timer.intervals=5").contains("durations like"));
+    assert!(err("hello").contains("'hello' is not key=value"));
+    assert!(err("duration=1 duration=2").contains("'duration' is given twice"));
+    assert!(err("probes=platform,platform").contains("given twice"));
+    assert!(err("probes=").contains("selects no probe"));
+    assert!(err("exit=halt").contains("one of: shutdown, isa-debug-exit"));
+}
+
+#[test]
+fn exit_mode_survives_a_bad_line() {
+    let line = "bogus=1 exit=isa-debug-exit";
+    assert!(Cmdline::parse(line, REG, DEF).is_err());
+    assert_eq!(exit_mode_hint(line), ExitMode::IsaDebugExit);
+    assert_eq!(exit_mode_hint("exit=shutdown"), ExitMode::Shutdown);
+}
+
+#[test]
+fn durations() {
+    assert_eq!(parse_duration_ns("250ns"), Some(250));
+    assert_eq!(parse_duration_ns("100us"), Some(100_000));
+    assert_eq!(parse_duration_ns("10ms"), Some(10_000_000));
+    assert_eq!(parse_duration_ns("2s"), Some(2_000_000_000));
+    assert_eq!(parse_duration_ns("0"), Some(0));
+    for bad in ["", "5", "ms", "1.5ms", "-1s", "99999999999999999999s", "18446744073709551615s"] {
+        assert_eq!(parse_duration_ns(bad), None, "{bad}");
+    }
+    assert_eq!(Ns(1_500).to_string(), "1500ns");
+    assert_eq!(Ns(2_000_000).to_string(), "2ms");
+}
+
+proptest! {
+    #[test]
+    fn never_panics(s in "\\PC{0,200}") {
+        if let Err(e) = Cmdline::parse(&s, REG, DEF) {
+            let _ = Explain(&e, REG).to_string();
+        }
+    }
+
+    #[test]
+    fn samples_round_trip(n in 1u64..=100_000) {
+        let line = format!("probes=timer timer.samples={n}");
+        let c = Cmdline::parse(&line, REG, DEF).unwrap();
+        prop_assert_eq!(c.opt_u64("timer", "samples", 0), n);
+    }
+}

@@ -1,0 +1,28 @@
+//! Xen public ABI, trimmed to what xenprobe uses.
+//!
+//! One module per public header, Xen's names kept (in Rust case) so they stay
+//! greppable. Every `#[repr(C)]` struct carries compile-time size and offset
+//! asserts taken from the C headers (Xen 4.17, x86_64).
+
+pub mod console;
+pub mod errno;
+pub mod hypercall;
+pub mod sched;
+pub mod shared_info;
+pub mod start_info;
+pub mod vcpu;
+pub mod version;
+
+/// Size of a page on x86.
+pub const PAGE_SIZE: usize = 4096;
+/// log2 of [`PAGE_SIZE`].
+pub const PAGE_SHIFT: u32 = 12;
+
+/// Compile-time layout check: `assert_layout!(Type, size; field => offset, ...)`.
+#[macro_export]
+macro_rules! assert_layout {
+    ($t:ty, $size:expr; $($f:ident => $off:expr),* $(,)?) => {
+        const _: () = assert!(core::mem::size_of::<$t>() == $size);
+        $(const _: () = assert!(core::mem::offset_of!($t, $f) == $off);)*
+    };
+}

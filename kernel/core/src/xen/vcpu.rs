@@ -1,0 +1,68 @@
+//! vcpu.h: time info, runstate, timers.
+
+/// `struct vcpu_time_info` (32 bytes): pvclock parameters Xen updates under a version counter.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VcpuTimeInfo {
+    pub version: u32,
+    pub _pad0: u32,
+    pub tsc_timestamp: u64,
+    pub system_time: u64,
+    pub tsc_to_system_mul: u32,
+    pub tsc_shift: i8,
+    pub flags: u8,
+    pub _pad1: [u8; 2],
+}
+crate::assert_layout!(VcpuTimeInfo, 32;
+    version => 0, tsc_timestamp => 8, system_time => 16, tsc_to_system_mul => 24,
+    tsc_shift => 28, flags => 29);
+
+pub const VCPUOP_REGISTER_RUNSTATE_MEMORY_AREA: u64 = 5;
+pub const VCPUOP_SET_PERIODIC_TIMER: u64 = 6;
+pub const VCPUOP_STOP_PERIODIC_TIMER: u64 = 7;
+pub const VCPUOP_SET_SINGLESHOT_TIMER: u64 = 8;
+pub const VCPUOP_STOP_SINGLESHOT_TIMER: u64 = 9;
+
+/// Runstate values (`RUNSTATE_*`): an integer newtype, never a Rust enum, since Xen writes it.
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct RunstateState(pub i32);
+impl RunstateState {
+    pub const RUNNING: Self = Self(0);
+    pub const RUNNABLE: Self = Self(1);
+    pub const BLOCKED: Self = Self(2);
+    pub const OFFLINE: Self = Self(3);
+}
+
+/// `struct vcpu_runstate_info` (48 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VcpuRunstateInfo {
+    pub state: i32,
+    pub _pad: u32,
+    /// Bit 63 is XEN_RUNSTATE_UPDATE while Xen rewrites the area.
+    pub state_entry_time: u64,
+    pub time: [u64; 4],
+}
+crate::assert_layout!(VcpuRunstateInfo, 48; state => 0, state_entry_time => 8, time => 16);
+
+/// Flag in `state_entry_time` set while the area is being updated.
+pub const XEN_RUNSTATE_UPDATE: u64 = 1 << 63;
+
+/// `struct vcpu_set_singleshot_timer`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VcpuSetSingleshotTimer {
+    /// Absolute system time in ns.
+    pub timeout_abs_ns: u64,
+    pub flags: u32,
+    pub _pad: u32,
+}
+crate::assert_layout!(VcpuSetSingleshotTimer, 16; timeout_abs_ns => 0, flags => 8);
+
+/// `struct vcpu_set_periodic_timer`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VcpuSetPeriodicTimer {
+    pub period_ns: u64,
+}

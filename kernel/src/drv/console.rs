@@ -1,0 +1,156 @@
+//! The console: the PV console ring for a domU, HYPERVISOR_console_io for dom0.
+//!
+//! Ring protocol (io/console.h): we produce into `out`, xenconsoled consumes.
+//! Bytes are written before `out_prod` is published (Release), the event
+//! channel is notified after, and when the ring is full we wait for space
+//! (poll the console port with a timeout) instead of dropping output.
+
+use crate::xen::{console_io, evtchn, sched, shared};
+use core::fmt;
+use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use spin::Mutex;
+use xp_core::ring;
+use xp_core::xen::console::*;
+
+/// How long one wait for ring space may block before re-checking (ns).
+const SPACE_WAIT_NS: u64 = 10_000_000;
+
+/// The console page shared with xenconsoled, accessed only through atomics.
+struct Ring {
+    page: *mut u8,
+    port: u32,
+}
+
+// SAFETY: the ring is only used under CONSOLE's lock, on the single vCPU.
+unsafe impl Send for Ring {}
+
+impl Ring {
+    fn idx(&self, off: usize) -> &AtomicU32 {
+        // SAFETY: `page` is the mapped console page; `off` is one of the 4-byte aligned index
+        // offsets of xencons_interface, and these fields are only accessed atomically.
+        unsafe { AtomicU32::from_ptr(self.page.add(off) as *mut u32) }
+    }
+
+    fn out_byte(&self, i: usize) -> &AtomicU8 {
+        // SAFETY: i < OUT_SIZE (masked by the caller), inside the `out` array of the page.
+        unsafe { AtomicU8::from_ptr(self.page.add(OUT_OFFSET + i)) }
+    }
+
+    /// Write all of `data`, waiting for space; gives up (returns false) only if the
+    /// consumer's index is impossible (a broken peer), since waiting could never end.
+    fn write(&mut self, mut data: &[u8]) -> bool {
+        while !data.is_empty() {
+            let cons = self.idx(OUT_CONS).load(Ordering::Acquire);
+            let prod = self.idx(OUT_PROD).load(Ordering::Relaxed);
+            let Ok((off, n)) = ring::write_span(prod, cons, OUT_SIZE, data.len()) else {
+                return false;
+            };
+            if n == 0 {
+                self.wait_for_space();
+                continue;
+            }
+            for (i, &b) in data[..n].iter().enumerate() {
+                self.out_byte(off + i).store(b, Ordering::Relaxed);
+            }
+            // Release: the bytes above must be visible before the new producer index.
+            self.idx(OUT_PROD).store(prod.wrapping_add(n as u32), Ordering::Release);
+            data = &data[n..];
+        }
+        let _ = evtchn::send(self.port);
+        true
+    }
+
+    fn wait_for_space(&self) {
+        let _ = evtchn::send(self.port);
+        shared::clear_pending(self.port);
+        let now = crate::time::now_ns();
+        if now == 0 {
+            sched::yield_now();
+        } else {
+            sched::poll(&[self.port], now + SPACE_WAIT_NS);
+        }
+    }
+}
+
+enum Backend {
+    /// Before setup: try console_io (works for dom0 and debug builds of Xen).
+    Early,
+    Ring(Ring),
+    Hypervisor,
+}
+
+/// The console; one line at a time is written under its lock.
+pub struct Console {
+    backend: Backend,
+}
+
+impl Console {
+    fn write_bytes(&mut self, b: &[u8]) {
+        match &mut self.backend {
+            Backend::Ring(r) => {
+                if !r.write(b) {
+                    // The peer's indexes are impossible: fall back so the verdict still shows.
+                    self.backend = Backend::Hypervisor;
+                    console_io::write(b"\nconsole ring indexes out of range; using console_io\n");
+                    console_io::write(b);
+                }
+            }
+            Backend::Early | Backend::Hypervisor => {
+                console_io::write(b);
+            }
+        }
+    }
+}
+
+impl fmt::Write for Console {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.write_bytes(s.as_bytes());
+        Ok(())
+    }
+}
+
+static CONSOLE: Mutex<Console> = Mutex::new(Console { backend: Backend::Early });
+
+/// Use the PV console ring at `page` (already mapped) with event channel `port`.
+pub fn use_ring(page: *mut u8, port: u32) {
+    CONSOLE.lock().backend = Backend::Ring(Ring { page, port });
+}
+
+/// Use HYPERVISOR_console_io (dom0).
+pub fn use_hypervisor() {
+    CONSOLE.lock().backend = Backend::Hypervisor;
+}
+
+/// Run `f` with the console locked, so what it writes is not interleaved.
+pub fn with<R>(f: impl FnOnce(&mut Console) -> R) -> R {
+    f(&mut CONSOLE.lock())
+}
+
+/// Force the console unlocked; only for the crash path, where the lock holder can never resume.
+pub fn break_lock() {
+    if CONSOLE.is_locked() {
+        // SAFETY: single vCPU and no event handlers: whoever held the lock was interrupted by
+        // the fault or panic we are now reporting and will never run again.
+        unsafe { CONSOLE.force_unlock() };
+    }
+}
+
+/// `print!` to the console.
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::drv::console::with(|c| { let _ = core::fmt::Write::write_fmt(c, format_args!($($arg)*)); })
+    };
+}
+
+/// `println!` to the console.
+#[macro_export]
+macro_rules! println {
+    () => { $crate::print!("\n") };
+    ($($arg:tt)*) => {
+        $crate::drv::console::with(|c| {
+            let _ = core::fmt::Write::write_fmt(c, format_args!($($arg)*));
+            let _ = core::fmt::Write::write_str(c, "\n");
+        })
+    };
+}

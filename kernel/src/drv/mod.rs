@@ -1,0 +1,4 @@
+//! Safe drivers above the Xen layer.
+
+pub mod console;
+pub mod logger;

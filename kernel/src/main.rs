@@ -1,0 +1,112 @@
+//! xenprobe: a Xen 64-bit PV unikernel that probes the hypervisor and xenstored.
+//!
+//! `xen_start` is the init script, read top to bottom:
+//! traps -> start_info -> shared_info -> console -> memory -> log ->
+//! command line -> probes -> result -> shutdown.
+#![no_std]
+#![no_main]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+extern crate alloc;
+
+mod arch;
+mod drv;
+mod fatal;
+mod mm;
+mod probe;
+mod report;
+mod time;
+mod xen;
+
+use xp_core::cmdline::{Cmdline, Explain};
+use xp_core::outcome::Outcome;
+use xp_core::xen::start_info::StartInfo;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Entered from `_start` (boot/head.S) on our own stack with rsi = start_info.
+#[no_mangle]
+extern "C" fn xen_start(si: *const StartInfo) -> ! {
+    let entry_tsc = arch::rdtsc();
+    let trap_table_rc = arch::traps::init();
+    // SAFETY: Xen passes the virtual address of a mapped start_info page, which it writes
+    // before entry only (no suspend/resume here) and which the heap never covers.
+    let si: &'static StartInfo = unsafe { &*si };
+    if let Err(e) = si.validate() {
+        // No console is known yet; console_io reaches dom0's and debug Xen's console.
+        xen::console_io::write(b"xenprobe: start_info is not a 64-bit PV start_info; stopping\n");
+        report::error(format_args!("bad start_info: {e:?} (magic {:?})", si.magic_str()));
+        fatal::end(None);
+    }
+    if let Err(e) = xen::shared::map(si.shared_info) {
+        report::error(format_args!("cannot map shared_info: {e}"));
+        fatal::end(None);
+    }
+    console_init(si);
+    let mem = match mm::init(si) {
+        Ok(m) => m,
+        Err(e) => {
+            report::error(format_args!("memory setup failed: {e}"));
+            fatal::end(None)
+        }
+    };
+    let env = probe::Env {
+        si,
+        mem,
+        trap_table_rc,
+        entry_tsc,
+        entry_ns: entry_ns(entry_tsc),
+        ready_ns: time::now_ns(),
+    };
+    run(&env)
+}
+
+/// The console ring for a domU, console_io for dom0.
+fn console_init(si: &StartInfo) {
+    if si.is_dom0() {
+        drv::console::use_hypervisor();
+        return;
+    }
+    let va = mm::pfn_to_va(mm::mfn_to_pfn(si.console_mfn));
+    if mm::is_mapped(si, va) {
+        drv::console::use_ring(va as *mut u8, si.console_evtchn);
+    } else {
+        report::error(format_args!("console page (mfn {:#x}) is not in the bootstrap mapping", si.console_mfn));
+    }
+}
+
+fn entry_ns(entry_tsc: u64) -> u64 {
+    let t = xen::shared::time_info().unwrap_or_default();
+    let snap = xp_core::pvclock::TimeSnapshot {
+        version: t.version,
+        tsc_timestamp: t.tsc_timestamp,
+        system_time: t.system_time,
+        tsc_to_system_mul: t.tsc_to_system_mul,
+        tsc_shift: t.tsc_shift,
+        flags: t.flags,
+    };
+    snap.system_time_at(entry_tsc)
+}
+
+/// Parse the command line, run the probes, print the verdict and end the domain.
+fn run(env: &probe::Env) -> ! {
+    let text = env.si.cmdline();
+    let cmd = Cmdline::parse(text, probe::REGISTRY, probe::DEFAULT);
+    let exit = cmd.as_ref().map_or(xp_core::cmdline::exit_mode_hint(text), |c| c.exit);
+    fatal::configure(exit, env.si.is_dom0());
+    drv::logger::init(cmd.as_ref().ok().and_then(|c| c.loglevel).unwrap_or("info"));
+    crate::println!("xenprobe {VERSION} ({}) cmdline: {text:?}", if env.si.is_dom0() { "dom0" } else { "domU" });
+    report::record("start", |o| {
+        o.str("version", VERSION).str("cmdline", text).str("mode", if env.si.is_dom0() { "dom0" } else { "domU" })
+    });
+    let outcome = match cmd {
+        Ok(cmd) => cmd.probes().fold(Outcome::Success, |acc, p| acc.worst(probe::run(p, &cmd, env))),
+        Err(e) => {
+            report::error(format_args!("command line: {}", Explain(&e, probe::REGISTRY)));
+            Outcome::Error
+        }
+    };
+    report::record("result", |o| o.str("result", outcome.name()));
+    report::result_line(outcome);
+    fatal::end(Some(outcome))
+}

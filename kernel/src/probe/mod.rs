@@ -1,0 +1,107 @@
+//! Probes: one module each, behind one small interface.
+//!
+//! A probe gets a [`Ctx`] through which it reports checks, facts and
+//! metrics; its outcome is the most severe of what it reported.
+
+mod platform;
+mod selftest;
+
+use crate::report;
+use core::fmt::Display;
+use xp_core::cmdline::{Cmdline, ProbeSpec};
+use xp_core::outcome::Outcome;
+use xp_core::xen::start_info::StartInfo;
+
+/// Facts about the running domain the probes may use.
+pub struct Env {
+    pub si: &'static StartInfo,
+    pub mem: crate::mm::MemInfo,
+    pub trap_table_rc: i64,
+    /// System time (ns) at entry and when the kernel was ready to run probes.
+    pub entry_ns: u64,
+    pub ready_ns: u64,
+    pub entry_tsc: u64,
+}
+
+/// What a probe reports through.
+pub struct Ctx<'a> {
+    pub probe: &'static str,
+    pub cmd: &'a Cmdline<'a>,
+    pub env: &'a Env,
+    outcome: Outcome,
+}
+
+impl Ctx<'_> {
+    /// Report a check: `outcome` with what was expected and what was seen.
+    pub fn check_as(&mut self, name: &str, outcome: Outcome, expected: impl Display, observed: impl Display) {
+        self.outcome = self.outcome.worst(outcome);
+        let mark = if outcome == Outcome::Success { "ok  " } else { outcome.verdict() };
+        crate::println!("  [{mark}] {name}: expected {expected}, observed {observed}");
+        let probe = self.probe;
+        report::record("check", |o| {
+            o.str("probe", probe)
+                .str("name", name)
+                .str("verdict", outcome.verdict())
+                .display("expected", &expected)
+                .display("observed", &observed)
+        });
+    }
+
+    /// A pass/fail check (failure = the thing under test is wrong).
+    pub fn check(&mut self, name: &str, ok: bool, expected: impl Display, observed: impl Display) -> bool {
+        let o = if ok { Outcome::Success } else { Outcome::Failure };
+        self.check_as(name, o, expected, observed);
+        ok
+    }
+
+    /// A fact about the environment.
+    pub fn info(&mut self, key: &str, value: impl Display) {
+        crate::println!("  {key}: {value}");
+        let probe = self.probe;
+        report::record("info", |o| o.str("probe", probe).str("key", key).display("value", &value));
+    }
+
+    /// A single measured value with its unit and how it was measured.
+    pub fn metric(&mut self, name: &str, value: u64, unit: &str, method: &str) {
+        crate::println!("  {name}: {value} {unit} ({method})");
+        let probe = self.probe;
+        report::record("metric", |o| {
+            o.str("probe", probe).str("name", name).u64("value", value).str("unit", unit).str("method", method)
+        });
+    }
+
+    /// The probe itself (or its environment) is broken.
+    pub fn error(&mut self, msg: impl Display) {
+        self.outcome = self.outcome.worst(Outcome::Error);
+        crate::println!("  ERROR: {msg}");
+        let probe = self.probe;
+        report::record("error", |o| o.str("probe", probe).display("msg", &msg));
+    }
+}
+
+type RunFn = fn(&mut Ctx<'_>);
+
+/// The registry: what the command line may name, in `--help` order.
+pub const REGISTRY: &[ProbeSpec] = &[platform::SPEC, selftest::PANIC, selftest::FAULT, selftest::VERDICT];
+const RUNNERS: &[RunFn] = &[platform::run, selftest::run_panic, selftest::run_fault, selftest::run_verdict];
+const _: () = assert!(REGISTRY.len() == RUNNERS.len());
+
+/// Probes run when the command line names none.
+pub const DEFAULT: &[&str] = &["platform"];
+
+/// Run one probe by name; returns its outcome.
+pub fn run(name: &'static str, cmd: &Cmdline<'_>, env: &Env) -> Outcome {
+    let Some(i) = REGISTRY.iter().position(|p| p.name == name) else {
+        report::error(format_args!("no runner for probe {name}"));
+        return Outcome::Error;
+    };
+    crate::println!("--- probe {name}: {}", REGISTRY[i].about);
+    let start = crate::time::now_ns();
+    let mut ctx = Ctx { probe: REGISTRY[i].name, cmd, env, outcome: Outcome::Success };
+    RUNNERS[i](&mut ctx);
+    let o = ctx.outcome;
+    let ns = crate::time::now_ns().saturating_sub(start);
+    crate::println!("--- probe {name}: {o} ({} us)", ns / 1000);
+    report::record("probe_end", |r| r.str("probe", name).str("result", o.name()).u64("elapsed_ns", ns));
+    o
+}

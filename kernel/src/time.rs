@@ -1,0 +1,25 @@
+//! Xen system time from vCPU 0's pvclock (vcpu_time_info + TSC).
+
+use xp_core::pvclock::TimeSnapshot;
+
+/// Nanoseconds of Xen system time now, or 0 before shared_info is mapped.
+pub fn now_ns() -> u64 {
+    let Some(t) = crate::xen::shared::time_info() else {
+        return 0;
+    };
+    let snap = TimeSnapshot {
+        version: t.version,
+        tsc_timestamp: t.tsc_timestamp,
+        system_time: t.system_time,
+        tsc_to_system_mul: t.tsc_to_system_mul,
+        tsc_shift: t.tsc_shift,
+        flags: t.flags,
+    };
+    snap.system_time_at(crate::arch::rdtsc())
+}
+
+/// Wall-clock nanoseconds since the Unix epoch now, if known.
+pub fn wall_ns() -> Option<u64> {
+    let (sec, nsec) = crate::xen::shared::wallclock()?;
+    Some(xp_core::pvclock::wallclock_ns(sec, nsec, now_ns()))
+}

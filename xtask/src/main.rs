@@ -1,0 +1,2 @@
+// Placeholder: the CLI is being written (build, run, test). The lab module lives in lab/.
+fn main() {}
