@@ -35,7 +35,11 @@ pub fn end(outcome: Option<Outcome>) -> ! {
             Err(e) => crate::println!("isa-debug-exit unavailable: {e}"),
         }
     }
-    let reason = if outcome.is_some() { ShutdownReason::POWEROFF } else { ShutdownReason::CRASH };
+    let reason = if outcome.is_some() {
+        ShutdownReason::POWEROFF
+    } else {
+        ShutdownReason::CRASH
+    };
     let rc = sched::shutdown(reason);
     crate::println!("SCHEDOP_shutdown({}) returned {rc}; spinning", reason.0);
     loop {
@@ -54,7 +58,11 @@ fn enter() {
 /// Report a CPU exception and crash.
 pub fn trap(f: &TrapFrame) -> ! {
     enter();
-    let cr2 = if f.vector == 14 { shared::fault_cr2() } else { None };
+    let cr2 = if f.vector == 14 {
+        shared::fault_cr2()
+    } else {
+        None
+    };
     crate::println!(
         "\nFATAL TRAP: vector {} ({}) error_code {:#x} rip {:#018x}",
         f.vector,
@@ -69,8 +77,13 @@ pub fn trap(f: &TrapFrame) -> ! {
     }
     dump_regs(f);
     crate::report::record("crash", |o| {
-        let o = o.str("reason", "trap").u64("vector", f.vector).str("name", vector_name(f.vector));
-        let o = o.u64("error_code", f.error_code).display("rip", format_args!("{:#x}", f.rip));
+        let o = o
+            .str("reason", "trap")
+            .u64("vector", f.vector)
+            .str("name", vector_name(f.vector));
+        let o = o
+            .u64("error_code", f.error_code)
+            .display("rip", format_args!("{:#x}", f.rip));
         match cr2 {
             Some(a) => o.display("cr2", format_args!("{a:#x}")),
             None => o,
@@ -98,7 +111,9 @@ fn dump_regs(f: &TrapFrame) {
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     enter();
     let msg = info.message();
-    let (file, line, col) = info.location().map_or(("?", 0, 0), |l| (l.file(), l.line(), l.column()));
+    let (file, line, col) = info
+        .location()
+        .map_or(("?", 0, 0), |l| (l.file(), l.line(), l.column()));
     crate::println!("\nPANIC: {msg}\n  at {file}:{line}:{col}");
     crate::report::record("crash", |o| {
         o.str("reason", "panic")

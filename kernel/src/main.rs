@@ -35,7 +35,10 @@ extern "C" fn xen_start(si: *const StartInfo) -> ! {
     if let Err(e) = si.validate() {
         // No console is known yet; console_io reaches dom0's and debug Xen's console.
         xen::console_io::write(b"xenprobe: start_info is not a 64-bit PV start_info; stopping\n");
-        report::error(format_args!("bad start_info: {e:?} (magic {:?})", si.magic_str()));
+        report::error(format_args!(
+            "bad start_info: {e:?} (magic {:?})",
+            si.magic_str()
+        ));
         fatal::end(None);
     }
     if let Err(e) = xen::shared::map(si.shared_info) {
@@ -71,7 +74,10 @@ fn console_init(si: &StartInfo) {
     if mm::is_mapped(si, va) {
         drv::console::use_ring(va as *mut u8, si.console_evtchn);
     } else {
-        report::error(format_args!("console page (mfn {:#x}) is not in the bootstrap mapping", si.console_mfn));
+        report::error(format_args!(
+            "console page (mfn {:#x}) is not in the bootstrap mapping",
+            si.console_mfn
+        ));
     }
 }
 
@@ -92,17 +98,29 @@ fn entry_ns(entry_tsc: u64) -> u64 {
 fn run(env: &probe::Env) -> ! {
     let text = env.si.cmdline();
     let cmd = Cmdline::parse(text, probe::REGISTRY, probe::DEFAULT);
-    let exit = cmd.as_ref().map_or(xp_core::cmdline::exit_mode_hint(text), |c| c.exit);
+    let exit = cmd
+        .as_ref()
+        .map_or(xp_core::cmdline::exit_mode_hint(text), |c| c.exit);
     fatal::configure(exit, env.si.is_dom0());
     drv::logger::init(cmd.as_ref().ok().and_then(|c| c.loglevel).unwrap_or("info"));
-    crate::println!("xenprobe {VERSION} ({}) cmdline: {text:?}", if env.si.is_dom0() { "dom0" } else { "domU" });
+    crate::println!(
+        "xenprobe {VERSION} ({}) cmdline: {text:?}",
+        if env.si.is_dom0() { "dom0" } else { "domU" }
+    );
     report::record("start", |o| {
-        o.str("version", VERSION).str("cmdline", text).str("mode", if env.si.is_dom0() { "dom0" } else { "domU" })
+        o.str("version", VERSION)
+            .str("cmdline", text)
+            .str("mode", if env.si.is_dom0() { "dom0" } else { "domU" })
     });
     let outcome = match cmd {
-        Ok(cmd) => cmd.probes().fold(Outcome::Success, |acc, p| acc.worst(probe::run(p, &cmd, env))),
+        Ok(cmd) => cmd.probes().fold(Outcome::Success, |acc, p| {
+            acc.worst(probe::run(p, &cmd, env))
+        }),
         Err(e) => {
-            report::error(format_args!("command line: {}", Explain(&e, probe::REGISTRY)));
+            report::error(format_args!(
+                "command line: {}",
+                Explain(&e, probe::REGISTRY)
+            ));
             Outcome::Error
         }
     };

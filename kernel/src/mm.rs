@@ -48,7 +48,10 @@ impl core::fmt::Display for MmError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             MmError::Xen(e) => write!(f, "{e}"),
-            MmError::NoMemory { free_start_pfn, nr_pages } => {
+            MmError::NoMemory {
+                free_start_pfn,
+                nr_pages,
+            } => {
                 write!(f, "no free pages for the heap (first free pfn {free_start_pfn}, nr_pages {nr_pages})")
             }
             MmError::TableNotMapped(pfn) => write!(f, "page-table page pfn {pfn} is not mapped"),
@@ -109,7 +112,11 @@ fn first_free_pfn(si: &StartInfo) -> u64 {
     let si_pfn = va_to_pfn(si as *const StartInfo as u64) + 1;
     let pts = va_to_pfn(si.pt_base) + si.nr_pt_frames + 1; // + Xen's boot stack page
     let p2m = up(si.mfn_list + si.nr_pages * 8);
-    let module = if si.mod_len > 0 { up(si.mod_start + si.mod_len) } else { 0 };
+    let module = if si.mod_len > 0 {
+        up(si.mod_start + si.mod_len)
+    } else {
+        0
+    };
     let mut free = image_end.max(si_pfn).max(pts).max(p2m).max(module);
     for mfn in [si.store_mfn, si.console_mfn] {
         if mfn != 0 && !si.is_dom0() {
@@ -129,7 +136,10 @@ pub fn init(si: &StartInfo) -> Result<MemInfo, MmError> {
     // Upper bound of tables a range of n pages can need: L1s, plus L2s and L3s at the edges.
     let reserve = n / 512 + 6;
     if n <= reserve + 16 {
-        return Err(MmError::NoMemory { free_start_pfn: free, nr_pages: si.nr_pages });
+        return Err(MmError::NoMemory {
+            free_start_pfn: free,
+            nr_pages: si.nr_pages,
+        });
     }
     let mut b = build::Builder::new(si, free, free + reserve);
     b.map_range(free + reserve, end)?;

@@ -1,2 +1,77 @@
-// Placeholder: the CLI is being written (build, run, test). The lab module lives in lab/.
-fn main() {}
+//! `cargo xtask`: build xenprobe, boot it in the virtual lab, test it.
+//!
+//! Exit codes of `run` follow xtf-runner: 0 SUCCESS, 3 SKIP, 4 ERROR,
+//! 5 FAILURE, 6 CRASH. A bad xtask option is an ERROR (4) with a message.
+
+mod build;
+mod cli;
+mod lab;
+mod results;
+mod run;
+mod scenario;
+mod summary;
+mod test;
+
+use cli::Args;
+
+const HELP: &str = "\
+cargo xtask <command> [options]
+
+commands:
+  build              build the probe kernel (target/x86_64-unknown-none/release/xenprobe)
+  run [options]      boot the probe in the virtual lab (QEMU + Xen 4.17 + Debian dom0)
+      --dom0                 boot the probe as dom0 (hypervisor-only probes, no toolstack)
+      --xenstored c|ocaml    which xenstored dom0 runs (default ocaml)
+      --sched credit|credit2 Xen's scheduler (default credit2)
+      --cmdline \"...\"        probe command line, e.g. \"probes=platform\"
+      --memory MIB           domU memory (default 4, libxc's floor for a 64-bit PV guest)
+      --timeout S            how long the probe may run (default 60)
+      --dom0-script \"...\"    shell lines dom0 runs while the probe runs ($DOMID, $DOMNAME)
+      --json FILE            write all records, the verdict and lab timings as JSON
+      --out DIR              where serial.log etc. go (default lab-out/run)
+      --verbose              echo the raw serial console to stderr
+  test [options]     host tests, lints, and every lab scenario in tests/lab/
+      --host-only | --lab-only | --no-lint | --filter SUBSTRING
+
+exit codes (run): 0 SUCCESS, 3 SKIP, 4 ERROR, 5 FAILURE, 6 CRASH";
+
+fn main() {
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    let cmd = if argv.is_empty() {
+        String::from("help")
+    } else {
+        argv.remove(0)
+    };
+    let res = match cmd.as_str() {
+        "build" => build_cmd(Args::new("build", &[], argv)),
+        "run" => run::main(Args::new("run", run::USAGE, argv)),
+        "test" => test::main(Args::new("test", test::USAGE, argv)),
+        "help" | "--help" | "-h" => {
+            println!("{HELP}");
+            Ok(0)
+        }
+        other => Err(anyhow::anyhow!(
+            "unknown command '{other}' (accepted: build, run, test, help)"
+        )),
+    };
+    match res {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            eprintln!("(see `cargo xtask help`)");
+            std::process::exit(4);
+        }
+    }
+}
+
+fn build_cmd(a: Args) -> anyhow::Result<i32> {
+    a.finish()?;
+    let elf = build::kernel()?;
+    let size = std::fs::metadata(&elf)?.len();
+    println!("{} ({} bytes)", elf.display(), size);
+    match build::stripped_size(&elf) {
+        Ok(s) => println!("stripped image: {s} bytes ({:.0} KiB)", s as f64 / 1024.0),
+        Err(e) => println!("stripped size unknown: {e}"),
+    }
+    Ok(0)
+}

@@ -54,10 +54,17 @@ pub enum ExitMode {
 
 /// Global keys and what they accept.
 pub const GLOBAL_KEYS: &[OptSpec] = &[
-    OptSpec { key: "probes", kind: OptKind::Choice(&[]), help: "comma-separated probe names" },
+    OptSpec {
+        key: "probes",
+        kind: OptKind::Choice(&[]),
+        help: "comma-separated probe names",
+    },
     OptSpec {
         key: "duration",
-        kind: OptKind::U64 { min: 0, max: 10_000_000 },
+        kind: OptKind::U64 {
+            min: 0,
+            max: 10_000_000,
+        },
         help: "seconds a long-running probe runs (0 = forever)",
     },
     OptSpec {
@@ -93,11 +100,24 @@ pub enum CmdlineError<'a> {
     NotKeyValue(&'a str),
     UnknownKey(&'a str),
     UnknownProbe(&'a str),
-    UnknownOption { probe: &'a str, key: &'a str },
-    NotSelected { key: &'a str, probe: &'a str },
-    BadValue { key: &'a str, value: &'a str, kind: OptKindTag },
+    UnknownOption {
+        probe: &'a str,
+        key: &'a str,
+    },
+    NotSelected {
+        key: &'a str,
+        probe: &'a str,
+    },
+    BadValue {
+        key: &'a str,
+        value: &'a str,
+        kind: OptKindTag,
+    },
     Duplicate(&'a str),
-    TooMany { what: &'static str, max: usize },
+    TooMany {
+        what: &'static str,
+        max: usize,
+    },
     NoProbes,
 }
 
@@ -164,7 +184,10 @@ fn join<'x>(f: &mut fmt::Formatter<'_>, items: impl Iterator<Item = &'x &'x str>
 /// The `exit=` mode of a command line even when the rest of it is invalid, so a
 /// run that ends with a command-line ERROR still ends the way the lab asked.
 pub fn exit_mode_hint(text: &str) -> ExitMode {
-    if text.split_ascii_whitespace().any(|t| t == "exit=isa-debug-exit") {
+    if text
+        .split_ascii_whitespace()
+        .any(|t| t == "exit=isa-debug-exit")
+    {
         ExitMode::IsaDebugExit
     } else {
         ExitMode::Shutdown
@@ -207,9 +230,9 @@ pub fn value_ok(kind: OptKind, value: &str) -> bool {
         OptKind::DurationList { min_ns, max_ns } => {
             let n = value.split(',').count();
             (1..=MAX_LIST).contains(&n)
-                && value.split(',').all(|v| {
-                    parse_duration_ns(v).is_some_and(|v| (min_ns..=max_ns).contains(&v))
-                })
+                && value
+                    .split(',')
+                    .all(|v| parse_duration_ns(v).is_some_and(|v| (min_ns..=max_ns).contains(&v)))
         }
         OptKind::Choice(words) => words.contains(&value),
     }
@@ -266,7 +289,10 @@ impl<'a> Cmdline<'a> {
                 return Err(CmdlineError::Duplicate(name));
             }
             if self.nprobes == MAX_PROBES {
-                return Err(CmdlineError::TooMany { what: "probes", max: MAX_PROBES });
+                return Err(CmdlineError::TooMany {
+                    what: "probes",
+                    max: MAX_PROBES,
+                });
             }
             self.probes[self.nprobes] = spec.name;
             self.nprobes += 1;
@@ -278,12 +304,22 @@ impl<'a> Cmdline<'a> {
     }
 
     fn set_global(&mut self, key: &'a str, value: &'a str) -> Result<(), CmdlineError<'a>> {
-        let spec = GLOBAL_KEYS.iter().find(|s| s.key == key).ok_or(CmdlineError::UnknownKey(key))?;
+        let spec = GLOBAL_KEYS
+            .iter()
+            .find(|s| s.key == key)
+            .ok_or(CmdlineError::UnknownKey(key))?;
         if !value_ok(spec.kind, value) {
-            return Err(CmdlineError::BadValue { key, value, kind: spec.kind.tag() });
+            return Err(CmdlineError::BadValue {
+                key,
+                value,
+                kind: spec.kind.tag(),
+            });
         }
         let dup = match key {
-            "duration" => self.duration_s.replace(parse_u64(value).unwrap_or(0)).is_some(),
+            "duration" => self
+                .duration_s
+                .replace(parse_u64(value).unwrap_or(0))
+                .is_some(),
             "loglevel" => self.loglevel.replace(value).is_some(),
             _ => {
                 let old = self.exit;
@@ -316,15 +352,25 @@ impl<'a> Cmdline<'a> {
             .ok_or(CmdlineError::UnknownKey(key))?;
         let opt_key = &key[spec.name.len() + 1..];
         let opt = spec.options.iter().find(|o| o.key == opt_key);
-        let opt = opt.ok_or(CmdlineError::UnknownOption { probe: spec.name, key: opt_key })?;
+        let opt = opt.ok_or(CmdlineError::UnknownOption {
+            probe: spec.name,
+            key: opt_key,
+        })?;
         if !value_ok(opt.kind, value) {
-            return Err(CmdlineError::BadValue { key, value, kind: opt.kind.tag() });
+            return Err(CmdlineError::BadValue {
+                key,
+                value,
+                kind: opt.kind.tag(),
+            });
         }
         if self.raw_opt(spec.name, opt.key).is_some() {
             return Err(CmdlineError::Duplicate(key));
         }
         if self.nopts == MAX_OPTS {
-            return Err(CmdlineError::TooMany { what: "options", max: MAX_OPTS });
+            return Err(CmdlineError::TooMany {
+                what: "options",
+                max: MAX_OPTS,
+            });
         }
         self.opts[self.nopts] = (spec.name, opt.key, value);
         self.nopts += 1;
@@ -348,17 +394,23 @@ impl<'a> Cmdline<'a> {
     /// The raw value of `probe.key`, if given.
     pub fn raw_opt(&self, probe: &str, key: &str) -> Option<&'a str> {
         let opts = &self.opts[..self.nopts];
-        opts.iter().find(|(p, k, _)| *p == probe && *k == key).map(|&(_, _, v)| v)
+        opts.iter()
+            .find(|(p, k, _)| *p == probe && *k == key)
+            .map(|&(_, _, v)| v)
     }
 
     /// `probe.key` as a number (validated at parse time), or `default`.
     pub fn opt_u64(&self, probe: &str, key: &str, default: u64) -> u64 {
-        self.raw_opt(probe, key).and_then(parse_u64).unwrap_or(default)
+        self.raw_opt(probe, key)
+            .and_then(parse_u64)
+            .unwrap_or(default)
     }
 
     /// `probe.key` as a duration in ns, or `default`.
     pub fn opt_duration_ns(&self, probe: &str, key: &str, default: u64) -> u64 {
-        self.raw_opt(probe, key).and_then(parse_duration_ns).unwrap_or(default)
+        self.raw_opt(probe, key)
+            .and_then(parse_duration_ns)
+            .unwrap_or(default)
     }
 
     /// `probe.key` as a list of durations in ns, or `default`.
@@ -369,7 +421,10 @@ impl<'a> Cmdline<'a> {
         default: &'s [u64],
     ) -> impl Iterator<Item = u64> + 's {
         let raw = self.raw_opt(probe, key);
-        let given = raw.into_iter().flat_map(|v| v.split(',')).filter_map(parse_duration_ns);
+        let given = raw
+            .into_iter()
+            .flat_map(|v| v.split(','))
+            .filter_map(parse_duration_ns);
         let fallback = default.iter().copied().filter(move |_| raw.is_none());
         given.chain(fallback)
     }
@@ -414,7 +469,10 @@ impl fmt::Display for Explain<'_, '_> {
                 f.write_str(")")
             }
             CmdlineError::NotSelected { key, probe } => {
-                write!(f, "option '{key}' is set but probe '{probe}' is not in probes=")
+                write!(
+                    f,
+                    "option '{key}' is set but probe '{probe}' is not in probes="
+                )
             }
             CmdlineError::BadValue { key, value, kind } => {
                 write!(f, "bad value '{value}' for {key} (expected {kind})")

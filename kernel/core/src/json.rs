@@ -39,7 +39,11 @@ impl<'w, W: Write> Obj<'w, W> {
     /// Start an object (writes `{`).
     pub fn new(w: &'w mut W) -> Self {
         let res = w.write_char('{');
-        Obj { w, first: true, res }
+        Obj {
+            w,
+            first: true,
+            res,
+        }
     }
 
     fn key(&mut self, k: &str) {

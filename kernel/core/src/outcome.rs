@@ -41,7 +41,9 @@ impl Outcome {
 
     /// Parse either spelling (`SUCCESS` or `pass`, ...).
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|o| o.name() == s || o.verdict() == s)
+        Self::ALL
+            .into_iter()
+            .find(|o| o.name() == s || o.verdict() == s)
     }
 
     /// The more severe of the two.

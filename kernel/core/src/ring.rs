@@ -48,7 +48,12 @@ pub fn mask(idx: u32, size: u32) -> usize {
 }
 
 /// Where the producer may write next without wrapping: `(offset, len)`, `len <= want`.
-pub fn write_span(prod: u32, cons: u32, size: u32, want: usize) -> Result<(usize, usize), RingError> {
+pub fn write_span(
+    prod: u32,
+    cons: u32,
+    size: u32,
+    want: usize,
+) -> Result<(usize, usize), RingError> {
     let free = free(prod, cons, size)? as usize;
     let off = mask(prod, size);
     let to_end = size as usize - off;
@@ -78,7 +83,14 @@ mod tests {
     #[test]
     fn bad_peer_indexes_are_errors() {
         let e = used(3000, 0, 2048).unwrap_err();
-        assert_eq!(e, RingError { prod: 3000, cons: 0, size: 2048 });
+        assert_eq!(
+            e,
+            RingError {
+                prod: 3000,
+                cons: 0,
+                size: 2048
+            }
+        );
         assert!(e.to_string().contains("prod-cons=3000 > size 2048"));
         // Consumer ahead of producer looks like a huge distance too.
         assert!(used(0, 1, 2048).is_err());

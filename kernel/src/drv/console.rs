@@ -53,7 +53,8 @@ impl Ring {
                 self.out_byte(off + i).store(b, Ordering::Relaxed);
             }
             // Release: the bytes above must be visible before the new producer index.
-            self.idx(OUT_PROD).store(prod.wrapping_add(n as u32), Ordering::Release);
+            self.idx(OUT_PROD)
+                .store(prod.wrapping_add(n as u32), Ordering::Release);
             data = &data[n..];
         }
         let _ = evtchn::send(self.port);
@@ -109,7 +110,9 @@ impl fmt::Write for Console {
     }
 }
 
-static CONSOLE: Mutex<Console> = Mutex::new(Console { backend: Backend::Early });
+static CONSOLE: Mutex<Console> = Mutex::new(Console {
+    backend: Backend::Early,
+});
 
 /// Use the PV console ring at `page` (already mapped) with event channel `port`.
 pub fn use_ring(page: *mut u8, port: u32) {

@@ -40,7 +40,10 @@ impl<'a> Builder<'a> {
             let idx = index(va, 1);
             if entry(l1_va, idx) & pte::PRESENT == 0 {
                 let val = (pfn_to_mfn(self.si, pfn) << 12) | pte::DATA_RW;
-                self.push(MmuUpdate { ptr: (l1_mfn << 12) + idx * 8, val })?;
+                self.push(MmuUpdate {
+                    ptr: (l1_mfn << 12) + idx * 8,
+                    val,
+                })?;
                 self.pages_mapped += 1;
             }
         }
@@ -78,7 +81,10 @@ impl<'a> Builder<'a> {
         let mfn = pfn_to_mfn(self.si, pfn);
         mmu::update_va_mapping(va, (mfn << 12) | pte::DATA_RO)?;
         self.flush()?; // queued L1 writes first: the new table must not race them
-        mmu::mmu_update(&[MmuUpdate { ptr: (parent_mfn << 12) + idx * 8, val: (mfn << 12) | pte::TABLE }])?;
+        mmu::mmu_update(&[MmuUpdate {
+            ptr: (parent_mfn << 12) + idx * 8,
+            val: (mfn << 12) | pte::TABLE,
+        }])?;
         self.tables_created += 1;
         Ok(mfn)
     }

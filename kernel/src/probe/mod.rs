@@ -33,9 +33,19 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Report a check: `outcome` with what was expected and what was seen.
-    pub fn check_as(&mut self, name: &str, outcome: Outcome, expected: impl Display, observed: impl Display) {
+    pub fn check_as(
+        &mut self,
+        name: &str,
+        outcome: Outcome,
+        expected: impl Display,
+        observed: impl Display,
+    ) {
         self.outcome = self.outcome.worst(outcome);
-        let mark = if outcome == Outcome::Success { "ok  " } else { outcome.verdict() };
+        let mark = if outcome == Outcome::Success {
+            "ok  "
+        } else {
+            outcome.verdict()
+        };
         crate::println!("  [{mark}] {name}: expected {expected}, observed {observed}");
         let probe = self.probe;
         report::record("check", |o| {
@@ -48,8 +58,18 @@ impl Ctx<'_> {
     }
 
     /// A pass/fail check (failure = the thing under test is wrong).
-    pub fn check(&mut self, name: &str, ok: bool, expected: impl Display, observed: impl Display) -> bool {
-        let o = if ok { Outcome::Success } else { Outcome::Failure };
+    pub fn check(
+        &mut self,
+        name: &str,
+        ok: bool,
+        expected: impl Display,
+        observed: impl Display,
+    ) -> bool {
+        let o = if ok {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
         self.check_as(name, o, expected, observed);
         ok
     }
@@ -58,7 +78,11 @@ impl Ctx<'_> {
     pub fn info(&mut self, key: &str, value: impl Display) {
         crate::println!("  {key}: {value}");
         let probe = self.probe;
-        report::record("info", |o| o.str("probe", probe).str("key", key).display("value", &value));
+        report::record("info", |o| {
+            o.str("probe", probe)
+                .str("key", key)
+                .display("value", &value)
+        });
     }
 
     /// A single measured value with its unit and how it was measured.
@@ -66,7 +90,11 @@ impl Ctx<'_> {
         crate::println!("  {name}: {value} {unit} ({method})");
         let probe = self.probe;
         report::record("metric", |o| {
-            o.str("probe", probe).str("name", name).u64("value", value).str("unit", unit).str("method", method)
+            o.str("probe", probe)
+                .str("name", name)
+                .u64("value", value)
+                .str("unit", unit)
+                .str("method", method)
         });
     }
 
@@ -82,8 +110,18 @@ impl Ctx<'_> {
 type RunFn = fn(&mut Ctx<'_>);
 
 /// The registry: what the command line may name, in `--help` order.
-pub const REGISTRY: &[ProbeSpec] = &[platform::SPEC, selftest::PANIC, selftest::FAULT, selftest::VERDICT];
-const RUNNERS: &[RunFn] = &[platform::run, selftest::run_panic, selftest::run_fault, selftest::run_verdict];
+pub const REGISTRY: &[ProbeSpec] = &[
+    platform::SPEC,
+    selftest::PANIC,
+    selftest::FAULT,
+    selftest::VERDICT,
+];
+const RUNNERS: &[RunFn] = &[
+    platform::run,
+    selftest::run_panic,
+    selftest::run_fault,
+    selftest::run_verdict,
+];
 const _: () = assert!(REGISTRY.len() == RUNNERS.len());
 
 /// Probes run when the command line names none.
@@ -97,11 +135,20 @@ pub fn run(name: &'static str, cmd: &Cmdline<'_>, env: &Env) -> Outcome {
     };
     crate::println!("--- probe {name}: {}", REGISTRY[i].about);
     let start = crate::time::now_ns();
-    let mut ctx = Ctx { probe: REGISTRY[i].name, cmd, env, outcome: Outcome::Success };
+    let mut ctx = Ctx {
+        probe: REGISTRY[i].name,
+        cmd,
+        env,
+        outcome: Outcome::Success,
+    };
     RUNNERS[i](&mut ctx);
     let o = ctx.outcome;
     let ns = crate::time::now_ns().saturating_sub(start);
     crate::println!("--- probe {name}: {o} ({} us)", ns / 1000);
-    report::record("probe_end", |r| r.str("probe", name).str("result", o.name()).u64("elapsed_ns", ns));
+    report::record("probe_end", |r| {
+        r.str("probe", name)
+            .str("result", o.name())
+            .u64("elapsed_ns", ns)
+    });
     o
 }

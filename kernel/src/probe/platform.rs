@@ -34,11 +34,19 @@ fn xen_facts(ctx: &mut Ctx<'_>) {
     let rc = version::query(XENVER_EXTRAVERSION, &mut extra)
         .min(version::query(XENVER_CHANGESET, &mut changeset))
         .min(version::query(XENVER_CAPABILITIES, &mut caps));
-    ctx.info("xen_version", format_args!("{major}.{minor}{}", c_str(&extra)));
+    ctx.info(
+        "xen_version",
+        format_args!("{major}.{minor}{}", c_str(&extra)),
+    );
     ctx.info("xen_changeset", c_str(&changeset));
     ctx.info("xen_capabilities", c_str(&caps));
     ctx.check("xenver_queries", rc >= 0, "rc >= 0", rc);
-    ctx.check("xen_version_plausible", major >= 3, ">= 3.0", format_args!("{major}.{minor}"));
+    ctx.check(
+        "xen_version_plausible",
+        major >= 3,
+        ">= 3.0",
+        format_args!("{major}.{minor}"),
+    );
     match version::features(0) {
         Ok(bits) => ctx.info("xen_features_0", format_args!("{bits:#010x}")),
         Err(e) => ctx.error(e),
@@ -60,29 +68,62 @@ fn domain_facts(ctx: &mut Ctx<'_>) {
     ctx.info("start_info_magic", si.magic_str());
     ctx.info("nr_pages", si.nr_pages);
     ctx.info("start_info_flags", format_args!("{:#x}", si.flags));
-    ctx.info("store", format_args!("mfn {:#x} evtchn {}", si.store_mfn, si.store_evtchn));
+    ctx.info(
+        "store",
+        format_args!("mfn {:#x} evtchn {}", si.store_mfn, si.store_evtchn),
+    );
     if si.is_dom0() {
         let (off, size) = (si.console_mfn & 0xffff_ffff, si.console_mfn >> 32);
-        ctx.info("console", format_args!("dom0 console_info at offset {off:#x}, {size} bytes"));
+        ctx.info(
+            "console",
+            format_args!("dom0 console_info at offset {off:#x}, {size} bytes"),
+        );
     } else {
-        ctx.info("console", format_args!("mfn {:#x} evtchn {}", si.console_mfn, si.console_evtchn));
+        ctx.info(
+            "console",
+            format_args!("mfn {:#x} evtchn {}", si.console_mfn, si.console_evtchn),
+        );
     }
-    ctx.info("pt_base", format_args!("{:#x} ({} frames)", si.pt_base, si.nr_pt_frames));
+    ctx.info(
+        "pt_base",
+        format_args!("{:#x} ({} frames)", si.pt_base, si.nr_pt_frames),
+    );
     ctx.info("cmdline", si.cmdline());
     let m = ctx.env.mem;
-    ctx.info("heap", format_args!("{} KiB at {:#x}", m.heap_bytes / 1024, m.heap_start));
-    ctx.info("pages_mapped_at_boot", format_args!("{} (+{} page tables)", m.pages_mapped, m.tables_created));
+    ctx.info(
+        "heap",
+        format_args!("{} KiB at {:#x}", m.heap_bytes / 1024, m.heap_start),
+    );
+    ctx.info(
+        "pages_mapped_at_boot",
+        format_args!("{} (+{} page tables)", m.pages_mapped, m.tables_created),
+    );
 }
 
 fn check_start_info(ctx: &mut Ctx<'_>) {
     let si = ctx.env.si;
     let magic_ok = si.magic.starts_with(MAGIC_PREFIX);
-    ctx.check("start_info_magic", magic_ok, "xen-3.0-x86_64*", si.magic_str());
+    ctx.check(
+        "start_info_magic",
+        magic_ok,
+        "xen-3.0-x86_64*",
+        si.magic_str(),
+    );
     if !si.is_dom0() {
         let rings = si.store_mfn != 0 && si.console_mfn != 0;
-        ctx.check("domu_rings_present", rings, "store and console mfn != 0", format_args!("store {:#x} console {:#x}", si.store_mfn, si.console_mfn));
+        ctx.check(
+            "domu_rings_present",
+            rings,
+            "store and console mfn != 0",
+            format_args!("store {:#x} console {:#x}", si.store_mfn, si.console_mfn),
+        );
     }
-    ctx.check("trap_table_registered", ctx.env.trap_table_rc == 0, 0, ctx.env.trap_table_rc);
+    ctx.check(
+        "trap_table_registered",
+        ctx.env.trap_table_rc == 0,
+        0,
+        ctx.env.trap_table_rc,
+    );
 }
 
 fn check_shared_info(ctx: &mut Ctx<'_>) {
@@ -91,11 +132,24 @@ fn check_shared_info(ctx: &mut Ctx<'_>) {
         return;
     };
     let live = t.system_time > 0 && t.tsc_to_system_mul != 0;
-    let seen = format_args!("system_time {} mul {:#x} shift {}", t.system_time, t.tsc_to_system_mul, t.tsc_shift);
-    ctx.check("shared_info_time_live", live, "system_time > 0, mul != 0", seen);
+    let seen = format_args!(
+        "system_time {} mul {:#x} shift {}",
+        t.system_time, t.tsc_to_system_mul, t.tsc_shift
+    );
+    ctx.check(
+        "shared_info_time_live",
+        live,
+        "system_time > 0, mul != 0",
+        seen,
+    );
     let (sec, _) = shared::wallclock().unwrap_or((0, 0));
     // 2020-01-01T00:00:00Z: a wall clock before that means shared_info is not what it seems.
-    ctx.check("wallclock_plausible", sec >= 1_577_836_800, ">= 1577836800 (2020-01-01)", sec);
+    ctx.check(
+        "wallclock_plausible",
+        sec >= 1_577_836_800,
+        ">= 1577836800 (2020-01-01)",
+        sec,
+    );
 }
 
 fn check_hypercall_page(ctx: &mut Ctx<'_>) {
@@ -103,7 +157,8 @@ fn check_hypercall_page(ctx: &mut Ctx<'_>) {
     // Every stub starts `push rcx; push r11; mov eax, imm32` (51 41 53 b8 imm32) with imm = n.
     let stub_ok = |n: usize| {
         let s = &page[n * 32..n * 32 + 8];
-        s[..4] == [0x51, 0x41, 0x53, 0xb8] && u32::from_le_bytes([s[4], s[5], s[6], s[7]]) == n as u32
+        s[..4] == [0x51, 0x41, 0x53, 0xb8]
+            && u32::from_le_bytes([s[4], s[5], s[6], s[7]]) == n as u32
     };
     let probe = [0usize, 1, 17, 18, 24, 29, 32];
     let good = probe.iter().filter(|&&n| stub_ok(n)).count();
@@ -125,7 +180,12 @@ fn check_heap(ctx: &mut Ctx<'_>) {
     let ok = v.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8);
     drop(v);
     let (used, free) = crate::mm::heap_usage();
-    ctx.check("heap_alloc_256k", ok, "pattern intact", if ok { "intact" } else { "corrupted" });
+    ctx.check(
+        "heap_alloc_256k",
+        ok,
+        "pattern intact",
+        if ok { "intact" } else { "corrupted" },
+    );
     ctx.info("heap_after", format_args!("used {used} B, free {free} B"));
 }
 
@@ -137,13 +197,23 @@ fn check_pvclock(ctx: &mut Ctx<'_>) {
         backwards += (t < last) as u32;
         last = t;
     }
-    ctx.check("pvclock_monotonic_10k", backwards == 0, "0 backward steps", backwards);
+    ctx.check(
+        "pvclock_monotonic_10k",
+        backwards == 0,
+        "0 backward steps",
+        backwards,
+    );
 }
 
 fn boot_metrics(ctx: &mut Ctx<'_>) {
     let e = ctx.env;
     let ns = e.ready_ns.saturating_sub(e.entry_ns);
-    ctx.metric("entry_to_ready", ns, "ns", "pvclock at xen_start entry vs. before the first probe, n=1");
+    ctx.metric(
+        "entry_to_ready",
+        ns,
+        "ns",
+        "pvclock at xen_start entry vs. before the first probe, n=1",
+    );
 }
 
 /// Formats a 16-byte domain handle as a UUID.

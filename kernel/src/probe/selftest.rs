@@ -50,7 +50,9 @@ pub fn run_fault(ctx: &mut Ctx<'_>) {
                 core::ptr::read_volatile(0x8000_0000_0000_0000u64 as *const u64);
             }
             "ud" => core::arch::asm!("ud2"),
-            "de" => core::arch::asm!("xor edx, edx", "xor eax, eax", "xor ecx, ecx", "div ecx", out("eax") _, out("ecx") _, out("edx") _),
+            "de" => {
+                core::arch::asm!("xor edx, edx", "xor eax, eax", "xor ecx, ecx", "div ecx", out("eax") _, out("ecx") _, out("edx") _)
+            }
             _ => core::arch::asm!("int3"),
         }
     }

@@ -8,7 +8,13 @@ use xp_core::xen::sched::*;
 pub fn shutdown(reason: ShutdownReason) -> i64 {
     let arg = SchedShutdown { reason: reason.0 };
     // SAFETY: the argument is a pointer to `struct sched_shutdown` (not the reason by value).
-    unsafe { raw2(SCHED_OP, SCHEDOP_SHUTDOWN, &arg as *const SchedShutdown as u64) }
+    unsafe {
+        raw2(
+            SCHED_OP,
+            SCHEDOP_SHUTDOWN,
+            &arg as *const SchedShutdown as u64,
+        )
+    }
 }
 
 /// SCHEDOP_yield: let another vCPU run.

@@ -50,7 +50,10 @@ pub fn time_info() -> Option<VcpuTimeInfo> {
             let p = core::ptr::addr_of!((*v).time);
             let t = core::ptr::read_volatile(p);
             core::sync::atomic::fence(Ordering::Acquire);
-            (t, core::ptr::read_volatile(core::ptr::addr_of!((*p).version)))
+            (
+                t,
+                core::ptr::read_volatile(core::ptr::addr_of!((*p).version)),
+            )
         };
         if t.version & 1 == 0 && t.version == ver2 {
             return Some(t);
@@ -78,7 +81,13 @@ pub fn wallclock() -> Option<(u64, u32)> {
             let hi = core::ptr::read_volatile(core::ptr::addr_of!((*s).wc_sec_hi));
             let nsec = core::ptr::read_volatile(core::ptr::addr_of!((*s).wc_nsec));
             core::sync::atomic::fence(Ordering::Acquire);
-            (v1, sec, hi, nsec, core::ptr::read_volatile(core::ptr::addr_of!((*s).wc_version)))
+            (
+                v1,
+                sec,
+                hi,
+                nsec,
+                core::ptr::read_volatile(core::ptr::addr_of!((*s).wc_version)),
+            )
         };
         if v1 & 1 == 0 && v1 == v2 {
             return Some(((hi as u64) << 32 | sec as u64, nsec));

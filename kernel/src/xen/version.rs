@@ -28,8 +28,17 @@ pub fn query<const N: usize>(cmd: u64, buf: &mut [u8; N]) -> i64 {
 
 /// XENVER_get_features for sub-map `idx`.
 pub fn features(idx: u32) -> Result<u32, super::XenError> {
-    let mut fi = FeatureInfo { submap_idx: idx, submap: 0 };
+    let mut fi = FeatureInfo {
+        submap_idx: idx,
+        submap: 0,
+    };
     // SAFETY: `fi` is a `struct xen_feature_info` Xen reads and writes during the call.
-    let rc = unsafe { raw2(XEN_VERSION, XENVER_GET_FEATURES, &mut fi as *mut FeatureInfo as u64) };
+    let rc = unsafe {
+        raw2(
+            XEN_VERSION,
+            XENVER_GET_FEATURES,
+            &mut fi as *mut FeatureInfo as u64,
+        )
+    };
     super::check("XENVER_get_features", rc).map(|_| fi.submap)
 }

@@ -4,16 +4,42 @@ use proptest::prelude::*;
 const TIMER_OPTS: &[OptSpec] = &[
     OptSpec {
         key: "intervals",
-        kind: OptKind::DurationList { min_ns: 1_000, max_ns: 10_000_000_000 },
+        kind: OptKind::DurationList {
+            min_ns: 1_000,
+            max_ns: 10_000_000_000,
+        },
         help: "",
     },
-    OptSpec { key: "samples", kind: OptKind::U64 { min: 1, max: 100_000 }, help: "" },
-    OptSpec { key: "mode", kind: OptKind::Choice(&["block", "poll"]), help: "" },
+    OptSpec {
+        key: "samples",
+        kind: OptKind::U64 {
+            min: 1,
+            max: 100_000,
+        },
+        help: "",
+    },
+    OptSpec {
+        key: "mode",
+        kind: OptKind::Choice(&["block", "poll"]),
+        help: "",
+    },
 ];
 const REG: &[ProbeSpec] = &[
-    ProbeSpec { name: "platform", about: "", options: &[] },
-    ProbeSpec { name: "timer", about: "", options: TIMER_OPTS },
-    ProbeSpec { name: "selftest.panic", about: "", options: &[] },
+    ProbeSpec {
+        name: "platform",
+        about: "",
+        options: &[],
+    },
+    ProbeSpec {
+        name: "timer",
+        about: "",
+        options: TIMER_OPTS,
+    },
+    ProbeSpec {
+        name: "selftest.panic",
+        about: "",
+        options: &[],
+    },
 ];
 const DEF: &[&str] = &["platform"];
 
@@ -38,7 +64,11 @@ fn full_line() {
     assert_eq!(c.probes().collect::<Vec<_>>(), ["timer", "platform"]);
     assert_eq!(c.duration_s, Some(30));
     assert_eq!(c.opt_u64("timer", "samples", 1), 500);
-    assert_eq!(c.opt_durations_ns("timer", "intervals", &[5]).collect::<Vec<_>>(), [100_000, 1_000_000]);
+    assert_eq!(
+        c.opt_durations_ns("timer", "intervals", &[5])
+            .collect::<Vec<_>>(),
+        [100_000, 1_000_000]
+    );
     assert_eq!(c.opt_choice("timer", "mode", "block"), "block");
     assert_eq!(c.exit, ExitMode::IsaDebugExit);
     assert_eq!(c.loglevel, Some("debug"));
@@ -47,26 +77,44 @@ fn full_line() {
 #[test]
 fn list_default_used_when_absent() {
     let c = Cmdline::parse("probes=timer", REG, DEF).unwrap();
-    assert_eq!(c.opt_durations_ns("timer", "intervals", &[7, 8]).collect::<Vec<_>>(), [7, 8]);
+    assert_eq!(
+        c.opt_durations_ns("timer", "intervals", &[7, 8])
+            .collect::<Vec<_>>(),
+        [7, 8]
+    );
 }
 
 #[test]
 fn probe_names_with_dots() {
     let c = Cmdline::parse("probes=selftest.panic", REG, DEF).unwrap();
     assert_eq!(c.probes().collect::<Vec<_>>(), ["selftest.panic"]);
-    assert!(err("probes=selftest.panic selftest.panic.x=1").contains("selftest.panic takes no options"));
+    assert!(
+        err("probes=selftest.panic selftest.panic.x=1").contains("selftest.panic takes no options")
+    );
 }
 
 #[test]
 fn errors_name_the_culprit_and_alternatives() {
     let e = err("probes=platform bogus=1");
-    assert!(e.contains("unknown key 'bogus'") && e.contains("platform, timer"), "{e}");
+    assert!(
+        e.contains("unknown key 'bogus'") && e.contains("platform, timer"),
+        "{e}"
+    );
     let e = err("probes=nope");
-    assert!(e.contains("unknown probe 'nope'") && e.contains("available: platform"), "{e}");
+    assert!(
+        e.contains("unknown probe 'nope'") && e.contains("available: platform"),
+        "{e}"
+    );
     let e = err("probes=timer timer.sample=3");
-    assert!(e.contains("'timer.sample'") && e.contains("intervals, samples, mode"), "{e}");
+    assert!(
+        e.contains("'timer.sample'") && e.contains("intervals, samples, mode"),
+        "{e}"
+    );
     let e = err("probes=timer timer.samples=0");
-    assert!(e.contains("bad value '0' for timer.samples") && e.contains("1..=100000"), "{e}");
+    assert!(
+        e.contains("bad value '0' for timer.samples") && e.contains("1..=100000"),
+        "{e}"
+    );
     let e = err("duration=ten");
     assert!(e.contains("bad value 'ten' for duration"), "{e}");
     let e = err("timer.samples=3");
@@ -95,7 +143,15 @@ fn durations() {
     assert_eq!(parse_duration_ns("10ms"), Some(10_000_000));
     assert_eq!(parse_duration_ns("2s"), Some(2_000_000_000));
     assert_eq!(parse_duration_ns("0"), Some(0));
-    for bad in ["", "5", "ms", "1.5ms", "-1s", "99999999999999999999s", "18446744073709551615s"] {
+    for bad in [
+        "",
+        "5",
+        "ms",
+        "1.5ms",
+        "-1s",
+        "99999999999999999999s",
+        "18446744073709551615s",
+    ] {
         assert_eq!(parse_duration_ns(bad), None, "{bad}");
     }
     assert_eq!(Ns(1_500).to_string(), "1500ns");

@@ -1,0 +1,185 @@
+#!/bin/sh
+# xenprobe virtual lab: the dom0 init (busybox sh), /init of the dom0 initramfs.
+#
+# Brings dom0 up (mounts, Xen modules, xenfs), starts the chosen xenstored, xen-init-dom0 and
+# xenconsoled, creates the probe domain with `xl create -F`, relays to hvc0, tagged for the
+# host (xtask/src/lab/classify.rs):
+#   XPC|<probe console line>   XPS|<dom0 script line>   XPX|<xl output>   XPD|<diagnostics>
+#   XPLAB stage=<name> t=<dom0 uptime>   XPLAB end reason=<xl code>|timeout|destroyed|unknown
+#   XPLAB fail stage=<name> <why>        XPLAB done (all relayed; power-off follows)
+# then waits for the domain to end (or the timeout), drains its console and powers off.
+# Parameters: /etc/xenprobe/lab.env (XP_* variables), written per run by the host.
+
+export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu
+export XENSTORED_ROOTDIR=/var/lib/xenstored
+. /etc/xenprobe/lab.env
+
+LOG=/var/log/xen
+FIFO=$LOG/console/guest-$XP_DOMNAME.log
+XLOUT=/run/xl.out
+
+# Centiseconds of dom0 uptime.
+cs() { read -r up _ < /proc/uptime; echo $(( ${up%.*} * 100 + 1${up#*.} - 100 )); }
+stage() { read -r up _ < /proc/uptime; echo "XPLAB stage=$1 t=$up"; }
+tag() { awk -v t="$1" '{ sub(/\r$/, ""); print t $0; fflush() }'; }
+diag() { [ -s "$2" ] || return 0; echo "XPD|--- $1"; tail -n "${3:-30}" "$2" | tag 'XPD|'; }
+
+finish() {
+    echo "XPLAB done"
+    sync
+    poweroff -f
+    sleep 30
+}
+
+diagnostics() {
+    diag "xenstored log" $LOG/xenstored.log
+    diag "xenstored output" $LOG/xenstored.out
+    diag "xen-init-dom0 output" $LOG/xen-init-dom0.out
+    diag "xenconsoled output" $LOG/xenconsoled.out
+    [ -e /dev/xen/privcmd ] && { echo "XPD|--- xl dmesg (tail)"; timeout 15 xl dmesg 2>&1 | tail -n 30 | tag 'XPD|'; }
+    echo "XPD|--- dom0 dmesg (tail)"
+    dmesg | tail -n 15 | tag 'XPD|'
+}
+
+fail() {
+    s=$1; shift
+    echo "XPLAB fail stage=$s $*"
+    diagnostics
+    finish
+}
+
+setup_dom0() {
+    mount -t proc proc /proc
+    mount -t sysfs sysfs /sys
+    mount -t devtmpfs devtmpfs /dev 2>/dev/null
+    mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
+    mount -t tmpfs tmpfs /run
+    mkdir -p /run/xen /run/lock $LOG/console /var/lib/xen /var/lib/xenstored /tmp
+    ln -sf /run /var/run
+    ln -sf /run/lock /var/lock
+    stage dom0-up
+    for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc; do
+        insmod /lib/modules/xen/$m.ko || fail dom0 "insmod $m failed"
+    done
+    mount -t xenfs xenfs /proc/xen || fail dom0 "mounting xenfs on /proc/xen failed"
+}
+
+start_xenstored() {
+    case "$XP_XENSTORED" in
+        c) xenstored --no-fork --pid-file /run/xen/xenstored.pid >$LOG/xenstored.out 2>&1 & ;;
+        ocaml) oxenstored --no-fork >$LOG/xenstored.out 2>&1 & ;;
+        *) fail xenstored "unknown xenstored '$XP_XENSTORED'" ;;
+    esac
+    xs_pid=$!
+    n=0
+    until xenstore-read -s / >/dev/null 2>&1; do
+        kill -0 $xs_pid 2>/dev/null || fail xenstored "$XP_XENSTORED xenstored exited"
+        n=$((n + 1))
+        [ $n -ge 300 ] && fail xenstored "no answer from $XP_XENSTORED xenstored after 30 s"
+        sleep 0.1
+    done
+    xen-init-dom0 >$LOG/xen-init-dom0.out 2>&1 || fail xenstored "xen-init-dom0 failed"
+    stage xenstored-ready
+}
+
+# The guest console: xenconsoled writes its log into a FIFO that awk relays line by line, so
+# nothing waits on polling and the tail is complete once xenconsoled closes the FIFO.
+start_console() {
+    mkfifo $FIFO
+    awk '{ sub(/\r$/, ""); print "XPC|" $0; fflush(); if (NR == 1) system("touch /run/guest-running") }' \
+        <$FIFO &
+    con_pid=$!
+    xenconsoled -i --log=guest --log-dir=$LOG/console >$LOG/xenconsoled.out 2>&1 &
+    xc_pid=$!
+}
+
+# Prints the domid of the probe domain once it exists.
+find_domid() {
+    for d in $(xenstore-list /local/domain 2>/dev/null); do
+        [ "$d" != 0 ] && [ "$(xenstore-read /local/domain/$d/name 2>/dev/null)" = "$XP_DOMNAME" ] && echo $d
+    done
+}
+
+start_script() {
+    [ -n "$XP_SCRIPT" ] || return 0
+    stage script-start
+    ( export DOMID DOMNAME=$XP_DOMNAME; sh "$XP_SCRIPT" 2>&1; echo "XPLAB script-exit=$?" >/dev/console ) \
+        | tag 'XPS|' &
+    script_pid=$!
+}
+
+# Waits for `xl create -F` to end; sets DOMID, timed_out. The timeout counts from the moment
+# the domain exists (xl needs up to XL_BUILD_CS before that).
+XL_BUILD_CS=6000
+watch_guest() {
+    start=$(cs)
+    deadline=
+    script_due=
+    timed_out=
+    while kill -0 $xl_pid 2>/dev/null; do
+        t=$(cs)
+        if [ -z "$DOMID" ]; then
+            DOMID=$(find_domid)
+            if [ -n "$DOMID" ]; then
+                stage domain-created
+                deadline=$((t + XP_TIMEOUT * 100))
+                script_due=$((t + 200))
+            elif [ $t -gt $((start + XL_BUILD_CS)) ]; then
+                timed_out=1; echo "XPD|xl create built nothing in $((XL_BUILD_CS / 100)) s"; break
+            fi
+        fi
+        if [ -n "$script_due" ] && { [ -e /run/guest-running ] || [ $t -ge $script_due ]; }; then
+            script_due=; start_script
+        fi
+        if [ -n "$deadline" ] && [ $t -ge $deadline ]; then
+            timed_out=1; break
+        fi
+        sleep 0.05
+    done
+}
+
+# Lets xenconsoled drain the ring of the (preserved) domain, then closes the FIFO by ending
+# xenconsoled, and waits for the relay to print the last line.
+drain_console() {
+    sleep 0.3
+    kill $xc_pid 2>/dev/null
+    n=0
+    while kill -0 $con_pid 2>/dev/null && [ $n -lt 40 ]; do sleep 0.05; n=$((n + 1)); done
+    kill $con_pid 2>/dev/null
+    [ -n "$script_pid" ] && kill $script_pid 2>/dev/null
+}
+
+report_end() {
+    reason=$(sed -n 's/.*has shut down, reason code \([0-9]*\).*/\1/p' $XLOUT | head -n 1)
+    if [ -n "$timed_out" ]; then
+        echo "XPLAB end timeout"
+    elif [ -n "$reason" ]; then
+        echo "XPLAB end reason=$reason"
+    elif grep -q "has been destroyed" $XLOUT; then
+        echo "XPLAB end destroyed"
+    elif [ -n "$DOMID" ] && [ -e /run/guest-running ]; then
+        echo "XPLAB end unknown"
+    else
+        fail xl-create "xl create -F failed ($(tail -n 1 $XLOUT))"
+    fi
+}
+
+exec </dev/console >/dev/console 2>&1
+setup_dom0
+start_xenstored
+start_console
+stage xl-create
+( xl create -F "$XP_XLCFG" 2>&1; echo "xl exited with status $?" ) | awk \
+    '{ print "XPX|" $0; fflush(); print $0 >> "'$XLOUT'"; fflush("'$XLOUT'") }' &
+xl_pid=$!
+watch_guest
+if [ -n "$timed_out" ]; then
+    [ -n "$DOMID" ] && timeout 20 xl destroy "$XP_DOMNAME" 2>&1 | tag 'XPX|'
+    sleep 0.2
+fi
+drain_console
+report_end
+[ -n "$timed_out" ] && diagnostics
+stage finished
+finish

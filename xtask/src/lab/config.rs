@@ -1,0 +1,227 @@
+//! Pure generation of everything a run is configured by: the Xen command line, QEMU's
+//! arguments, the xl domain config and the parameter file read by the dom0 init script.
+
+use super::{LabConfig, Mode, Sched, Xenstored};
+use anyhow::{ensure, Result};
+use std::path::Path;
+
+/// Name of the probe domain in DomU mode (`DOMNAME` for dom0 scripts).
+pub const DOMAIN_NAME: &str = "xenprobe";
+/// Where the probe kernel, the xl config and the parameters sit inside the dom0 initramfs.
+pub const PROBE_PATH: &str = "/probe/xenprobe";
+pub const XL_CFG_PATH: &str = "/etc/xenprobe/probe.cfg";
+pub const ENV_PATH: &str = "/etc/xenprobe/lab.env";
+pub const SCRIPT_PATH: &str = "/etc/xenprobe/script.sh";
+
+/// dom0 memory: Linux dom0 with a small probe guest (xl needs more only for big Linux guests),
+/// and the probe itself as dom0.
+const DOM0_MEM_LINUX: u32 = 512;
+const DOM0_MEM_PROBE: u32 = 32;
+const DOM0_LINUX_ARGS: &str = "console=hvc0 earlyprintk=xen loglevel=4 rdinit=/init";
+
+impl Sched {
+    pub fn xen_name(self) -> &'static str {
+        match self {
+            Sched::Credit => "credit",
+            Sched::Credit2 => "credit2",
+        }
+    }
+}
+
+impl Xenstored {
+    pub fn name(self) -> &'static str {
+        match self {
+            Xenstored::C => "c",
+            Xenstored::Ocaml => "ocaml",
+        }
+    }
+}
+
+/// Xen's own command line. `noreboot` keeps Xen from rebooting by itself after a dom0 crash or
+/// panic: the host reads the crash line and ends QEMU at once instead of 5 s later.
+pub fn xen_cmdline(cfg: &LabConfig) -> String {
+    let mem = match cfg.mode {
+        Mode::DomU => cfg.dom0_mem_mib.unwrap_or(DOM0_MEM_LINUX),
+        Mode::Dom0 => cfg.dom0_mem_mib.unwrap_or(DOM0_MEM_PROBE),
+    };
+    let line = format!(
+        "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem={mem}M,max:{mem}M \
+         dom0_max_vcpus=1 noreboot sched={} {}",
+        cfg.sched.xen_name(),
+        cfg.xen_args
+    );
+    line.trim_end().to_string()
+}
+
+/// A multiboot module for QEMU's `-initrd`: a path, then its command line. QEMU splits modules
+/// at ',' and reads ",," as a literal comma; the path ends at the first space.
+pub fn multiboot_module(path: &Path, args: &str) -> Result<String> {
+    let p = path.to_string_lossy();
+    ensure!(
+        !p.contains([' ', ',']),
+        "path {p:?} contains a space or a comma (QEMU multiboot cannot take it)"
+    );
+    let line = if args.is_empty() {
+        p.into_owned()
+    } else {
+        format!("{p} {args}")
+    };
+    Ok(line.replace(',', ",,"))
+}
+
+/// QEMU's arguments (everything after the program name).
+pub fn qemu_args(cfg: &LabConfig, xen: &Path, modules: &[String]) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "-m",
+        "1024",
+        "-smp",
+        "1",
+        "-cpu",
+        "max,-smap",
+        "-accel",
+        "tcg",
+        "-nographic",
+        "-nodefaults",
+        "-no-reboot",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+        "-device",
+        "isa-debug-exit,iobase=0xf4,iosize=0x04",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.extend(["-kernel".into(), xen.to_string_lossy().into_owned()]);
+    a.extend(["-append".into(), xen_cmdline(cfg)]);
+    a.extend(["-initrd".into(), modules.join(",")]);
+    a
+}
+
+/// The Linux dom0 kernel module line.
+pub fn dom0_linux_module(kernel: &Path, extra: &str) -> Result<String> {
+    multiboot_module(kernel, format!("{DOM0_LINUX_ARGS} {extra}").trim_end())
+}
+
+/// Checks a string that goes between double quotes in an xl config.
+fn xl_quoted(what: &str, s: &str) -> Result<String> {
+    ensure!(
+        !s.contains(['"', '\\', '\n', '\r']),
+        "{what} must not contain '\"', '\\' or a newline: {s:?}"
+    );
+    Ok(format!("\"{s}\""))
+}
+
+/// The xl config of the probe domain. The domain is preserved on every kind of shutdown so
+/// that xenconsoled can still drain its console ring; the init script destroys nothing and
+/// powers dom0 off instead.
+pub fn xl_config(cfg: &LabConfig) -> Result<String> {
+    ensure!(
+        cfg.memory_mib >= 4,
+        "domU memory must be at least 4 MiB (libxc's floor for a 64-bit PV guest)"
+    );
+    Ok(format!(
+        "name = \"{DOMAIN_NAME}\"\ntype = \"pv\"\nkernel = \"{PROBE_PATH}\"\nmemory = {}\nmaxmem = {}\n\
+         vcpus = 1\nextra = {}\non_poweroff = \"preserve\"\non_reboot = \"preserve\"\n\
+         on_crash = \"preserve\"\non_watchdog = \"preserve\"\n",
+        cfg.memory_mib,
+        cfg.memory_mib,
+        xl_quoted("the guest command line", &cfg.cmdline)?
+    ))
+}
+
+/// Shell assignments sourced by the init script (values are single-quoted).
+pub fn lab_env(cfg: &LabConfig) -> String {
+    let vars = [
+        ("XP_XENSTORED", cfg.xenstored.name().to_string()),
+        (
+            "XP_TIMEOUT",
+            format!("{}", cfg.timeout.as_secs_f64().ceil() as u64),
+        ),
+        ("XP_DOMNAME", DOMAIN_NAME.to_string()),
+        ("XP_XLCFG", XL_CFG_PATH.to_string()),
+        (
+            "XP_SCRIPT",
+            if cfg.dom0_script.is_some() {
+                SCRIPT_PATH.to_string()
+            } else {
+                String::new()
+            },
+        ),
+        (
+            "XP_VERBOSE",
+            if cfg.verbose { "1".into() } else { "0".into() },
+        ),
+    ];
+    vars.iter()
+        .map(|(k, v)| format!("{k}='{}'\n", v.replace('\'', "'\\''")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::LabConfig;
+
+    fn cfg() -> LabConfig {
+        LabConfig {
+            cmdline: "probes=a,b duration=1".into(),
+            ..LabConfig::new(Mode::DomU, "/k".into())
+        }
+    }
+
+    #[test]
+    fn xl_config_has_guest_settings() {
+        let c = xl_config(&cfg()).unwrap();
+        assert!(c.contains("memory = 4\n"));
+        assert!(c.contains("extra = \"probes=a,b duration=1\"\n"));
+        assert!(c.contains("on_crash = \"preserve\""));
+        assert!(c.contains("kernel = \"/probe/xenprobe\""));
+        let bad = LabConfig {
+            cmdline: "a\"b".into(),
+            ..cfg()
+        };
+        assert!(xl_config(&bad).is_err());
+        let small = LabConfig {
+            memory_mib: 2,
+            ..cfg()
+        };
+        assert!(xl_config(&small).is_err());
+    }
+
+    #[test]
+    fn xen_cmdline_selects_scheduler_and_memory() {
+        let c = cfg();
+        assert!(xen_cmdline(&c).contains("sched=credit2"));
+        assert!(xen_cmdline(&c).contains("dom0_mem=512M,max:512M"));
+        let d = LabConfig {
+            sched: Sched::Credit,
+            mode: Mode::Dom0,
+            ..cfg()
+        };
+        assert!(xen_cmdline(&d).ends_with("sched=credit"));
+        assert!(xen_cmdline(&d).contains("dom0_mem=32M,max:32M"));
+    }
+
+    #[test]
+    fn multiboot_module_escapes_commas() {
+        let m = multiboot_module(Path::new("/a/k"), "probes=x,y").unwrap();
+        assert_eq!(m, "/a/k probes=x,,y");
+        assert!(multiboot_module(Path::new("/a b/k"), "").is_err());
+        let args = qemu_args(&cfg(), Path::new("/x/xen"), &[m, "/i.cpio".into()]);
+        let initrd = args.iter().position(|a| a == "-initrd").unwrap();
+        assert_eq!(args[initrd + 1], "/a/k probes=x,,y,/i.cpio");
+    }
+
+    #[test]
+    fn lab_env_quotes_values() {
+        let e = lab_env(&LabConfig {
+            xenstored: Xenstored::Ocaml,
+            ..cfg()
+        });
+        assert!(e.contains("XP_XENSTORED='ocaml'\n"));
+        assert!(e.contains("XP_TIMEOUT='30'\n"));
+        assert!(e.contains("XP_SCRIPT=''\n"));
+    }
+}

@@ -1,0 +1,265 @@
+//! The dom0 initramfs (uncompressed newc cpio). Its static part (busybox, the Xen tools and
+//! every library they need, the modules, /etc/xen) is built once at provisioning time; a run
+//! appends its own entries (the init script, parameters, xl config, dom0 script, probe kernel).
+
+use super::cpio::CpioWriter;
+use super::host::progress;
+use super::{config, elf, kernel, LabConfig};
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The dom0 init script, shipped as /init.
+pub const INIT_SH: &str = include_str!("../../../boot/lab/init.sh");
+
+const XEN_BIN: &str = "usr/lib/xen-4.17/bin";
+/// Tools from xen-utils-4.17 that dom0 runs (or that probes use as peers).
+const XEN_TOOLS: &[&str] = &[
+    "xl",
+    "xenstored",
+    "oxenstored",
+    "xenconsoled",
+    "xen-init-dom0",
+    "xenconsole",
+    "test-xenstore",
+    "vchan-socket-proxy",
+    "xenstore-control",
+    "lsevtchn",
+    "libxl-save-helper",
+];
+/// `xenstore` dispatches on its argv[0].
+const XENSTORE_LINKS: &[&str] = &[
+    "read", "write", "ls", "list", "rm", "exists", "watch", "chmod",
+];
+const LIB_DIRS: &[&str] = &["lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu"];
+const LIB_DEST: &str = "/lib/x86_64-linux-gnu";
+const DIRS: &[&str] = &[
+    "/bin",
+    "/sbin",
+    "/usr",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/lib",
+    "/usr/lib/xen-4.17",
+    "/usr/lib/xen-4.17/bin",
+    "/lib",
+    "/lib/x86_64-linux-gnu",
+    "/lib64",
+    "/lib/modules",
+    "/lib/modules/xen",
+    "/etc",
+    "/etc/xen",
+    "/etc/xenprobe",
+    "/probe",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run",
+    "/tmp",
+    "/var",
+    "/mnt",
+];
+/// Logs of oxenstored go to a file (Debian's config leaves them to syslog, absent here).
+const OXENSTORED_EXTRA: &str =
+    "\n# xenprobe lab\nxenstored-log-file = /var/log/xen/xenstored.log\n\
+                                xenstored-log-level = info\n";
+/// Inode numbers of per-run entries start here (the base uses small ones).
+const RUN_INO: u32 = 1 << 20;
+
+/// Writes the static part of the initramfs (entries without a trailer).
+pub fn build_base(root: &Path, modules: &Path, out: &Path, verbose: bool) -> Result<()> {
+    let mut w = CpioWriter::new(BufWriter::new(fs::File::create(out)?), 1);
+    for d in DIRS {
+        w.dir(d)?;
+    }
+    w.chardev("/dev/console", 5, 1)?;
+    add_busybox(&mut w, root)?;
+    let mut bins = Vec::new();
+    for t in XEN_TOOLS {
+        let rel = format!("{XEN_BIN}/{t}");
+        add_file(&mut w, &root.join(&rel), &format!("/{rel}"), 0o755)?;
+        w.symlink(&format!("/usr/sbin/{t}"), &format!("/{rel}"))?;
+        bins.push(root.join(rel));
+    }
+    add_file(
+        &mut w,
+        &root.join("usr/bin/xenstore"),
+        "/usr/bin/xenstore",
+        0o755,
+    )?;
+    for l in XENSTORE_LINKS {
+        w.symlink(&format!("/usr/bin/xenstore-{l}"), "xenstore")?;
+    }
+    bins.push(root.join("usr/bin/xenstore"));
+    add_libraries(&mut w, root, &bins, verbose)?;
+    let oxs = fs::read_to_string(root.join("etc/xen/oxenstored.conf"))?;
+    w.file(
+        "/etc/xen/oxenstored.conf",
+        0o644,
+        format!("{oxs}{OXENSTORED_EXTRA}").as_bytes(),
+    )?;
+    add_file(
+        &mut w,
+        &root.join("etc/xen/xl.conf"),
+        "/etc/xen/xl.conf",
+        0o644,
+    )?;
+    for m in kernel::MODULES {
+        add_file(
+            &mut w,
+            &modules.join(format!("{m}.ko")),
+            &format!("/lib/modules/xen/{m}.ko"),
+            0o644,
+        )?;
+    }
+    w.into_inner().flush()?;
+    Ok(())
+}
+
+fn add_file<W: Write>(w: &mut CpioWriter<W>, src: &Path, dst: &str, mode: u32) -> Result<()> {
+    let data = fs::read(src).with_context(|| format!("reading {}", src.display()))?;
+    Ok(w.file(dst, mode, &data)?)
+}
+
+/// busybox-static and one symlink per applet (listed by running it on the host).
+fn add_busybox<W: Write>(w: &mut CpioWriter<W>, root: &Path) -> Result<()> {
+    let bb = root.join("bin/busybox");
+    add_file(w, &bb, "/bin/busybox", 0o755)?;
+    let list = Command::new(&bb)
+        .arg("--list-full")
+        .output()
+        .context("running busybox --list-full")?;
+    let list = String::from_utf8_lossy(&list.stdout);
+    if !list.contains("bin/sh") {
+        bail!("busybox --list-full gave no applet list");
+    }
+    for applet in list
+        .lines()
+        .filter(|l| !l.is_empty() && *l != "bin/busybox")
+    {
+        w.symlink(&format!("/{applet}"), "/bin/busybox")?;
+    }
+    Ok(())
+}
+
+fn find_lib(root: &Path, name: &str) -> Option<PathBuf> {
+    LIB_DIRS
+        .iter()
+        .map(|d| root.join(d).join(name))
+        .find(|p| p.exists())
+}
+
+/// Ships the transitive DT_NEEDED closure of `bins` (plus the dynamic loader and libgcc_s,
+/// which glibc dlopens for pthread_cancel) under /lib/x86_64-linux-gnu.
+fn add_libraries<W: Write>(
+    w: &mut CpioWriter<W>,
+    root: &Path,
+    bins: &[PathBuf],
+    verbose: bool,
+) -> Result<()> {
+    let mut todo: Vec<(String, String)> = Vec::new(); // (soname, who needs it)
+    for b in bins {
+        let needed =
+            elf::needed(&fs::read(b)?).with_context(|| format!("reading {}", b.display()))?;
+        todo.extend(needed.into_iter().map(|n| (n, b.display().to_string())));
+    }
+    for extra in ["ld-linux-x86-64.so.2", "libgcc_s.so.1"] {
+        todo.push((extra.to_string(), "the dom0 initramfs".to_string()));
+    }
+    let mut done = BTreeSet::new();
+    let mut missing = Vec::new();
+    while let Some((name, by)) = todo.pop() {
+        if !done.insert(name.clone()) {
+            continue;
+        }
+        let Some(path) = find_lib(root, &name) else {
+            missing.push(format!("{name} (needed by {by})"));
+            continue;
+        };
+        let data = fs::read(&path)?;
+        todo.extend(elf::needed(&data)?.into_iter().map(|n| (n, name.clone())));
+        w.file(&format!("{LIB_DEST}/{name}"), 0o755, &data)?;
+    }
+    if !missing.is_empty() {
+        bail!(
+            "unresolved shared libraries (add their Debian package to PACKAGES):\n  {}",
+            missing.join("\n  ")
+        );
+    }
+    w.symlink(
+        "/lib64/ld-linux-x86-64.so.2",
+        &format!("{LIB_DEST}/ld-linux-x86-64.so.2"),
+    )?;
+    if verbose {
+        progress(
+            None,
+            &format!(
+                "initramfs libraries: {}",
+                done.into_iter().collect::<Vec<_>>().join(" ")
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Writes the run's initramfs: the cached base, then this run's entries and the trailer.
+pub fn build_run(base: &Path, cfg: &LabConfig, out: &Path) -> Result<()> {
+    let probe = fs::read(&cfg.kernel)
+        .with_context(|| format!("reading the probe kernel {}", cfg.kernel.display()))?;
+    fs::copy(base, out).with_context(|| format!("copying {}", base.display()))?;
+    let file = fs::OpenOptions::new().append(true).open(out)?;
+    let mut w = CpioWriter::new(BufWriter::new(file), RUN_INO);
+    w.file("/init", 0o755, INIT_SH.as_bytes())?;
+    w.file(config::ENV_PATH, 0o644, config::lab_env(cfg).as_bytes())?;
+    w.file(
+        config::XL_CFG_PATH,
+        0o644,
+        config::xl_config(cfg)?.as_bytes(),
+    )?;
+    if let Some(s) = &cfg.dom0_script {
+        w.file(config::SCRIPT_PATH, 0o755, s.as_bytes())?;
+    }
+    w.file(config::PROBE_PATH, 0o755, &probe)?;
+    w.finish()?.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::{cpio, Mode};
+
+    #[test]
+    fn run_part_appends_entries_and_trailer() {
+        let dir = std::env::temp_dir().join(format!("xp-initrd-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let base = dir.join("base.cpio");
+        let mut w = CpioWriter::new(Vec::new(), 1);
+        w.dir("/etc").unwrap();
+        fs::write(&base, w.into_inner()).unwrap();
+        let kernel = dir.join("probe");
+        fs::write(&kernel, b"\x7fELF-probe").unwrap();
+        let cfg = LabConfig {
+            dom0_script: Some("xl pause $DOMNAME\n".into()),
+            ..LabConfig::new(Mode::DomU, kernel)
+        };
+        let out = dir.join("run.cpio");
+        build_run(&base, &cfg, &out).unwrap();
+        let entries = cpio::parse(&fs::read(&out).unwrap()).unwrap();
+        let names: Vec<_> = entries.iter().map(|e| e.name.as_str()).collect();
+        let expect = [
+            "etc",
+            "init",
+            "etc/xenprobe/lab.env",
+            "etc/xenprobe/probe.cfg",
+            "etc/xenprobe/script.sh",
+        ];
+        assert_eq!(names[..5], expect);
+        assert_eq!(entries[5].data, b"\x7fELF-probe");
+        assert!(entries[1].data.starts_with(b"#!/bin/sh"));
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,180 @@
+//! The virtual lab: QEMU (TCG) + Xen 4.17 + a Debian dom0, provisioned from Debian packages
+//! into a cache, booting the probe either as a PV domU (`xl create`) or directly as dom0.
+//!
+//! ```text
+//! let assets = lab::provision(verbose)?;          // optional: run() provisions too
+//! let run = lab::run(&cfg, &mut |line| println!("{line}"))?;
+//! ```
+//!
+//! * [`provision`] (provision.rs) downloads and unpacks the packages once; a stamp makes later
+//!   calls return in milliseconds.
+//! * [`run`] (run.rs) builds the dom0 initramfs (initramfs.rs, init script boot/lab/init.sh),
+//!   starts QEMU, reads the serial stream line by line (classify.rs), follows the stages
+//!   (monitor.rs) and ends QEMU as soon as the outcome is known, or at the hard timeout
+//!   `cfg.timeout` + a boot margin. QEMU is killed when the run is dropped, and Ctrl-C reaches
+//!   it with the rest of the foreground process group.
+//!
+//! `run` returns `Err` only for a bad configuration (unreadable kernel, a command line xl cannot
+//! quote); a lab that breaks is an `Ok(LabRun)` whose `failure` names the stage and quotes the
+//! relevant logs. `failure` is `None` when the probe domain ended by itself (even by crashing:
+//! `guest_end` says how), `Some` for every lab failure and for a timeout.
+//!
+//! Probe lines: DomU mode, the init script relays each guest console line (xenconsoled's log,
+//! read through a FIFO) as `XPC|line`; Dom0 mode, every serial line that does not start with
+//! `(XEN)` is the probe's (`(d0) ` stripped). Stage markers and tags: see classify.rs.
+
+mod classify;
+mod config;
+mod cpio;
+mod elf;
+mod host;
+mod initramfs;
+mod kernel;
+mod monitor;
+mod provision;
+mod run;
+
+// Not every caller needs every item of the API.
+#[allow(unused_imports)]
+pub use config::DOMAIN_NAME;
+#[allow(unused_imports)]
+pub use provision::{cache_dir, provision, Assets};
+pub use run::run;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Which xenstored dom0 runs (DomU mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Xenstored {
+    /// /usr/lib/xen-4.17/bin/xenstored
+    C,
+    /// /usr/lib/xen-4.17/bin/oxenstored (Debian's default)
+    Ocaml,
+}
+
+/// Xen's scheduler (`sched=` on Xen's command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sched {
+    Credit,
+    /// Xen 4.17's default.
+    Credit2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Linux dom0 + xenstored + xenconsoled; the probe is a PV domU started by `xl create -F`.
+    DomU,
+    /// No Linux: the probe is the dom0 kernel (hypervisor-only probes).
+    Dom0,
+}
+
+#[derive(Debug, Clone)]
+pub struct LabConfig {
+    pub mode: Mode,
+    /// The probe ELF (target/x86_64-unknown-none/release/xenprobe).
+    pub kernel: PathBuf,
+    /// Guest command line: xl `extra=` (DomU) or the dom0 module command line (Dom0).
+    pub cmdline: String,
+    /// domU memory in MiB (xl `memory=`); 4 is libxc's floor for a 64-bit PV guest.
+    pub memory_mib: u32,
+    pub xenstored: Xenstored,
+    pub sched: Sched,
+    /// How long the probe may run once started; the lab adds its own boot margin.
+    pub timeout: Duration,
+    /// busybox sh lines run in dom0 (DomU mode) in the background once the probe domain exists
+    /// and has printed its first console line (or 2 s after it appeared, if silent), with
+    /// `DOMID` and `DOMNAME` set; `xl`, `xenstore-*`, `test-xenstore`, `vchan-socket-proxy`
+    /// are in PATH. Its output comes back in `LabRun::script_lines`. It is killed when the
+    /// probe domain ends.
+    pub dom0_script: Option<String>,
+    /// Where the run writes serial.log (and dom0-initrd.cpio).
+    pub out_dir: PathBuf,
+    /// Echo the raw serial stream to stderr.
+    pub verbose: bool,
+    /// dom0 memory override in MiB (default 512 for Linux dom0, 32 for the probe as dom0).
+    pub dom0_mem_mib: Option<u32>,
+    /// Extra options appended to Xen's command line (e.g. `timer_slop=0`).
+    pub xen_args: String,
+    /// Extra options appended to the Linux dom0 command line (DomU mode).
+    pub dom0_args: String,
+}
+
+impl LabConfig {
+    /// Defaults: empty command line, 4 MiB, oxenstored, credit2, 30 s, out_dir `lab-out`.
+    pub fn new(mode: Mode, kernel: PathBuf) -> Self {
+        LabConfig {
+            mode,
+            kernel,
+            cmdline: String::new(),
+            memory_mib: 4,
+            xenstored: Xenstored::Ocaml,
+            sched: Sched::Credit2,
+            timeout: Duration::from_secs(30),
+            dom0_script: None,
+            out_dir: PathBuf::from("lab-out"),
+            verbose: false,
+            dom0_mem_mib: None,
+            xen_args: String::new(),
+            dom0_args: String::new(),
+        }
+    }
+}
+
+/// The stages of a run, in order. `LabRun::stage` is the last one entered: when a run fails,
+/// that is the stage that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// Downloading/unpacking packages, building the initramfs.
+    Provision,
+    /// QEMU started, Xen booting.
+    XenBoot,
+    /// Xen handed over to dom0 (Linux booting, or the probe itself in Dom0 mode).
+    Dom0Boot,
+    /// dom0 userspace is up: modules, xenstored, xen-init-dom0.
+    Xenstored,
+    /// xenstored answers; xenconsoled and `xl create -F` are running.
+    XlCreate,
+    /// The probe runs (first probe line seen, or the domain shut down).
+    Probe,
+    /// The probe domain ended and everything was collected.
+    Finished,
+}
+
+/// How the probe domain ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuestEnd {
+    /// SHUTDOWN_poweroff (xl reason code 0; Dom0 mode: Xen's "Hardware Dom0 halted").
+    Poweroff,
+    /// SHUTDOWN_reboot (code 1).
+    Reboot,
+    /// SHUTDOWN_crash (code 3) or Xen's "Hardware Dom0 crashed".
+    Crash,
+    /// Another xl shutdown reason code (2 suspend, 4 watchdog, 5 soft reset).
+    Other(i32),
+    /// Dom0 mode: the probe wrote xtf exit code v to port 0xf4 (QEMU exited with 2v+1).
+    Exit(u8),
+    /// Destroyed from outside (e.g. by the dom0 script), not shut down by itself.
+    Destroyed,
+    /// Still running when the timeout expired (it was destroyed / QEMU was killed).
+    TimedOut,
+    /// The run ended before the probe did, or nothing said how it ended.
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+pub struct LabRun {
+    pub stage: Stage,
+    pub guest_end: GuestEnd,
+    /// QEMU's exit status, `None` if the lab killed it (normal in DomU mode: the host ends
+    /// QEMU as soon as dom0 says everything was relayed).
+    pub qemu_status: Option<i32>,
+    pub failure: Option<String>,
+    pub serial_log: PathBuf,
+    /// Every console line of the probe, in order, without prefixes.
+    pub probe_lines: Vec<String>,
+    pub script_lines: Vec<String>,
+    pub wall: Duration,
+    /// Time since QEMU started at which each stage (and each dom0 marker) was reached.
+    pub timings: Vec<(String, Duration)>,
+}

@@ -1,0 +1,266 @@
+//! One lab run: prepare the boot modules, start QEMU, follow its serial stream, end it.
+
+use super::host::{progress, render};
+use super::monitor::Monitor;
+use super::{config, initramfs, provision, LabConfig, LabRun, Mode, Stage};
+use anyhow::{Context, Result};
+use std::fs;
+use std::io::{BufWriter, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Host-side allowance on top of `cfg.timeout` for booting Xen + dom0 + the toolstack.
+const MARGIN_DOMU: Duration = Duration::from_secs(90);
+const MARGIN_DOM0: Duration = Duration::from_secs(15);
+
+/// QEMU, killed (and reaped) when dropped.
+struct Qemu(Child);
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+#[derive(PartialEq, Eq)]
+enum End {
+    /// QEMU closed its output (it exited).
+    Eof,
+    /// The monitor knows the outcome.
+    Stop,
+    HardTimeout,
+}
+
+enum Event {
+    Serial(Instant, String),
+    Stderr(String),
+    Eof,
+}
+
+pub fn run(cfg: &LabConfig, on_probe_line: &mut dyn FnMut(&str)) -> Result<LabRun> {
+    let t0 = Instant::now();
+    fs::create_dir_all(&cfg.out_dir)
+        .with_context(|| format!("creating {}", cfg.out_dir.display()))?;
+    let serial_log = cfg.out_dir.join("serial.log");
+    let mut mon = Monitor::new(cfg.mode);
+    let assets = match provision::provision(cfg.verbose) {
+        Ok(a) => a,
+        Err(e) => {
+            return Ok(failed_early(
+                cfg,
+                mon,
+                serial_log,
+                t0,
+                format!("stage provisioning failed: {e:#}"),
+            ))
+        }
+    };
+    let modules = match cfg.mode {
+        Mode::DomU => {
+            let initrd = cfg.out_dir.join("dom0-initrd.cpio");
+            initramfs::build_run(&assets.initrd_base, cfg, &initrd)?;
+            vec![
+                config::dom0_linux_module(&assets.dom0_kernel, &cfg.dom0_args)?,
+                config::multiboot_module(&initrd.canonicalize()?, "")?,
+            ]
+        }
+        Mode::Dom0 => {
+            let k = cfg
+                .kernel
+                .canonicalize()
+                .with_context(|| format!("probe kernel {}", cfg.kernel.display()))?;
+            vec![config::multiboot_module(&k, &cfg.cmdline)?]
+        }
+    };
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args(config::qemu_args(cfg, &assets.xen, &modules));
+    mon.timings.push(("prepare".into(), t0.elapsed()));
+    eprintln!("[lab] $ {}", render(&cmd));
+    let child = match cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            return Ok(failed_early(
+                cfg,
+                mon,
+                serial_log,
+                t0,
+                format!("stage Xen boot failed: cannot start QEMU: {e}"),
+            ))
+        }
+    };
+    let mut qemu = Qemu(child);
+    let start = Instant::now();
+    mon.enter(Stage::XenBoot, Duration::ZERO, "qemu started, xen booting");
+    let rx = spawn_readers(&mut qemu.0, &serial_log, cfg.verbose.then_some(start))?;
+    let margin = if cfg.mode == Mode::DomU {
+        MARGIN_DOMU
+    } else {
+        MARGIN_DOM0
+    };
+    let (end, stderr) = follow(&mut mon, &rx, start, cfg.timeout + margin, on_probe_line);
+    let status = finish_qemu(&mut qemu, &mut mon, start, end == End::Eof);
+    let failure = mon.failure(end == End::HardTimeout, &stderr);
+    if let Some(f) = &failure {
+        progress(
+            Some(start.elapsed()),
+            &f.lines().next().unwrap_or_default().to_string(),
+        );
+    }
+    Ok(LabRun {
+        stage: mon.stage,
+        guest_end: mon.guest_end,
+        qemu_status: status,
+        failure,
+        serial_log,
+        probe_lines: mon.probe_lines,
+        script_lines: mon.script_lines,
+        wall: t0.elapsed(),
+        timings: mon.timings,
+    })
+}
+
+fn failed_early(
+    cfg: &LabConfig,
+    mon: Monitor,
+    serial_log: std::path::PathBuf,
+    t0: Instant,
+    why: String,
+) -> LabRun {
+    let _ = cfg;
+    progress(None, &why);
+    LabRun {
+        stage: mon.stage,
+        guest_end: mon.guest_end,
+        qemu_status: None,
+        failure: Some(why),
+        serial_log,
+        probe_lines: Vec::new(),
+        script_lines: Vec::new(),
+        wall: t0.elapsed(),
+        timings: mon.timings,
+    }
+}
+
+/// Reader threads: QEMU's stdout (serial) is written raw to `log` and split into lines;
+/// its stderr is forwarded whole. With `echo_since`, each line is echoed to stderr with its time.
+fn spawn_readers(
+    child: &mut Child,
+    log: &std::path::Path,
+    echo_since: Option<Instant>,
+) -> Result<Receiver<Event>> {
+    let (tx, rx) = mpsc::channel();
+    let mut out = child.stdout.take().context("no QEMU stdout")?;
+    let mut log = BufWriter::new(
+        fs::File::create(log).with_context(|| format!("creating {}", log.display()))?,
+    );
+    let txo = tx.clone();
+    thread::spawn(move || {
+        let (mut buf, mut line) = ([0u8; 4096], Vec::new());
+        while let Ok(n @ 1..) = out.read(&mut buf) {
+            let _ = log.write_all(&buf[..n]);
+            for &b in &buf[..n] {
+                if b != b'\n' {
+                    line.push(b);
+                    continue;
+                }
+                let _ = log.flush();
+                let s = String::from_utf8_lossy(&line).into_owned();
+                if let Some(t0) = echo_since {
+                    eprintln!(
+                        "  {:6.2} | {}",
+                        t0.elapsed().as_secs_f64(),
+                        s.trim_end_matches('\r')
+                    );
+                }
+                line.clear();
+                let _ = txo.send(Event::Serial(Instant::now(), s));
+            }
+        }
+        let _ = log.flush();
+        if !line.is_empty() {
+            let _ = txo.send(Event::Serial(
+                Instant::now(),
+                String::from_utf8_lossy(&line).into_owned(),
+            ));
+        }
+        let _ = txo.send(Event::Eof);
+    });
+    let mut err = child.stderr.take().context("no QEMU stderr")?;
+    thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        let _ = tx.send(Event::Stderr(s));
+    });
+    Ok(rx)
+}
+
+/// Feeds lines to the monitor until QEMU's output ends, the outcome is known, or the hard
+/// timeout. Returns why it stopped and QEMU's stderr so far.
+fn follow(
+    mon: &mut Monitor,
+    rx: &Receiver<Event>,
+    start: Instant,
+    hard: Duration,
+    on_probe: &mut dyn FnMut(&str),
+) -> (End, String) {
+    let mut stderr = String::new();
+    loop {
+        let now = start.elapsed();
+        let until = mon.stop_at.map_or(hard, |s| s.min(hard));
+        if now >= until {
+            let end = if mon.stop_at.is_some_and(|s| s <= hard) {
+                End::Stop
+            } else {
+                End::HardTimeout
+            };
+            return (end, stderr);
+        }
+        match rx.recv_timeout(until - now) {
+            Ok(Event::Serial(t, l)) => mon.line(t.saturating_duration_since(start), &l, on_probe),
+            Ok(Event::Stderr(s)) => stderr.push_str(&s),
+            Ok(Event::Eof) | Err(RecvTimeoutError::Disconnected) => {
+                // Collect QEMU's stderr (its thread ends with the process).
+                if let Ok(Event::Stderr(s)) = rx.recv_timeout(Duration::from_millis(500)) {
+                    stderr.push_str(&s);
+                }
+                return (End::Eof, stderr);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+/// Ends QEMU (kill if still running) and reports its exit status if it exited by itself.
+/// After EOF on its output QEMU is exiting: wait (up to 3 s) for its status.
+fn finish_qemu(qemu: &mut Qemu, mon: &mut Monitor, start: Instant, eof: bool) -> Option<i32> {
+    let patience = if eof { 300 } else { 0 };
+    let mut exited = qemu.0.try_wait().ok().flatten();
+    for _ in 0..patience {
+        if exited.is_some() {
+            break;
+        }
+        thread::sleep(Duration::from_millis(10));
+        exited = qemu.0.try_wait().ok().flatten();
+    }
+    match exited.and_then(|s| s.code()) {
+        Some(code) => {
+            mon.qemu_exited(start.elapsed(), code);
+            Some(code)
+        }
+        None => {
+            let _ = qemu.0.kill();
+            let _ = qemu.0.wait();
+            None
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! `cargo xtask run`: build the probe, boot it in the virtual lab, stream its
+//! console, summarise, and exit with xtf-runner's codes.
+
+use crate::cli::Args;
+use crate::lab::{self, LabConfig, LabRun, Mode, Sched, Stage, Xenstored};
+use crate::results::{self, field, Parsed, Verdict};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const USAGE: &[&str] = &[
+    "--dom0",
+    "--xenstored c|ocaml",
+    "--sched credit|credit2",
+    "--cmdline \"...\"",
+    "--json FILE",
+    "--timeout S",
+    "--memory MIB",
+    "--dom0-script \"...\"",
+    "--out DIR",
+    "--verbose",
+];
+
+/// What one lab run is asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOpts {
+    pub mode: Mode,
+    pub xenstored: Xenstored,
+    pub sched: Sched,
+    pub cmdline: String,
+    pub memory_mib: u32,
+    pub timeout_s: u64,
+    pub dom0_script: Option<String>,
+    pub out_dir: PathBuf,
+    pub verbose: bool,
+}
+
+impl Default for RunOpts {
+    fn default() -> Self {
+        RunOpts {
+            mode: Mode::DomU,
+            xenstored: Xenstored::Ocaml,
+            sched: Sched::Credit2,
+            cmdline: String::new(),
+            memory_mib: 4,
+            timeout_s: 60,
+            dom0_script: None,
+            out_dir: crate::build::root().join("lab-out/run"),
+            verbose: false,
+        }
+    }
+}
+
+/// What came out of one lab run.
+pub struct Outcome {
+    pub verdict: Verdict,
+    /// Why, when the verdict is not the probe's own (crash, timeout, lab failure).
+    pub reason: Option<String>,
+    pub parsed: Parsed,
+    pub lab: LabRun,
+}
+
+pub fn parse_opts(mut a: Args) -> Result<(RunOpts, Option<PathBuf>)> {
+    let mut o = RunOpts::default();
+    if a.flag("--dom0") {
+        o.mode = Mode::Dom0;
+    }
+    if let Some(x) = a.choice("--xenstored", &["c", "ocaml"])? {
+        o.xenstored = if x == "c" {
+            Xenstored::C
+        } else {
+            Xenstored::Ocaml
+        };
+    }
+    if let Some(s) = a.choice("--sched", &["credit", "credit2"])? {
+        o.sched = if s == "credit" {
+            Sched::Credit
+        } else {
+            Sched::Credit2
+        };
+    }
+    o.cmdline = a.value("--cmdline")?.unwrap_or_default();
+    o.timeout_s = a
+        .number("--timeout", "whole seconds")?
+        .unwrap_or(o.timeout_s);
+    o.memory_mib = a
+        .number("--memory", "MiB (4 is the floor for a 64-bit PV guest)")?
+        .unwrap_or(o.memory_mib);
+    o.dom0_script = a.value("--dom0-script")?;
+    if let Some(d) = a.value("--out")? {
+        o.out_dir = d.into();
+    }
+    o.verbose = a.flag("--verbose");
+    let json = a.value("--json")?.map(PathBuf::from);
+    a.finish()?;
+    Ok((o, json))
+}
+
+/// `cargo xtask run ...`
+pub fn main(args: Args) -> Result<i32> {
+    let (opts, json) = parse_opts(args)?;
+    let kernel = crate::build::kernel()?;
+    let out = execute(&opts, &kernel, true)?;
+    crate::summary::print(&opts, &out);
+    if let Some(path) = json {
+        crate::summary::write_json(&path, &opts, &out)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(out.verdict.exit_code())
+}
+
+/// Boot `kernel` in the lab as `opts` says; `live` streams probe lines to stdout.
+pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<Outcome> {
+    let mut cmdline = opts.cmdline.clone();
+    if opts.mode == Mode::Dom0 && !cmdline.split_whitespace().any(|t| t.starts_with("exit=")) {
+        cmdline = format!("{cmdline} exit=isa-debug-exit").trim().to_string();
+    }
+    let cfg = LabConfig {
+        cmdline,
+        memory_mib: opts.memory_mib,
+        xenstored: opts.xenstored,
+        sched: opts.sched,
+        timeout: Duration::from_secs(opts.timeout_s),
+        dom0_script: opts.dom0_script.clone(),
+        out_dir: opts.out_dir.clone(),
+        verbose: opts.verbose,
+        ..LabConfig::new(opts.mode, kernel.to_path_buf())
+    };
+    std::fs::create_dir_all(&opts.out_dir)
+        .with_context(|| format!("creating {}", opts.out_dir.display()))?;
+    let mut print = |l: &str| {
+        if live {
+            println!("{l}");
+        }
+    };
+    let lab = lab::run(&cfg, &mut print)?;
+    let parsed = results::parse(&lab.probe_lines);
+    let (verdict, reason) = judge(&parsed, &lab);
+    Ok(Outcome {
+        verdict,
+        reason,
+        parsed,
+        lab,
+    })
+}
+
+/// The verdict of a run: the probe's own result line if it printed one; a lab that
+/// broke before the probe ran is an ERROR; a probe that never printed its result is a CRASH.
+fn judge(p: &Parsed, lab: &LabRun) -> (Verdict, Option<String>) {
+    if let Some(o) = p.result {
+        return (Verdict::Outcome(o), None);
+    }
+    let crash = p
+        .of_kind("crash")
+        .next()
+        .map(|r| match field(r, "reason").as_str() {
+            "panic" => format!(
+                "probe panicked: {} at {}",
+                field(r, "message"),
+                field(r, "location")
+            ),
+            _ => format!(
+                "probe trapped: vector {} ({}) at rip {}",
+                field(r, "vector"),
+                field(r, "name"),
+                field(r, "rip")
+            ),
+        });
+    let why = crash
+        .or_else(|| lab.failure.clone())
+        .unwrap_or_else(|| format!("no result line (probe domain ended: {:?})", lab.guest_end));
+    if lab.stage < Stage::Probe {
+        (
+            Verdict::Outcome(xp_core::outcome::Outcome::Error),
+            Some(format!("lab failed at stage {:?}: {why}", lab.stage)),
+        )
+    } else {
+        (Verdict::Crash, Some(why))
+    }
+}

@@ -1,0 +1,177 @@
+//! Lab scenarios (tests/lab/*.toml): one lab run each, with the expected
+//! exit code and what the probe's console must and must not contain.
+
+use crate::lab::{Mode, Sched, Xenstored};
+use crate::run::{self, RunOpts};
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What the scenario shows, in a sentence.
+    pub about: String,
+    #[serde(default = "domu")]
+    pub mode: String,
+    #[serde(default = "ocaml")]
+    pub xenstored: String,
+    #[serde(default = "credit2")]
+    pub sched: String,
+    #[serde(default)]
+    pub cmdline: String,
+    #[serde(default = "four")]
+    pub memory: u32,
+    #[serde(default = "sixty")]
+    pub timeout: u64,
+    pub dom0_script: Option<String>,
+    /// xtf-runner exit code the run must end with.
+    pub expect_exit: i32,
+    /// Substrings that must each appear in some probe console line.
+    #[serde(default)]
+    pub expect_output: Vec<String>,
+    /// Substrings that must not appear in any probe console line.
+    #[serde(default)]
+    pub expect_absent: Vec<String>,
+    /// Substrings that must appear in the dom0 script's output.
+    #[serde(default)]
+    pub expect_script_output: Vec<String>,
+    #[serde(skip)]
+    pub name: String,
+}
+
+fn domu() -> String {
+    "domu".into()
+}
+fn ocaml() -> String {
+    "ocaml".into()
+}
+fn credit2() -> String {
+    "credit2".into()
+}
+fn four() -> u32 {
+    4
+}
+fn sixty() -> u64 {
+    60
+}
+
+/// Load every scenario under `dir`, sorted by file name.
+pub fn load_all(dir: &Path) -> Result<Vec<Scenario>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files.iter().map(|f| load(f)).collect()
+}
+
+pub fn load(path: &Path) -> Result<Scenario> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut s: Scenario =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    s.name = path
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
+    s.opts(Path::new("."))?; // validate the enumerations now
+    Ok(s)
+}
+
+impl Scenario {
+    pub fn opts(&self, out_root: &Path) -> Result<RunOpts> {
+        let mode = match self.mode.as_str() {
+            "domu" => Mode::DomU,
+            "dom0" => Mode::Dom0,
+            m => bail!("scenario {}: mode '{m}' (accepted: domu, dom0)", self.name),
+        };
+        let xenstored = match self.xenstored.as_str() {
+            "c" => Xenstored::C,
+            "ocaml" => Xenstored::Ocaml,
+            x => bail!(
+                "scenario {}: xenstored '{x}' (accepted: c, ocaml)",
+                self.name
+            ),
+        };
+        let sched = match self.sched.as_str() {
+            "credit" => Sched::Credit,
+            "credit2" => Sched::Credit2,
+            x => bail!(
+                "scenario {}: sched '{x}' (accepted: credit, credit2)",
+                self.name
+            ),
+        };
+        Ok(RunOpts {
+            mode,
+            xenstored,
+            sched,
+            cmdline: self.cmdline.clone(),
+            memory_mib: self.memory,
+            timeout_s: self.timeout,
+            dom0_script: self.dom0_script.clone(),
+            out_dir: out_root.join(&self.name),
+            verbose: false,
+        })
+    }
+
+    /// Every way `out` differs from what the scenario expects (empty = pass).
+    pub fn mismatches(&self, out: &run::Outcome) -> Vec<String> {
+        let mut m = Vec::new();
+        let code = out.verdict.exit_code();
+        if code != self.expect_exit {
+            let why = out.reason.as_deref().unwrap_or("");
+            m.push(format!(
+                "exit code {code} ({}), expected {} {why}",
+                out.verdict.name(),
+                self.expect_exit
+            ));
+        }
+        let lines = &out.lab.probe_lines;
+        for want in &self.expect_output {
+            if !lines.iter().any(|l| l.contains(want.as_str())) {
+                m.push(format!("console lacks {want:?}"));
+            }
+        }
+        for bad in &self.expect_absent {
+            if let Some(l) = lines.iter().find(|l| l.contains(bad.as_str())) {
+                m.push(format!("console has {bad:?}: {l}"));
+            }
+        }
+        for want in &self.expect_script_output {
+            if !out
+                .lab
+                .script_lines
+                .iter()
+                .any(|l| l.contains(want.as_str()))
+            {
+                m.push(format!("dom0 script output lacks {want:?}"));
+            }
+        }
+        for (line, why) in &out.parsed.bad {
+            m.push(format!(
+                "unparseable @xp record on console line {line}: {why}"
+            ));
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_scenario_in_the_tree_loads() {
+        let dir = crate::build::root().join("tests/lab");
+        let all = super::load_all(&dir).unwrap();
+        assert!(!all.is_empty());
+        assert!(all.iter().all(|s| !s.about.is_empty()));
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let e = toml::from_str::<super::Scenario>("about='x'\nexpect_exit=0\nbogus=1").unwrap_err();
+        assert!(e.to_string().contains("bogus"));
+    }
+}

@@ -1,0 +1,106 @@
+//! The human summary after a run, and the `--json` file.
+
+use crate::lab::Mode;
+use crate::results::field;
+use crate::run::{Outcome, RunOpts};
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+use std::path::Path;
+
+fn describe(o: &RunOpts) -> String {
+    match o.mode {
+        Mode::Dom0 => format!("probe as dom0 (no toolstack), sched {:?}", o.sched),
+        Mode::DomU => format!(
+            "probe as domU via xl create, {} MiB, xenstored {:?}, sched {:?}",
+            o.memory_mib, o.xenstored, o.sched
+        ),
+    }
+}
+
+/// Print the summary to stderr (stdout carries the probe's own console).
+pub fn print(opts: &RunOpts, out: &Outcome) {
+    let p = &out.parsed;
+    eprintln!("\n== xenprobe summary ==");
+    eprintln!("lab:     {}", describe(opts));
+    eprintln!("xen:     {}", p.info("xen_version").unwrap_or("?"));
+    for r in p.of_kind("probe_end") {
+        let name = field(r, "probe");
+        let checks: Vec<_> = p
+            .of_kind("check")
+            .filter(|c| c["probe"] == r["probe"])
+            .collect();
+        let bad = checks.iter().filter(|c| c["verdict"] != "pass").count();
+        eprintln!(
+            "probe:   {name:<18} {:<8} {} checks, {bad} not passed",
+            field(r, "result"),
+            checks.len()
+        );
+    }
+    for c in p.of_kind("check").filter(|c| c["verdict"] != "pass") {
+        eprintln!(
+            "  {} {}.{}: expected {}, observed {}",
+            field(c, "verdict").to_uppercase(),
+            field(c, "probe"),
+            field(c, "name"),
+            field(c, "expected"),
+            field(c, "observed")
+        );
+    }
+    for e in p.of_kind("error") {
+        eprintln!("  ERROR {}", field(e, "msg"));
+    }
+    for (line, why) in &p.bad {
+        eprintln!("  unparseable @xp record on console line {line}: {why}");
+    }
+    if let Some(r) = &out.reason {
+        eprintln!("reason:  {r}");
+    }
+    if let Some(f) = &out.lab.failure {
+        if out.reason.as_deref() != Some(f.as_str()) {
+            eprintln!("lab:     {f}");
+        }
+    }
+    eprintln!(
+        "time:    {:.1} s wall; console {} lines; serial log {}",
+        out.lab.wall.as_secs_f64(),
+        out.lab.probe_lines.len(),
+        out.lab.serial_log.display()
+    );
+    eprintln!(
+        "verdict: {} (exit {})",
+        out.verdict.name(),
+        out.verdict.exit_code()
+    );
+}
+
+/// Everything about a run as one JSON document.
+pub fn to_json(opts: &RunOpts, out: &Outcome) -> Value {
+    json!({
+        "verdict": out.verdict.name(),
+        "exit_code": out.verdict.exit_code(),
+        "reason": out.reason,
+        "config": {
+            "mode": format!("{:?}", opts.mode),
+            "xenstored": format!("{:?}", opts.xenstored),
+            "sched": format!("{:?}", opts.sched),
+            "memory_mib": opts.memory_mib,
+            "cmdline": opts.cmdline,
+        },
+        "records": out.parsed.records,
+        "lab": {
+            "stage": format!("{:?}", out.lab.stage),
+            "guest_end": format!("{:?}", out.lab.guest_end),
+            "failure": out.lab.failure,
+            "wall_s": out.lab.wall.as_secs_f64(),
+            "timings_s": out.lab.timings.iter().map(|(k, d)| json!([k, d.as_secs_f64()])).collect::<Vec<_>>(),
+            "serial_log": out.lab.serial_log,
+        },
+        "console": out.lab.probe_lines,
+        "dom0_script_output": out.lab.script_lines,
+    })
+}
+
+pub fn write_json(path: &Path, opts: &RunOpts, out: &Outcome) -> Result<()> {
+    let text = serde_json::to_string_pretty(&to_json(opts, out))?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,130 @@
+//! `cargo xtask test`: everything the project checks — host unit and property
+//! tests, lints, the kernel build, and every lab scenario in tests/lab/.
+
+use crate::build::{self, cargo};
+use crate::cli::Args;
+use crate::scenario;
+use anyhow::Result;
+use std::time::Instant;
+
+pub const USAGE: &[&str] = &[
+    "--host-only",
+    "--lab-only",
+    "--no-lint",
+    "--filter SUBSTRING",
+];
+
+pub fn main(mut a: Args) -> Result<i32> {
+    let host_only = a.flag("--host-only");
+    let lab_only = a.flag("--lab-only");
+    let no_lint = a.flag("--no-lint");
+    let filter = a.value("--filter")?;
+    a.finish()?;
+    let t0 = Instant::now();
+    let (mut passed, mut failed) = (0usize, Vec::<String>::new());
+    if !lab_only {
+        for (name, res) in host_steps(no_lint) {
+            match res {
+                Ok(()) => passed += 1,
+                Err(e) => failed.push(format!("{name}: {e:#}")),
+            }
+        }
+    }
+    if !host_only {
+        let (p, f) = lab(filter.as_deref())?;
+        passed += p;
+        failed.extend(f);
+    }
+    eprintln!(
+        "\n== cargo xtask test: {:.0} s ==",
+        t0.elapsed().as_secs_f64()
+    );
+    for f in &failed {
+        eprintln!("FAILED {f}");
+    }
+    println!("xtask: {passed} passed, {} failed", failed.len());
+    Ok(if failed.is_empty() { 0 } else { 1 })
+}
+
+fn host_steps(no_lint: bool) -> Vec<(&'static str, Result<()>)> {
+    let mut steps = vec![(
+        "host tests",
+        build::run(cargo().args(["test", "-p", "xp-core", "-p", "xtask"])),
+    )];
+    if !no_lint {
+        steps.push((
+            "rustfmt",
+            build::run(cargo().args(["fmt", "--all", "--check"])),
+        ));
+        steps.push((
+            "clippy (host)",
+            build::run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"])),
+        ));
+        let kernel = [
+            "clippy",
+            "-p",
+            "xenprobe-kernel",
+            "--release",
+            "--target",
+            build::TARGET,
+            "--",
+            "-D",
+            "warnings",
+        ];
+        steps.push(("clippy (kernel)", build::run(cargo().args(kernel))));
+    }
+    steps
+}
+
+/// Run the lab scenarios; returns (passed, failures).
+fn lab(filter: Option<&str>) -> Result<(usize, Vec<String>)> {
+    let kernel = build::kernel()?;
+    crate::lab::provision(false)?;
+    let all = scenario::load_all(&build::root().join("tests/lab"))?;
+    let chosen: Vec<_> = all
+        .iter()
+        .filter(|s| filter.is_none_or(|f| s.name.contains(f)))
+        .collect();
+    let out_root = build::root().join("lab-out/test");
+    let (mut passed, mut failed) = (0, Vec::new());
+    for (i, s) in chosen.iter().enumerate() {
+        eprintln!(
+            "\n[{}/{}] lab scenario {}: {}",
+            i + 1,
+            chosen.len(),
+            s.name,
+            s.about
+        );
+        let t = Instant::now();
+        let result = crate::run::execute(&s.opts(&out_root)?, &kernel, false);
+        let problems = match &result {
+            Ok(out) => s.mismatches(out),
+            Err(e) => vec![format!("lab run error: {e:#}")],
+        };
+        let secs = t.elapsed().as_secs_f64();
+        if problems.is_empty() {
+            eprintln!("PASS {} ({secs:.1} s)", s.name);
+            passed += 1;
+            continue;
+        }
+        eprintln!("FAIL {} ({secs:.1} s)", s.name);
+        for p in &problems {
+            eprintln!("  - {p}");
+        }
+        if let Ok(out) = &result {
+            let tail = out.lab.probe_lines.len().saturating_sub(15);
+            eprintln!(
+                "  probe console (last lines; full serial log {}):",
+                out.lab.serial_log.display()
+            );
+            for l in &out.lab.probe_lines[tail..] {
+                eprintln!("  | {l}");
+            }
+            if let Some(f) = &out.lab.failure {
+                eprintln!("  lab: {f}");
+            }
+        }
+        failed.push(format!("lab scenario {}: {}", s.name, problems.join("; ")));
+    }
+    Ok((passed, failed))
+}
