@@ -32,20 +32,19 @@ finish() {
     sleep 30
 }
 
+# Logs that explain a failure in stage $1 (Xen's own log is on the serial line already).
 diagnostics() {
+    case "$1" in dom0|xenstored) echo "XPD|--- dom0 dmesg (tail)"; dmesg | tail -n 15 | tag 'XPD|' ;; esac
     diag "xenstored log" $LOG/xenstored.log
     diag "xenstored output" $LOG/xenstored.out
     diag "xen-init-dom0 output" $LOG/xen-init-dom0.out
     diag "xenconsoled output" $LOG/xenconsoled.out
-    [ -e /dev/xen/privcmd ] && { echo "XPD|--- xl dmesg (tail)"; timeout 15 xl dmesg 2>&1 | tail -n 30 | tag 'XPD|'; }
-    echo "XPD|--- dom0 dmesg (tail)"
-    dmesg | tail -n 15 | tag 'XPD|'
 }
 
 fail() {
     s=$1; shift
     echo "XPLAB fail stage=$s $*"
-    diagnostics
+    diagnostics $s
     finish
 }
 
@@ -142,7 +141,7 @@ watch_guest() {
 # Lets xenconsoled drain the ring of the (preserved) domain, then closes the FIFO by ending
 # xenconsoled, and waits for the relay to print the last line.
 drain_console() {
-    sleep 0.3
+    sleep 0.2
     kill $xc_pid 2>/dev/null
     n=0
     while kill -0 $con_pid 2>/dev/null && [ $n -lt 40 ]; do sleep 0.05; n=$((n + 1)); done
@@ -152,10 +151,10 @@ drain_console() {
 
 report_end() {
     reason=$(sed -n 's/.*has shut down, reason code \([0-9]*\).*/\1/p' $XLOUT | head -n 1)
-    if [ -n "$timed_out" ]; then
-        echo "XPLAB end timeout"
-    elif [ -n "$reason" ]; then
+    if [ -n "$reason" ]; then
         echo "XPLAB end reason=$reason"
+    elif [ -n "$timed_out" ]; then
+        echo "XPLAB end timeout"
     elif grep -q "has been destroyed" $XLOUT; then
         echo "XPLAB end destroyed"
     elif [ -n "$DOMID" ] && [ -e /run/guest-running ]; then
@@ -180,6 +179,6 @@ if [ -n "$timed_out" ]; then
 fi
 drain_console
 report_end
-[ -n "$timed_out" ] && diagnostics
+[ -n "$timed_out" ] && [ -z "$reason" ] && diagnostics probe
 stage finished
 finish

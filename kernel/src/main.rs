@@ -46,6 +46,7 @@ extern "C" fn xen_start(si: *const StartInfo) -> ! {
         fatal::end(None);
     }
     console_init(si);
+    let events = events_init();
     let mem = match mm::init(si) {
         Ok(m) => m,
         Err(e) => {
@@ -57,6 +58,7 @@ extern "C" fn xen_start(si: *const StartInfo) -> ! {
         si,
         mem,
         trap_table_rc,
+        events,
         entry_tsc,
         entry_ns: entry_ns(entry_tsc),
         ready_ns: time::now_ns(),
@@ -79,6 +81,23 @@ fn console_init(si: &StartInfo) {
             si.console_mfn
         ));
     }
+}
+
+/// Event channels, the timer (periodic tick stopped) and the runstate area.
+fn events_init() -> probe::EventsInfo {
+    let callbacks = drv::evtchn::init();
+    let timer = callbacks.and_then(|_| drv::timer::init());
+    let runstate = drv::runstate::init();
+    for (what, err) in [
+        ("event callbacks", callbacks.err()),
+        ("timer", timer.err()),
+        ("runstate area", runstate.err()),
+    ] {
+        if let Some(e) = err {
+            report::error(format_args!("{what}: {e}"));
+        }
+    }
+    probe::EventsInfo { callbacks, timer, runstate }
 }
 
 fn entry_ns(entry_tsc: u64) -> u64 {

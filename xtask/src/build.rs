@@ -17,7 +17,8 @@ pub fn root() -> PathBuf {
 
 /// A `cargo` command in the workspace root with inherited build settings removed.
 pub fn cargo() -> Command {
-    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // The rustup proxy, not $CARGO: rust-toolchain.toml must pick the toolchain.
+    let mut c = Command::new("cargo");
     c.current_dir(root());
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().to_string();
@@ -64,8 +65,21 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
+/// Install the kernel's target with rustup if the pinned toolchain lacks it
+/// (rustup does not always do it by itself, e.g. with RUSTUP_AUTO_INSTALL=0).
+fn ensure_target() -> Result<()> {
+    let out = Command::new("rustup").current_dir(root()).args(["target", "list", "--installed"]).output();
+    let installed = out.map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET));
+    if !installed.unwrap_or(false) {
+        run(Command::new("rustup").current_dir(root()).args(["target", "add", TARGET]))
+            .context("installing the kernel's Rust target")?;
+    }
+    Ok(())
+}
+
 /// Build the probe kernel (release) and return the ELF's path.
 pub fn kernel() -> Result<PathBuf> {
+    ensure_target()?;
     run(cargo().args(["build", "--quiet", "-p", "xenprobe-kernel", "--release", "--target", TARGET]))
         .context("building the kernel (is the x86_64-unknown-none target installed? rustup reads rust-toolchain.toml)")?;
     let elf = target_dir().join(TARGET).join("release/xenprobe");

@@ -36,8 +36,44 @@ pub struct Scenario {
     /// Substrings that must appear in the dom0 script's output.
     #[serde(default)]
     pub expect_script_output: Vec<String>,
+    /// Records that must be present: field patterns (exact text, or a numeric range
+    /// `lo..hi` / `lo..` / `..hi`), plus `count` (how many must match, default `1..`).
+    #[serde(default)]
+    pub expect_record: Vec<toml::Table>,
     #[serde(skip)]
     pub name: String,
+}
+
+/// Does `value` satisfy `pattern` (exact, or an inclusive numeric range `lo..hi`)?
+pub fn matches(pattern: &str, value: &str) -> bool {
+    let Some((lo, hi)) = pattern.split_once("..") else { return pattern == value };
+    let Ok(v) = value.parse::<f64>() else { return false };
+    let bound = |b: &str, dflt: f64| if b.is_empty() { Some(dflt) } else { b.parse::<f64>().ok() };
+    match (bound(lo, f64::MIN), bound(hi, f64::MAX)) {
+        (Some(l), Some(h)) => l <= v && v <= h,
+        _ => false,
+    }
+}
+
+fn pattern_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Check one `[[expect_record]]` table against the records; `None` when satisfied.
+fn record_mismatch(want: &toml::Table, records: &[serde_json::Value]) -> Option<String> {
+    let count_pat = want.get("count").map_or("1..".to_string(), pattern_text);
+    let fields: Vec<(&String, String)> =
+        want.iter().filter(|(k, _)| *k != "count").map(|(k, v)| (k, pattern_text(v))).collect();
+    let n = records
+        .iter()
+        .filter(|r| fields.iter().all(|(k, p)| matches(p, &crate::results::field(r, k))))
+        .count();
+    let shown: Vec<String> = fields.iter().map(|(k, p)| format!("{k}={p}")).collect();
+    (!matches(&count_pat, &n.to_string()))
+        .then(|| format!("{n} records match {{{}}}, expected count {count_pat}", shown.join(", ")))
 }
 
 fn domu() -> String {
@@ -150,6 +186,9 @@ impl Scenario {
                 m.push(format!("dom0 script output lacks {want:?}"));
             }
         }
+        for want in &self.expect_record {
+            m.extend(record_mismatch(want, &out.parsed.records));
+        }
         for (line, why) in &out.parsed.bad {
             m.push(format!(
                 "unparseable @xp record on console line {line}: {why}"
@@ -167,6 +206,21 @@ mod tests {
         let all = super::load_all(&dir).unwrap();
         assert!(!all.is_empty());
         assert!(all.iter().all(|s| !s.about.is_empty()));
+    }
+
+    #[test]
+    fn record_patterns() {
+        use super::matches;
+        assert!(matches("paused_offline", "paused_offline"));
+        assert!(!matches("paused_offline", "preempted"));
+        assert!(matches("1000..2000", "1500") && !matches("1000..2000", "2001"));
+        assert!(matches("1..", "7") && matches("..0", "0") && !matches("1..", "0"));
+        assert!(!matches("1..2", "x"));
+        let t: toml::Table = toml::from_str("kind='stall'\nclass='paused_offline'\ngap_ns='1..'").unwrap();
+        let recs = vec![serde_json::json!({"kind":"stall","class":"paused_offline","gap_ns":5})];
+        assert_eq!(super::record_mismatch(&t, &recs), None);
+        let t: toml::Table = toml::from_str("kind='stall'\ncount='0'").unwrap();
+        assert!(super::record_mismatch(&t, &recs).unwrap().contains("1 records match"));
     }
 
     #[test]

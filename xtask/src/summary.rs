@@ -22,7 +22,8 @@ pub fn print(opts: &RunOpts, out: &Outcome) {
     let p = &out.parsed;
     eprintln!("\n== xenprobe summary ==");
     eprintln!("lab:     {}", describe(opts));
-    eprintln!("xen:     {}", p.info("xen_version").unwrap_or("?"));
+    let start = p.of_kind("start").next();
+    eprintln!("xen:     {}", start.map_or("?".into(), |r| field(r, "xen_version")));
     for r in p.of_kind("probe_end") {
         let name = field(r, "probe");
         let checks: Vec<_> = p

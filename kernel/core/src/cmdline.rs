@@ -35,12 +35,13 @@ pub struct OptSpec {
     pub help: &'static str,
 }
 
-/// What the registry says about one probe.
+/// What the registry says about one probe; `run` is whatever the kernel runs it with.
 #[derive(Clone, Copy, Debug)]
-pub struct ProbeSpec {
+pub struct ProbeSpec<R = ()> {
     pub name: &'static str,
     pub about: &'static str,
     pub options: &'static [OptSpec],
+    pub run: R,
 }
 
 /// How the kernel ends the domain after the result line.
@@ -163,9 +164,9 @@ impl fmt::Display for Ns {
         let n = self.0;
         match n {
             0 => f.write_str("0"),
-            _ if n % 1_000_000_000 == 0 => write!(f, "{}s", n / 1_000_000_000),
-            _ if n % 1_000_000 == 0 => write!(f, "{}ms", n / 1_000_000),
-            _ if n % 1_000 == 0 => write!(f, "{}us", n / 1_000),
+            _ if n.is_multiple_of(1_000_000_000) => write!(f, "{}s", n / 1_000_000_000),
+            _ if n.is_multiple_of(1_000_000) => write!(f, "{}ms", n / 1_000_000),
+            _ if n.is_multiple_of(1_000) => write!(f, "{}us", n / 1_000),
             _ => write!(f, "{n}ns"),
         }
     }
@@ -241,9 +242,9 @@ pub fn value_ok(kind: OptKind, value: &str) -> bool {
 impl<'a> Cmdline<'a> {
     /// Parse `text` against the probe registry. `default_probes` is used when
     /// `probes=` is absent.
-    pub fn parse(
+    pub fn parse<R>(
         text: &'a str,
-        registry: &'a [ProbeSpec],
+        registry: &'a [ProbeSpec<R>],
         default_probes: &'a [&'a str],
     ) -> Result<Self, CmdlineError<'a>> {
         let mut c = Cmdline {
@@ -277,10 +278,10 @@ impl<'a> Cmdline<'a> {
         Ok(c)
     }
 
-    fn set_probes(
+    fn set_probes<R>(
         &mut self,
         names: impl Iterator<Item = &'a str>,
-        registry: &'a [ProbeSpec],
+        registry: &'a [ProbeSpec<R>],
     ) -> Result<(), CmdlineError<'a>> {
         for name in names {
             let spec = registry.iter().find(|p| p.name == name);
@@ -337,11 +338,11 @@ impl<'a> Cmdline<'a> {
         Ok(())
     }
 
-    fn add_option(
+    fn add_option<R>(
         &mut self,
         key: &'a str,
         value: &'a str,
-        registry: &'a [ProbeSpec],
+        registry: &'a [ProbeSpec<R>],
     ) -> Result<(), CmdlineError<'a>> {
         // The probe is the longest registered name that `key` starts with, followed by '.'.
         let spec = registry
@@ -436,9 +437,9 @@ impl<'a> Cmdline<'a> {
 }
 
 /// Renders a [`CmdlineError`] with the accepted alternatives from the registry.
-pub struct Explain<'e, 'a>(pub &'e CmdlineError<'a>, pub &'a [ProbeSpec]);
+pub struct Explain<'e, 'a, R>(pub &'e CmdlineError<'a>, pub &'a [ProbeSpec<R>]);
 
-impl fmt::Display for Explain<'_, '_> {
+impl<R> fmt::Display for Explain<'_, '_, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let reg = self.1;
         let names = || reg.iter().map(|p| &p.name);

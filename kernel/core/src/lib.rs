@@ -11,6 +11,7 @@ pub mod cmdline;
 pub mod json;
 pub mod outcome;
 pub mod ring;
+pub mod runstate;
 pub mod xen;
 // Time, statistics and stall classification (timer and stall probes).
 pub mod evtchn_scan;

@@ -100,7 +100,7 @@ impl TimeSnapshot {
 /// version read before it equals the one read after it and is even (Xen makes
 /// it odd for the duration of an update).
 pub fn is_consistent(v_before: u32, v_after: u32) -> bool {
-    v_before % 2 == 0 && v_before == v_after
+    v_before.is_multiple_of(2) && v_before == v_after
 }
 
 /// Runs the version retry loop: `read_version` then `read_body` then

@@ -48,6 +48,7 @@ trap_err   xp_trap_ac, 17
 trap_noerr xp_trap_mc, 18
 trap_noerr xp_trap_xm, 19
 
+.global trap_common
 trap_common:
     pushq %rax
     pushq %rbx

@@ -8,6 +8,7 @@ use crate::xen::hypercall as hc;
 use xp_core::xen::hypercall::{TrapInfo, FLAT_KERNEL_CS64, SET_TRAP_TABLE};
 
 core::arch::global_asm!(include_str!("traps.S"), options(att_syntax));
+core::arch::global_asm!(include_str!("upcall.S"), options(att_syntax));
 
 /// The frame `trap_common` builds (lowest address first).
 #[repr(C)]
@@ -41,7 +42,7 @@ macro_rules! stubs {
     ($($vec:literal $name:ident $dpl:literal),* $(,)?) => {
         extern "C" { $(fn $name();)* }
         fn table() -> [TrapInfo; 17] {
-            [$(TrapInfo { vector: $vec, flags: $dpl, cs: FLAT_KERNEL_CS64, _pad: 0, address: $name as usize as u64 },)*
+            [$(TrapInfo { vector: $vec, flags: $dpl, cs: FLAT_KERNEL_CS64, _pad: 0, address: $name as *const () as usize as u64 },)*
              TrapInfo::default()]
         }
     };
@@ -80,6 +81,7 @@ pub fn vector_name(v: u64) -> &'static str {
         17 => "#AC alignment check",
         18 => "#MC machine check",
         19 => "#XM SIMD error",
+        256 => "failsafe callback (Xen could not restore segment state)",
         _ => "unknown",
     }
 }

@@ -1,4 +1,7 @@
 //! Safe drivers above the Xen layer.
 
 pub mod console;
+pub mod evtchn;
 pub mod logger;
+pub mod runstate;
+pub mod timer;

@@ -5,18 +5,31 @@
 
 mod platform;
 mod selftest;
+mod stall;
+mod timer;
 
 use crate::report;
-use core::fmt::Display;
+use core::fmt::{Display, Write};
+use xp_core::hist::Histogram;
 use xp_core::cmdline::{Cmdline, ProbeSpec};
 use xp_core::outcome::Outcome;
 use xp_core::xen::start_info::StartInfo;
+
+/// How event, timer and runstate setup went (probes check and report it).
+pub struct EventsInfo {
+    pub callbacks: Result<(), crate::xen::XenError>,
+    /// The VIRQ_TIMER port.
+    pub timer: Result<u32, crate::xen::XenError>,
+    /// Whether Xen flags runstate updates in progress.
+    pub runstate: Result<bool, crate::xen::XenError>,
+}
 
 /// Facts about the running domain the probes may use.
 pub struct Env {
     pub si: &'static StartInfo,
     pub mem: crate::mm::MemInfo,
     pub trap_table_rc: i64,
+    pub events: EventsInfo,
     /// System time (ns) at entry and when the kernel was ready to run probes.
     pub entry_ns: u64,
     pub ready_ns: u64,
@@ -98,6 +111,32 @@ impl Ctx<'_> {
         });
     }
 
+    /// Distribution statistics (percentiles) and the non-empty histogram buckets of `h`.
+    pub fn stats(&mut self, name: &str, h: &Histogram, unit: &str, method: &str) {
+        let p = |ppm| h.percentile_ppm(ppm).unwrap_or(0);
+        let (min, avg, max) = (h.min().unwrap_or(0), h.mean().unwrap_or(0), h.max().unwrap_or(0));
+        let (p50, p99, p999) = (p(500_000), p(990_000), p(999_000));
+        crate::println!(
+            "  {name} [{unit}]: n={} min={min} avg={avg} p50={p50} p99={p99} p99.9={p999} max={max} ({method})",
+            h.count()
+        );
+        let probe = self.probe;
+        report::record("stats", |o| {
+            o.str("probe", probe).str("name", name).str("unit", unit).u64("count", h.count()).u64("min", min)
+                .u64("avg", avg).u64("p50", p50).u64("p99", p99).u64("p999", p999).u64("max", max)
+                .str("method", method).str("precision", "percentiles are bucket upper bounds, <= 6.25% above the sample")
+        });
+        report::record("histogram", |o| {
+            o.str("probe", probe).str("name", name).str("unit", unit).raw("buckets", |w| {
+                w.write_char('[')?;
+                for (i, (lo, hi, n)) in h.iter_nonzero().enumerate() {
+                    write!(w, "{}[{lo},{hi},{n}]", if i > 0 { "," } else { "" })?;
+                }
+                w.write_char(']')
+            })
+        });
+    }
+
     /// The probe itself (or its environment) is broken.
     pub fn error(&mut self, msg: impl Display) {
         self.outcome = self.outcome.worst(Outcome::Error);
@@ -107,41 +146,31 @@ impl Ctx<'_> {
     }
 }
 
-type RunFn = fn(&mut Ctx<'_>);
+/// How a probe is run.
+pub type RunFn = fn(&mut Ctx<'_>);
 
 /// The registry: what the command line may name, in `--help` order.
-pub const REGISTRY: &[ProbeSpec] = &[
-    platform::SPEC,
-    selftest::PANIC,
-    selftest::FAULT,
-    selftest::VERDICT,
-];
-const RUNNERS: &[RunFn] = &[
-    platform::run,
-    selftest::run_panic,
-    selftest::run_fault,
-    selftest::run_verdict,
-];
-const _: () = assert!(REGISTRY.len() == RUNNERS.len());
+pub const REGISTRY: &[ProbeSpec<RunFn>] =
+    &[platform::SPEC, timer::SPEC, stall::SPEC, selftest::PANIC, selftest::FAULT, selftest::VERDICT];
 
 /// Probes run when the command line names none.
 pub const DEFAULT: &[&str] = &["platform"];
 
 /// Run one probe by name; returns its outcome.
 pub fn run(name: &'static str, cmd: &Cmdline<'_>, env: &Env) -> Outcome {
-    let Some(i) = REGISTRY.iter().position(|p| p.name == name) else {
+    let Some(spec) = REGISTRY.iter().find(|p| p.name == name) else {
         report::error(format_args!("no runner for probe {name}"));
         return Outcome::Error;
     };
-    crate::println!("--- probe {name}: {}", REGISTRY[i].about);
+    crate::println!("--- probe {name}: {}", spec.about);
     let start = crate::time::now_ns();
     let mut ctx = Ctx {
-        probe: REGISTRY[i].name,
+        probe: spec.name,
         cmd,
         env,
         outcome: Outcome::Success,
     };
-    RUNNERS[i](&mut ctx);
+    (spec.run)(&mut ctx);
     let o = ctx.outcome;
     let ns = crate::time::now_ns().saturating_sub(start);
     crate::println!("--- probe {name}: {o} ({} us)", ns / 1000);

@@ -5,14 +5,16 @@
 use super::Ctx;
 use crate::xen::{shared, version};
 use alloc::vec;
+use super::RunFn;
 use xp_core::cmdline::ProbeSpec;
 use xp_core::xen::start_info::{c_str, MAGIC_PREFIX};
 use xp_core::xen::version::*;
 
-pub const SPEC: ProbeSpec = ProbeSpec {
+pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "platform",
     about: "Xen version, start_info facts and basic PV invariants",
     options: &[],
+    run: run,
 };
 
 pub fn run(ctx: &mut Ctx<'_>) {

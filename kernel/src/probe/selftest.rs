@@ -6,23 +6,26 @@
 //! host's exit-code mapping (0/3/4/5) can be tested end to end.
 
 use super::Ctx;
+use super::RunFn;
 use xp_core::cmdline::{OptKind, OptSpec, ProbeSpec};
 use xp_core::outcome::Outcome;
 
-pub const PANIC: ProbeSpec = ProbeSpec {
+pub const PANIC: ProbeSpec<RunFn> = ProbeSpec {
     name: "selftest.panic",
     about: "panics on purpose: the run must end as CRASH with message and location",
     options: &[],
+    run: run_panic,
 };
 
 const FAULT_KINDS: &[&str] = &["pf", "gp", "ud", "de", "bp"];
-pub const FAULT: ProbeSpec = ProbeSpec {
+pub const FAULT: ProbeSpec<RunFn> = ProbeSpec {
     name: "selftest.fault",
     about: "raises a CPU exception on purpose: the run must end as CRASH with vector, rip and registers",
     options: &[OptSpec { key: "kind", kind: OptKind::Choice(FAULT_KINDS), help: "which exception" }],
+    run: run_fault,
 };
 
-pub const VERDICT: ProbeSpec = ProbeSpec {
+pub const VERDICT: ProbeSpec<RunFn> = ProbeSpec {
     name: "selftest.verdict",
     about: "reports one check with the requested outcome",
     options: &[OptSpec {
@@ -30,6 +33,7 @@ pub const VERDICT: ProbeSpec = ProbeSpec {
         kind: OptKind::Choice(&["success", "skip", "error", "failure"]),
         help: "outcome of the check",
     }],
+    run: run_verdict,
 };
 
 pub fn run_panic(_: &mut Ctx<'_>) {

@@ -1,12 +1,47 @@
-//! event_channel.h: the event-channel operations xenprobe uses so far.
+//! event_channel.h: EVTCHNOP_* hypercalls.
 
 use super::hypercall::raw2;
-use xp_core::xen::hypercall::{EVENT_CHANNEL_OP, EVTCHNOP_SEND};
+use super::{check, XenError};
+use xp_core::xen::event_channel::*;
+use xp_core::xen::hypercall::{DOMID_SELF, EVENT_CHANNEL_OP};
+
+fn op<T>(cmd: u64, name: &'static str, arg: &mut T) -> Result<(), XenError> {
+    // SAFETY: every caller passes the `#[repr(C)]` argument structure that `cmd` expects
+    // (layouts asserted in xp_core), alive and exclusively borrowed for the call.
+    let rc = unsafe { raw2(EVENT_CHANNEL_OP, cmd, arg as *mut T as u64) };
+    check(name, rc).map(|_| ())
+}
 
 /// EVTCHNOP_send: notify the remote end of `port`.
-pub fn send(port: u32) -> Result<(), super::XenError> {
-    let arg = port;
-    // SAFETY: `struct evtchn_send { evtchn_port_t port; }` is one u32, alive for the call.
-    let rc = unsafe { raw2(EVENT_CHANNEL_OP, EVTCHNOP_SEND, &arg as *const u32 as u64) };
-    super::check("EVTCHNOP_send", rc).map(|_| ())
+pub fn send(port: u32) -> Result<(), XenError> {
+    op(EVTCHNOP_SEND, "EVTCHNOP_send", &mut { port })
+}
+
+/// EVTCHNOP_bind_virq: a port for `virq` on `vcpu`.
+pub fn bind_virq(virq: u32, vcpu: u32) -> Result<u32, XenError> {
+    let mut a = BindVirq { virq, vcpu, port: 0 };
+    op(EVTCHNOP_BIND_VIRQ, "EVTCHNOP_bind_virq", &mut a).map(|_| a.port)
+}
+
+/// EVTCHNOP_alloc_unbound: a port `remote_dom` may bind to.
+pub fn alloc_unbound(remote_dom: u16) -> Result<u32, XenError> {
+    let mut a = AllocUnbound { dom: DOMID_SELF, remote_dom, port: 0 };
+    op(EVTCHNOP_ALLOC_UNBOUND, "EVTCHNOP_alloc_unbound", &mut a).map(|_| a.port)
+}
+
+/// EVTCHNOP_bind_interdomain: connect to `remote_port` of `remote_dom`.
+pub fn bind_interdomain(remote_dom: u16, remote_port: u32) -> Result<u32, XenError> {
+    let mut a = BindInterdomain { remote_dom, _pad: 0, remote_port, local_port: 0 };
+    op(EVTCHNOP_BIND_INTERDOMAIN, "EVTCHNOP_bind_interdomain", &mut a).map(|_| a.local_port)
+}
+
+/// EVTCHNOP_close.
+pub fn close(port: u32) -> Result<(), XenError> {
+    op(EVTCHNOP_CLOSE, "EVTCHNOP_close", &mut { port })
+}
+
+/// EVTCHNOP_status of one of our ports.
+pub fn status(port: u32) -> Result<Status, XenError> {
+    let mut a = Status { dom: DOMID_SELF, port, ..Default::default() };
+    op(EVTCHNOP_STATUS, "EVTCHNOP_status", &mut a).map(|_| a)
 }

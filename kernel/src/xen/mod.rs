@@ -3,6 +3,7 @@
 //! The ABI layouts and constants come from `xp_core::xen` (host-tested);
 //! this layer only turns them into calls through `arch::hypercall`.
 
+pub mod callback;
 pub mod console_io;
 pub mod evtchn;
 pub mod hypercall;

@@ -35,3 +35,11 @@ pub fn poll(ports: &[u32], timeout_abs_ns: u64) -> i64 {
     // SAFETY: `arg` points at `ports`, both alive across the call; Xen only reads them.
     unsafe { raw2(SCHED_OP, SCHEDOP_POLL, &arg as *const SchedPoll as u64) }
 }
+
+/// SCHEDOP_block: enable event delivery atomically and sleep until an event is
+/// pending (returns at once if one already is). Pending events are delivered
+/// through the upcall right after the hypercall returns.
+pub fn block() {
+    // SAFETY: SCHEDOP_block takes no argument.
+    unsafe { raw2(SCHED_OP, SCHEDOP_BLOCK, 0) };
+}

@@ -95,25 +95,56 @@ pub fn wallclock() -> Option<(u64, u32)> {
     }
 }
 
-/// The event-channel pending word `i` as an atomic (Xen sets bits with locked ops).
-pub fn evtchn_pending_word(i: usize) -> Option<&'static AtomicU64> {
-    let s = base()?;
-    let i = i.min(63);
-    // SAFETY: the word lies inside the mapped page, is 8-byte aligned, and is only ever
-    // accessed atomically (by us and by Xen), which is what AtomicU64 requires.
-    Some(unsafe { AtomicU64::from_ptr(core::ptr::addr_of_mut!((*s).evtchn_pending[i])) })
+/// The 2-level event-channel bitmaps and vCPU 0's selector, as atomics.
+///
+/// Xen sets bits with locked operations; we only ever clear or test them
+/// atomically, never with plain word writes.
+pub struct EventBits {
+    s: *mut SharedInfo,
+    v: *mut VcpuInfo,
+}
+
+/// The event bitmaps, once shared_info is mapped.
+pub fn events() -> Option<EventBits> {
+    Some(EventBits { s: base()?, v: vcpu0()? })
+}
+
+impl EventBits {
+    fn word(&self, field: *mut [u64; 64], i: usize) -> &AtomicU64 {
+        // SAFETY: `field` is an array inside the mapped shared_info page, `i` is clamped to
+        // it, and these words are only accessed atomically (by us and by Xen).
+        unsafe { AtomicU64::from_ptr((field as *mut u64).add(i.min(63))) }
+    }
+    /// `evtchn_pending[i]`.
+    pub fn pending(&self, i: usize) -> &AtomicU64 {
+        // SAFETY: address of a field of the mapped page; nothing is read here.
+        self.word(unsafe { core::ptr::addr_of_mut!((*self.s).evtchn_pending) }, i)
+    }
+    /// `evtchn_mask[i]`.
+    pub fn mask(&self, i: usize) -> &AtomicU64 {
+        // SAFETY: as above.
+        self.word(unsafe { core::ptr::addr_of_mut!((*self.s).evtchn_mask) }, i)
+    }
+    /// vCPU 0's `evtchn_pending_sel`.
+    pub fn selector(&self) -> &AtomicU64 {
+        // SAFETY: an aligned u64 of the mapped vcpu_info, only accessed atomically.
+        unsafe { AtomicU64::from_ptr(core::ptr::addr_of_mut!((*self.v).evtchn_pending_sel)) }
+    }
+    /// vCPU 0's `evtchn_upcall_pending`.
+    pub fn upcall_pending(&self) -> &AtomicU8 {
+        // SAFETY: a byte of the mapped vcpu_info, only accessed atomically.
+        unsafe { AtomicU8::from_ptr(core::ptr::addr_of_mut!((*self.v).evtchn_upcall_pending)) }
+    }
+    /// vCPU 0's `evtchn_upcall_mask` (1 = event delivery masked).
+    pub fn upcall_mask(&self) -> &AtomicU8 {
+        // SAFETY: a byte of the mapped vcpu_info, only accessed atomically.
+        unsafe { AtomicU8::from_ptr(core::ptr::addr_of_mut!((*self.v).evtchn_upcall_mask)) }
+    }
 }
 
 /// Clear the pending bit of `port` atomically (never a plain word write).
 pub fn clear_pending(port: u32) {
-    if let Some(w) = evtchn_pending_word(port as usize / 64) {
-        w.fetch_and(!(1u64 << (port % 64)), Ordering::AcqRel);
+    if let Some(e) = events() {
+        e.pending(port as usize / 64).fetch_and(!(1u64 << (port % 64)), Ordering::AcqRel);
     }
-}
-
-/// vCPU 0's upcall mask byte (1 = event delivery masked).
-pub fn upcall_mask() -> Option<&'static AtomicU8> {
-    let v = vcpu0()?;
-    // SAFETY: a byte inside the mapped vcpu_info, accessed only atomically.
-    Some(unsafe { AtomicU8::from_ptr(core::ptr::addr_of_mut!((*v).evtchn_upcall_mask)) })
 }

@@ -16,7 +16,8 @@
 //! | `XPLAB done`      | everything was relayed; dom0 powers off next               |
 //!
 //! Other dom0 lines (Linux kernel messages, init's own errors) are kept for diagnostics.
-//! In Dom0 mode every line that is not Xen's is a probe line.
+//! In Dom0 mode every line that is not Xen's is a probe line, once Xen started dom0 (before
+//! that, untagged lines come from the firmware: SeaBIOS).
 
 use super::Mode;
 
@@ -54,14 +55,19 @@ pub enum Marker<'a> {
     Other(&'a str),
 }
 
-pub fn classify(mode: Mode, raw: &str) -> Line<'_> {
+/// `dom0_started`: Xen has handed over to dom0 (its "Freed ... init memory" line was seen).
+pub fn classify(mode: Mode, dom0_started: bool, raw: &str) -> Line<'_> {
     let line = raw.trim_end_matches(['\r', '\n']);
     if let Some(rest) = line.strip_prefix("(XEN)") {
         return Line::Xen(xen_event(rest), rest.strip_prefix(' ').unwrap_or(rest));
     }
     let line = line.strip_prefix("(d0) ").unwrap_or(line);
     if mode == Mode::Dom0 {
-        return Line::Probe(line);
+        return if dom0_started {
+            Line::Probe(line)
+        } else {
+            Line::Dom0(line)
+        };
     }
     if let (Some(tag), Some(rest)) = (line.get(..4), line.get(4..)) {
         match tag {
@@ -143,7 +149,7 @@ mod tests {
 
     #[test]
     fn tags_and_xen_lines() {
-        let c = |s| classify(Mode::DomU, s);
+        let c = |s| classify(Mode::DomU, true, s);
         assert_eq!(c("XPC|hello @xp {}\r"), Line::Probe("hello @xp {}"));
         assert_eq!(c("XPC|"), Line::Probe(""));
         assert_eq!(c("XPS|paused"), Line::Script("paused"));
@@ -165,7 +171,7 @@ mod tests {
 
     #[test]
     fn markers() {
-        let m = |s| classify(Mode::DomU, s);
+        let m = |s| classify(Mode::DomU, true, s);
         assert_eq!(
             m("XPLAB stage=xenstored-ready t=3.21"),
             Line::Marker(Marker::Stage("xenstored-ready"))
@@ -186,7 +192,11 @@ mod tests {
 
     #[test]
     fn dom0_mode_lines_are_probe_lines() {
-        let c = |s| classify(Mode::Dom0, s);
+        assert_eq!(
+            classify(Mode::Dom0, false, "Booting from ROM.."),
+            Line::Dom0("Booting from ROM..")
+        );
+        let c = |s| classify(Mode::Dom0, true, s);
         assert_eq!(
             c("Test result: SUCCESS"),
             Line::Probe("Test result: SUCCESS")

@@ -40,10 +40,7 @@ impl Xenstored {
 /// Xen's own command line. `noreboot` keeps Xen from rebooting by itself after a dom0 crash or
 /// panic: the host reads the crash line and ends QEMU at once instead of 5 s later.
 pub fn xen_cmdline(cfg: &LabConfig) -> String {
-    let mem = match cfg.mode {
-        Mode::DomU => cfg.dom0_mem_mib.unwrap_or(DOM0_MEM_LINUX),
-        Mode::Dom0 => cfg.dom0_mem_mib.unwrap_or(DOM0_MEM_PROBE),
-    };
+    let mem = dom0_mib(cfg);
     let line = format!(
         "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem={mem}M,max:{mem}M \
          dom0_max_vcpus=1 noreboot sched={} {}",
@@ -69,30 +66,30 @@ pub fn multiboot_module(path: &Path, args: &str) -> Result<String> {
     Ok(line.replace(',', ",,"))
 }
 
+/// QEMU's options besides memory, kernel, command line and modules.
+const QEMU_FIXED: &str = "-smp 1 -cpu max,-smap -accel tcg -nographic -nodefaults -no-reboot \
+                          -monitor none -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04";
+
+/// Guest RAM of the QEMU machine in MiB: dom0 plus room for Xen and the probe domain.
+pub fn machine_mib(cfg: &LabConfig) -> u32 {
+    let dom0 = dom0_mib(cfg);
+    match cfg.mode {
+        Mode::DomU => (dom0 + cfg.memory_mib + 256).max(1024),
+        Mode::Dom0 => (dom0 + 96).max(128),
+    }
+}
+
+fn dom0_mib(cfg: &LabConfig) -> u32 {
+    match cfg.mode {
+        Mode::DomU => cfg.dom0_mem_mib.unwrap_or(DOM0_MEM_LINUX),
+        Mode::Dom0 => cfg.dom0_mem_mib.unwrap_or(DOM0_MEM_PROBE),
+    }
+}
+
 /// QEMU's arguments (everything after the program name).
 pub fn qemu_args(cfg: &LabConfig, xen: &Path, modules: &[String]) -> Vec<String> {
-    let mut a: Vec<String> = [
-        "-m",
-        "1024",
-        "-smp",
-        "1",
-        "-cpu",
-        "max,-smap",
-        "-accel",
-        "tcg",
-        "-nographic",
-        "-nodefaults",
-        "-no-reboot",
-        "-monitor",
-        "none",
-        "-serial",
-        "stdio",
-        "-device",
-        "isa-debug-exit,iobase=0xf4,iosize=0x04",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut a = vec!["-m".to_string(), machine_mib(cfg).to_string()];
+    a.extend(QEMU_FIXED.split_whitespace().map(String::from));
     a.extend(["-kernel".into(), xen.to_string_lossy().into_owned()]);
     a.extend(["-append".into(), xen_cmdline(cfg)]);
     a.extend(["-initrd".into(), modules.join(",")]);
@@ -117,10 +114,6 @@ fn xl_quoted(what: &str, s: &str) -> Result<String> {
 /// that xenconsoled can still drain its console ring; the init script destroys nothing and
 /// powers dom0 off instead.
 pub fn xl_config(cfg: &LabConfig) -> Result<String> {
-    ensure!(
-        cfg.memory_mib >= 4,
-        "domU memory must be at least 4 MiB (libxc's floor for a 64-bit PV guest)"
-    );
     Ok(format!(
         "name = \"{DOMAIN_NAME}\"\ntype = \"pv\"\nkernel = \"{PROBE_PATH}\"\nmemory = {}\nmaxmem = {}\n\
          vcpus = 1\nextra = {}\non_poweroff = \"preserve\"\non_reboot = \"preserve\"\n\
@@ -183,11 +176,13 @@ mod tests {
             ..cfg()
         };
         assert!(xl_config(&bad).is_err());
-        let small = LabConfig {
-            memory_mib: 2,
+        let big = LabConfig {
+            memory_mib: 128,
             ..cfg()
         };
-        assert!(xl_config(&small).is_err());
+        assert!(xl_config(&big)
+            .unwrap()
+            .contains("memory = 128\nmaxmem = 128\n"));
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub struct Monitor {
     xl: Vec<String>,
     diag: Vec<String>,
     dom0: VecDeque<String>,
+    xen: VecDeque<String>,
     serial: VecDeque<String>,
     done: bool,
 }
@@ -49,6 +50,7 @@ impl Monitor {
             xl: Vec::new(),
             diag: Vec::new(),
             dom0: VecDeque::new(),
+            xen: VecDeque::new(),
             serial: VecDeque::new(),
             done: false,
         }
@@ -71,8 +73,11 @@ impl Monitor {
     /// Feeds one serial line (received `t` after QEMU started).
     pub fn line(&mut self, t: Duration, raw: &str, on_probe: &mut dyn FnMut(&str)) {
         push_tail(&mut self.serial, raw.trim_end_matches('\r'));
-        match classify(self.mode, raw) {
-            Line::Xen(ev, text) => self.xen(t, ev, text),
+        match classify(self.mode, self.stage >= Stage::Dom0Boot, raw) {
+            Line::Xen(ev, text) => {
+                push_tail(&mut self.xen, text);
+                self.xen(t, ev, text)
+            }
             Line::Probe(l) => {
                 let what = if self.mode == Mode::Dom0 {
                     "probe (dom0) running"
@@ -113,7 +118,7 @@ impl Monitor {
                     t,
                     &format!("probe ended: {:?}", self.guest_end),
                 );
-                self.stop_in(t, 300);
+                self.stop_in(t, 50);
             }
             XenEvent::Dom0Halted | XenEvent::Dom0Reboot | XenEvent::Dom0Crashed if !self.done => {
                 self.lab_failure
@@ -147,7 +152,11 @@ impl Monitor {
             Marker::Stage(s) => {
                 self.timings.push((format!("dom0:{s}"), t));
                 match s {
-                    "dom0-up" => self.enter(Stage::Xenstored, t, "dom0 up, starting xenstored"),
+                    "dom0-up" => {
+                        // Untagged lines from now on are init's (or a late kernel message).
+                        self.dom0.clear();
+                        self.enter(Stage::Xenstored, t, "dom0 up, starting xenstored")
+                    }
                     "xenstored-ready" => {
                         self.enter(Stage::XlCreate, t, "xenstored ready, xl create")
                     }
@@ -174,12 +183,15 @@ impl Monitor {
         }
     }
 
+    /// dom0 reported the end of the probe domain (a timeout leaves the run in stage Probe).
     fn ended(&mut self, t: Duration, end: GuestEnd) {
         self.guest_end = end;
-        if end != GuestEnd::TimedOut {
-            self.enter(Stage::Probe, t, "probe running");
+        self.enter(Stage::Probe, t, "probe running");
+        if end == GuestEnd::TimedOut {
+            progress(Some(t), "probe timed out");
+        } else {
+            self.enter(Stage::Finished, t, &format!("probe ended: {end:?}"));
         }
-        self.enter(Stage::Finished, t, &format!("probe ended: {end:?}"));
     }
 
     /// Dom0 mode: QEMU exited by itself with `status`.
@@ -252,6 +264,10 @@ impl Monitor {
     }
 }
 
+fn joined(q: &VecDeque<String>) -> String {
+    q.iter().map(String::as_str).collect::<Vec<_>>().join("\n")
+}
+
 /// libxl's shutdown reason codes.
 pub fn end_from_reason(code: i32) -> GuestEnd {
     match code {
@@ -261,3 +277,7 @@ pub fn end_from_reason(code: i32) -> GuestEnd {
         n => GuestEnd::Other(n),
     }
 }
+
+#[cfg(test)]
+#[path = "monitor_tests.rs"]
+mod tests;

@@ -1,6 +1,6 @@
 //! One lab run: prepare the boot modules, start QEMU, follow its serial stream, end it.
 
-use super::host::{progress, render};
+use super::host::{self, progress, render};
 use super::monitor::Monitor;
 use super::{config, initramfs, provision, LabConfig, LabRun, Mode, Stage};
 use anyhow::{Context, Result};
@@ -77,7 +77,7 @@ pub fn run(cfg: &LabConfig, on_probe_line: &mut dyn FnMut(&str)) -> Result<LabRu
             vec![config::multiboot_module(&k, &cfg.cmdline)?]
         }
     };
-    let mut cmd = Command::new("qemu-system-x86_64");
+    let mut cmd = qemu_command();
     cmd.args(config::qemu_args(cfg, &assets.xen, &modules));
     mon.timings.push(("prepare".into(), t0.elapsed()));
     eprintln!("[lab] $ {}", render(&cmd));
@@ -149,6 +149,17 @@ fn failed_early(
         wall: t0.elapsed(),
         timings: mon.timings,
     }
+}
+
+/// QEMU, under util-linux's `setpriv --pdeathsig KILL` when available, so that it dies with
+/// xtask even when xtask is killed outright (Ctrl-C reaches it anyway: same process group).
+fn qemu_command() -> Command {
+    if host::which("setpriv").is_none() {
+        return Command::new("qemu-system-x86_64");
+    }
+    let mut c = Command::new("setpriv");
+    c.args(["--pdeathsig", "KILL", "--", "qemu-system-x86_64"]);
+    c
 }
 
 /// Reader threads: QEMU's stdout (serial) is written raw to `log` and split into lines;

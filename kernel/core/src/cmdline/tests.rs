@@ -29,16 +29,19 @@ const REG: &[ProbeSpec] = &[
         name: "platform",
         about: "",
         options: &[],
+        run: (),
     },
     ProbeSpec {
         name: "timer",
         about: "",
         options: TIMER_OPTS,
+        run: (),
     },
     ProbeSpec {
         name: "selftest.panic",
         about: "",
         options: &[],
+        run: (),
     },
 ];
 const DEF: &[&str] = &["platform"];

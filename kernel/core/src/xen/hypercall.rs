@@ -23,8 +23,6 @@ pub const UVMF_INVLPG: u64 = 2;
 pub const MMU_NORMAL_PT_UPDATE: u64 = 0;
 /// DOMID_SELF, for hypercalls that take a domain id.
 pub const DOMID_SELF: u16 = 0x7ff0;
-/// EVTCHNOP_send.
-pub const EVTCHNOP_SEND: u64 = 4;
 /// PHYSDEVOP_set_iopl.
 pub const PHYSDEVOP_SET_IOPL: u64 = 6;
 

@@ -66,3 +66,6 @@ crate::assert_layout!(VcpuSetSingleshotTimer, 16; timeout_abs_ns => 0, flags => 
 pub struct VcpuSetPeriodicTimer {
     pub period_ns: u64,
 }
+
+/// VMASST_TYPE_runstate_update_flag: Xen sets XEN_RUNSTATE_UPDATE while writing the area.
+pub const VMASST_TYPE_RUNSTATE_UPDATE_FLAG: u64 = 5;

@@ -1,0 +1,141 @@
+//! Time-outs on VCPUOP_set_singleshot_timer and VIRQ_TIMER.
+//!
+//! The 100 Hz periodic timer a PV vCPU starts with is stopped at boot. A
+//! small queue keeps several deadlines; the earliest is programmed into Xen.
+//! The VIRQ_TIMER handler only records facts (when it fired, whether a
+//! deadline was armed, whether it came early); waiting code re-checks time.
+
+use super::evtchn;
+use crate::time::now_ns;
+use crate::xen::{vcpu, XenError};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
+use spin::Mutex;
+use xp_core::timerq::{TimerQueue, TimerQueueError};
+use xp_core::xen::event_channel::VIRQ_TIMER;
+
+/// The deadline currently programmed into Xen (0 = none).
+static ARMED: AtomicU64 = AtomicU64::new(0);
+/// VIRQ_TIMER deliveries, and those with no deadline armed / before the armed deadline.
+pub static FIRES: AtomicU64 = AtomicU64::new(0);
+pub static UNARMED: AtomicU64 = AtomicU64::new(0);
+pub static EARLY: AtomicU64 = AtomicU64::new(0);
+pub static MAX_EARLY_NS: AtomicU64 = AtomicU64::new(0);
+/// pvclock time at which the handler last ran.
+pub static LAST_FIRE_NS: AtomicU64 = AtomicU64::new(0);
+static PORT: AtomicU32 = AtomicU32::new(u32::MAX);
+
+struct Queue {
+    q: TimerQueue<16>,
+    next_id: u32,
+}
+static QUEUE: Mutex<Queue> = Mutex::new(Queue { q: TimerQueue::new(), next_id: 1 });
+
+/// A queued deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimerId(u32);
+
+/// Stop the periodic timer and bind VIRQ_TIMER. Returns the timer's port.
+pub fn init() -> Result<u32, XenError> {
+    vcpu::stop_periodic_timer()?;
+    let port = evtchn::bind_virq(VIRQ_TIMER, 0)?;
+    PORT.store(port, Relaxed);
+    evtchn::bind(port, on_timer)?;
+    Ok(port)
+}
+
+/// The VIRQ_TIMER port (u32::MAX before init).
+pub fn port() -> u32 {
+    PORT.load(Relaxed)
+}
+
+fn on_timer(_port: u32) {
+    let now = now_ns();
+    let armed = ARMED.swap(0, AcqRel);
+    FIRES.fetch_add(1, Relaxed);
+    LAST_FIRE_NS.store(now, Release);
+    if armed == 0 {
+        UNARMED.fetch_add(1, Relaxed);
+    } else if now < armed {
+        EARLY.fetch_add(1, Relaxed);
+        MAX_EARLY_NS.fetch_max(armed - now, Relaxed);
+    }
+}
+
+/// Program Xen's singleshot timer for `deadline_ns` directly (bypassing the queue).
+pub fn program(deadline_ns: u64) -> Result<(), XenError> {
+    ARMED.store(deadline_ns, Release);
+    vcpu::set_singleshot_timer(deadline_ns, false)
+}
+
+/// Queue a deadline.
+pub fn add(deadline_ns: u64) -> Result<TimerId, TimerQueueError> {
+    let mut g = QUEUE.lock();
+    let id = g.next_id;
+    g.next_id = g.next_id.wrapping_add(1).max(1);
+    g.q.insert(deadline_ns, id)?;
+    Ok(TimerId(id))
+}
+
+/// Remove a queued deadline (no effect if it already expired).
+pub fn cancel(id: TimerId) {
+    QUEUE.lock().q.cancel(id.0);
+}
+
+/// Drop expired deadlines and program the earliest remaining one.
+fn reprogram() {
+    let now = now_ns();
+    let mut g = QUEUE.lock();
+    g.q.pop_expired(now).for_each(drop);
+    if let Some(t) = g.q.earliest() {
+        if ARMED.load(Acquire) != t.deadline_ns {
+            let _ = program(t.deadline_ns);
+        }
+    }
+}
+
+/// Block until `cond()` holds or system time reaches `deadline_ns`; returns `cond()`'s verdict.
+pub fn wait_until(deadline_ns: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let id = add(deadline_ns).ok();
+    let done = loop {
+        if cond() {
+            break true;
+        }
+        if now_ns() >= deadline_ns {
+            break false;
+        }
+        reprogram();
+        evtchn::block();
+    };
+    if let Some(id) = id {
+        cancel(id);
+    }
+    done
+}
+
+/// Sleep until system time `deadline_ns`.
+pub fn sleep_until(deadline_ns: u64) {
+    wait_until(deadline_ns, || false);
+}
+
+/// One measured wake-up: program `deadline_ns`, block until VIRQ_TIMER fires.
+#[derive(Clone, Copy, Debug)]
+pub struct Shot {
+    /// Handler timestamp (ns) and when the blocked code resumed.
+    pub fired_ns: u64,
+    pub woke_ns: u64,
+    /// SCHEDOP_block calls needed (more than one: woken by another event first).
+    pub blocks: u32,
+}
+
+/// Measure one singleshot wake-up for `deadline_ns`.
+pub fn shot(deadline_ns: u64) -> Result<Shot, XenError> {
+    let before = FIRES.load(Acquire);
+    program(deadline_ns)?;
+    let mut blocks = 0;
+    while FIRES.load(Acquire) == before {
+        evtchn::block();
+        blocks += 1;
+    }
+    let woke_ns = now_ns();
+    Ok(Shot { fired_ns: LAST_FIRE_NS.load(Acquire), woke_ns, blocks })
+}
