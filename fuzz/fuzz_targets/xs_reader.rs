@@ -8,12 +8,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use xp_core::xs::reply::{dir_part, expect_ok, nul_list, parse_bool, parse_u32, single_string};
 use xp_core::xs::reply::watch_event;
+use xp_core::xs::reply::{dir_part, expect_ok, nul_list, parse_bool, parse_u32, single_string};
 use xp_core::xs::*;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&k, rest)) = data.split_first() else { return };
+    let Some((&k, rest)) = data.split_first() else {
+        return;
+    };
     let k = (k as usize % 16 + 1).min(rest.len());
     let (sizes, stream) = rest.split_at(k);
     if sizes.is_empty() {
@@ -36,7 +38,9 @@ fuzz_target!(|data: &[u8]| {
                 input = &input[used..];
             }
             Err(e) => {
-                let ReadError::LenTooLarge { len } = e else { panic!("unexpected {e:?}") };
+                let ReadError::LenTooLarge { len } = e else {
+                    panic!("unexpected {e:?}")
+                };
                 assert!(len as usize > XENSTORE_PAYLOAD_MAX);
                 let whole = Message::parse(&stream[at..]);
                 assert_eq!(whole, Err(DecodeError::LenTooLarge { len }));

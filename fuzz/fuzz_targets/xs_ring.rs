@@ -6,7 +6,8 @@
 //! and a misbehaving peer gets `IndexOutOfRange` with nothing moved.
 //!
 //! Input: 16 bytes of initial indexes (req_cons, req_prod, rsp_cons,
-//! rsp_prod), then 1024 bytes of reply ring contents (padded), then ops.
+//! rsp_prod), then ops; the peer's ops fill the reply ring. (Ops come right
+//! after the indexes so short inputs already reach them.)
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -78,10 +79,11 @@ impl Input<'_> {
 fuzz_target!(|data: &[u8]| {
     let mut inp = Input(data);
     let idx = [inp.u32(), inp.u32(), inp.u32(), inp.u32()];
-    let mut rsp = [0u8; N];
-    let init = inp.take(N);
-    rsp[..init.len()].copy_from_slice(init);
-    let page = Page { req: RefCell::new([0; N]), rsp: RefCell::new(rsp), idx: idx.map(Cell::new) };
+    let page = Page {
+        req: RefCell::new([0; N]),
+        rsp: RefCell::new([0; N]),
+        idx: idx.map(Cell::new),
+    };
     let mut buf = [0u8; MSG_MAX];
     let mut r = Reassembler::new(&mut buf);
     for _ in 0..64 {
@@ -116,10 +118,17 @@ fn check_write(page: &Page, data: &[u8]) {
             assert!(n == data.len() || used + n == N, "writes all that fits");
             assert_eq!(page.req_prod(), prod.wrapping_add(n as u32));
             for (i, &b) in data[..n].iter().enumerate() {
-                assert_eq!(page.req.borrow()[mask_xenstore_idx(prod.wrapping_add(i as u32))], b);
+                assert_eq!(
+                    page.req.borrow()[mask_xenstore_idx(prod.wrapping_add(i as u32))],
+                    b
+                );
             }
         }
-        Err(RingError::IndexOutOfRange { ring, prod: p, cons: c }) => {
+        Err(RingError::IndexOutOfRange {
+            ring,
+            prod: p,
+            cons: c,
+        }) => {
             assert!(ring == RingId::Req && used > N && (p, c) == (prod, cons));
             assert_eq!(page.req_prod(), prod, "nothing moved");
         }
@@ -135,27 +144,40 @@ fn check_read(page: &Page, len: usize) {
             assert!(avail <= N && n == len.min(avail));
             assert_eq!(page.rsp_cons(), cons.wrapping_add(n as u32));
             for (i, &b) in out[..n].iter().enumerate() {
-                assert_eq!(page.rsp.borrow()[mask_xenstore_idx(cons.wrapping_add(i as u32))], b);
+                assert_eq!(
+                    page.rsp.borrow()[mask_xenstore_idx(cons.wrapping_add(i as u32))],
+                    b
+                );
             }
         }
-        Err(RingError::IndexOutOfRange { ring, prod: p, cons: c }) => {
+        Err(RingError::IndexOutOfRange {
+            ring,
+            prod: p,
+            cons: c,
+        }) => {
             assert!(ring == RingId::Rsp && avail > N && (p, c) == (prod, cons));
             assert_eq!(page.rsp_cons(), cons, "nothing moved");
         }
     }
 }
 
-/// The peer sets any index to anything, or nudges it, or writes reply
-/// bytes anywhere.
+/// The peer sets any index to anything, or nudges it, or writes a run of
+/// reply bytes anywhere (wrapping) and may publish them.
 fn peer_moves(page: &Page, inp: &mut Input) {
     let which = inp.u8() as usize % 4;
-    match inp.u8() % 3 {
+    match inp.u8() % 4 {
         0 => page.idx[which].set(inp.u32()),
         1 => page.idx[which].set(page.idx[which].get().wrapping_add(inp.u8() as u32 * 5)),
-        _ => {
-            let at = inp.u32();
-            let b = inp.u8();
-            page.rsp.borrow_mut()[mask_xenstore_idx(at)] = b;
+        op => {
+            let at = page.rsp_prod();
+            let len = inp.u8() as usize * 5;
+            let bytes = inp.take(len);
+            for (i, &b) in bytes.iter().enumerate() {
+                page.rsp.borrow_mut()[mask_xenstore_idx(at.wrapping_add(i as u32))] = b;
+            }
+            if op == 2 {
+                page.idx[RSP_PROD].set(at.wrapping_add(bytes.len() as u32));
+            }
         }
     }
 }

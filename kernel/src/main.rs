@@ -59,7 +59,6 @@ extern "C" fn xen_start(si: *const StartInfo) -> ! {
         mem,
         trap_table_rc,
         events,
-        entry_tsc,
         entry_ns: entry_ns(entry_tsc),
         ready_ns: time::now_ns(),
     };

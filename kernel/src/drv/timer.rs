@@ -8,7 +8,7 @@
 use super::evtchn;
 use crate::time::now_ns;
 use crate::xen::{vcpu, XenError};
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
+use core::sync::atomic::{AtomicU64, Ordering::*};
 use spin::Mutex;
 use xp_core::timerq::{TimerQueue, TimerQueueError};
 use xp_core::xen::event_channel::VIRQ_TIMER;
@@ -22,7 +22,6 @@ pub static EARLY: AtomicU64 = AtomicU64::new(0);
 pub static MAX_EARLY_NS: AtomicU64 = AtomicU64::new(0);
 /// pvclock time at which the handler last ran.
 pub static LAST_FIRE_NS: AtomicU64 = AtomicU64::new(0);
-static PORT: AtomicU32 = AtomicU32::new(u32::MAX);
 
 struct Queue {
     q: TimerQueue<16>,
@@ -38,14 +37,8 @@ pub struct TimerId(u32);
 pub fn init() -> Result<u32, XenError> {
     vcpu::stop_periodic_timer()?;
     let port = evtchn::bind_virq(VIRQ_TIMER, 0)?;
-    PORT.store(port, Relaxed);
     evtchn::bind(port, on_timer)?;
     Ok(port)
-}
-
-/// The VIRQ_TIMER port (u32::MAX before init).
-pub fn port() -> u32 {
-    PORT.load(Relaxed)
 }
 
 fn on_timer(_port: u32) {
@@ -65,6 +58,12 @@ fn on_timer(_port: u32) {
 pub fn program(deadline_ns: u64) -> Result<(), XenError> {
     ARMED.store(deadline_ns, Release);
     vcpu::set_singleshot_timer(deadline_ns, false)
+}
+
+/// Cancel the deadline programmed into Xen (VCPUOP_stop_singleshot_timer).
+pub fn stop() -> Result<(), XenError> {
+    ARMED.store(0, Release);
+    vcpu::stop_singleshot_timer()
 }
 
 /// Queue a deadline.
@@ -110,11 +109,6 @@ pub fn wait_until(deadline_ns: u64, mut cond: impl FnMut() -> bool) -> bool {
         cancel(id);
     }
     done
-}
-
-/// Sleep until system time `deadline_ns`.
-pub fn sleep_until(deadline_ns: u64) {
-    wait_until(deadline_ns, || false);
 }
 
 /// One measured wake-up: program `deadline_ns`, block until VIRQ_TIMER fires.

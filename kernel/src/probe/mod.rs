@@ -3,6 +3,7 @@
 //! A probe gets a [`Ctx`] through which it reports checks, facts and
 //! metrics; its outcome is the most severe of what it reported.
 
+mod evtchn;
 mod platform;
 mod selftest;
 mod stall;
@@ -33,7 +34,6 @@ pub struct Env {
     /// System time (ns) at entry and when the kernel was ready to run probes.
     pub entry_ns: u64,
     pub ready_ns: u64,
-    pub entry_tsc: u64,
 }
 
 /// What a probe reports through.
@@ -151,7 +151,7 @@ pub type RunFn = fn(&mut Ctx<'_>);
 
 /// The registry: what the command line may name, in `--help` order.
 pub const REGISTRY: &[ProbeSpec<RunFn>] =
-    &[platform::SPEC, timer::SPEC, stall::SPEC, selftest::PANIC, selftest::FAULT, selftest::VERDICT];
+    &[platform::SPEC, evtchn::SPEC, timer::SPEC, stall::SPEC, selftest::PANIC, selftest::FAULT, selftest::VERDICT];
 
 /// Probes run when the command line names none.
 pub const DEFAULT: &[&str] = &["platform"];

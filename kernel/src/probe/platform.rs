@@ -96,6 +96,7 @@ fn domain_facts(ctx: &mut Ctx<'_>) {
         "heap",
         format_args!("{} KiB at {:#x}", m.heap_bytes / 1024, m.heap_start),
     );
+    ctx.info("first_free_pfn", format_args!("{} of {} pages", m.free_start_pfn, m.nr_pages));
     ctx.info(
         "pages_mapped_at_boot",
         format_args!("{} (+{} page tables)", m.pages_mapped, m.tables_created),
@@ -126,6 +127,8 @@ fn check_start_info(ctx: &mut Ctx<'_>) {
         0,
         ctx.env.trap_table_rc,
     );
+    let cb = &ctx.env.events.callbacks;
+    ctx.check("event_callbacks_registered", cb.is_ok(), "set_callbacks rc 0", format_args!("{cb:?}"));
 }
 
 fn check_shared_info(ctx: &mut Ctx<'_>) {

@@ -116,6 +116,24 @@ fn runstate_adds_up(ctx: &mut Ctx<'_>, interval: u64, d: &RunstateTimes, elapsed
     );
 }
 
+/// VCPUOP_stop_singleshot_timer: a stopped 5 ms deadline must not raise VIRQ_TIMER.
+fn stop_cancels(ctx: &mut Ctx<'_>) {
+    let Ok(port) = ctx.env.events.timer else { return };
+    let t = now_ns();
+    let stopped = timer::program(t + 5_000_000).and_then(|_| timer::stop());
+    crate::xen::shared::clear_pending(port);
+    let rc = crate::drv::evtchn::poll(&[port], t + 30_000_000);
+    let waited = now_ns() - t;
+    let fired = crate::drv::evtchn::is_pending(port);
+    crate::xen::shared::clear_pending(port);
+    ctx.check(
+        "stop_singleshot_cancels",
+        stopped.is_ok() && !fired,
+        "no VIRQ_TIMER within 30 ms of a stopped 5 ms deadline",
+        format_args!("stop {stopped:?}, poll rc {rc} after {waited} ns, fired {fired}"),
+    );
+}
+
 /// Cost of the probe's own per-sample work (reading the clock, recording a sample).
 fn overhead(ctx: &mut Ctx<'_>) {
     const N: u64 = 10_000;
@@ -141,6 +159,7 @@ fn conformance(ctx: &mut Ctx<'_>) {
         ),
         Err(e) => ctx.check("past_deadline_fires_at_once", false, "accepted", e),
     };
+    stop_cancels(ctx);
     let rc = crate::xen::vcpu::set_periodic_timer(500_000);
     let einval = matches!(rc, Err(e) if e.rc == -xp_core::xen::errno::EINVAL);
     ctx.check("periodic_below_1ms_rejected", einval, "EINVAL (-22)", format_args!("{rc:?}"));

@@ -30,11 +30,6 @@ fn base() -> Option<*mut SharedInfo> {
     (!p.is_null()).then_some(p)
 }
 
-/// True once shared_info is mapped.
-pub fn is_mapped() -> bool {
-    base().is_some()
-}
-
 fn vcpu0() -> Option<*mut VcpuInfo> {
     // SAFETY: `base` points at a mapped shared_info page; taking a field address reads nothing.
     base().map(|s| unsafe { core::ptr::addr_of_mut!((*s).vcpu_info[0]) })

@@ -157,7 +157,7 @@ pub fn compact_exec(b: &[u8]) -> Result<Vec<u8>> {
             .get(p.offset as usize..(p.offset + p.filesz) as usize)
             .context("PT_LOAD out of file")?;
         let keep = data.iter().rposition(|&c| c != 0).map_or(0, |i| i + 1);
-        while out.len() % 16 != 0 {
+        while !out.len().is_multiple_of(16) {
             out.push(0);
         }
         let new_off = out.len() as u64;

@@ -168,6 +168,7 @@ pub struct LabRun {
     pub guest_end: GuestEnd,
     /// QEMU's exit status, `None` if the lab killed it (normal in DomU mode: the host ends
     /// QEMU as soon as dom0 says everything was relayed).
+    #[allow(dead_code)] // not every caller reports it
     pub qemu_status: Option<i32>,
     pub failure: Option<String>,
     pub serial_log: PathBuf,

@@ -236,16 +236,12 @@ impl Monitor {
             section("last probe lines", tail(&self.probe_lines.join("\n"), TAIL));
         }
         section("dom0 diagnostics", self.diag.join("\n"));
-        if self.stage >= Stage::Xenstored {
-            section(
-                "dom0 console (untagged lines)",
-                Vec::from(self.dom0.clone()).join("\n"),
-            );
-        } else {
-            section(
-                "serial (last lines)",
-                Vec::from(self.serial.clone()).join("\n"),
-            );
+        match self.stage {
+            Stage::Xenstored | Stage::XlCreate => {
+                section("dom0 console (untagged)", joined(&self.dom0))
+            }
+            Stage::Probe | Stage::Finished => section("xen (last lines)", joined(&self.xen)),
+            _ => section("serial (last lines)", joined(&self.serial)),
         }
         Some(s)
     }

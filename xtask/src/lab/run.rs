@@ -111,10 +111,7 @@ pub fn run(cfg: &LabConfig, on_probe_line: &mut dyn FnMut(&str)) -> Result<LabRu
     let status = finish_qemu(&mut qemu, &mut mon, start, end == End::Eof);
     let failure = mon.failure(end == End::HardTimeout, &stderr);
     if let Some(f) = &failure {
-        progress(
-            Some(start.elapsed()),
-            &f.lines().next().unwrap_or_default().to_string(),
-        );
+        progress(Some(start.elapsed()), f.lines().next().unwrap_or_default());
     }
     Ok(LabRun {
         stage: mon.stage,
