@@ -19,15 +19,14 @@ LOG=/var/log/xen
 FIFO=$LOG/console/guest-$XP_DOMNAME.log
 XLOUT=/run/xl.out
 
-# Centiseconds of dom0 uptime.
-cs() { read -r up _ < /proc/uptime; echo $(( ${up%.*} * 100 + 1${up#*.} - 100 )); }
+# Sets t to dom0's uptime in centiseconds (no fork: this runs in polling loops).
+now() { read -r up _ < /proc/uptime; t=$(( ${up%.*} * 100 + 1${up#*.} - 100 )); }
 stage() { read -r up _ < /proc/uptime; echo "XPLAB stage=$1 t=$up"; }
 tag() { awk -v t="$1" '{ sub(/\r$/, ""); print t $0; fflush() }'; }
 diag() { [ -s "$2" ] || return 0; echo "XPD|--- $1"; tail -n "${3:-30}" "$2" | tag 'XPD|'; }
 
 finish() {
     echo "XPLAB done"
-    sync
     poweroff -f
     sleep 30
 }
@@ -112,12 +111,12 @@ start_script() {
 # the domain exists (xl needs up to XL_BUILD_CS before that).
 XL_BUILD_CS=6000
 watch_guest() {
-    start=$(cs)
+    now; start=$t
     deadline=
     script_due=
     timed_out=
     while kill -0 $xl_pid 2>/dev/null; do
-        t=$(cs)
+        now
         if [ -z "$DOMID" ]; then
             DOMID=$(find_domid)
             if [ -n "$DOMID" ]; then
@@ -125,7 +124,9 @@ watch_guest() {
                 deadline=$((t + XP_TIMEOUT * 100))
                 script_due=$((t + 200))
             elif [ $t -gt $((start + XL_BUILD_CS)) ]; then
-                timed_out=1; echo "XPD|xl create built nothing in $((XL_BUILD_CS / 100)) s"; break
+                timed_out=1; break
+            else
+                sleep 0.05 # xl is busy building: poll xenstore less often
             fi
         fi
         if [ -n "$script_due" ] && { [ -e /run/guest-running ] || [ $t -ge $script_due ]; }; then
@@ -141,7 +142,7 @@ watch_guest() {
 # Lets xenconsoled drain the ring of the (preserved) domain, then closes the FIFO by ending
 # xenconsoled, and waits for the relay to print the last line.
 drain_console() {
-    sleep 0.2
+    sleep 0.1
     kill $xc_pid 2>/dev/null
     n=0
     while kill -0 $con_pid 2>/dev/null && [ $n -lt 40 ]; do sleep 0.05; n=$((n + 1)); done
@@ -153,12 +154,14 @@ report_end() {
     reason=$(sed -n 's/.*has shut down, reason code \([0-9]*\).*/\1/p' $XLOUT | head -n 1)
     if [ -n "$reason" ]; then
         echo "XPLAB end reason=$reason"
-    elif [ -n "$timed_out" ]; then
+    elif [ -n "$timed_out" ] && [ -n "$DOMID" ]; then
         echo "XPLAB end timeout"
     elif grep -q "has been destroyed" $XLOUT; then
         echo "XPLAB end destroyed"
     elif [ -n "$DOMID" ] && [ -e /run/guest-running ]; then
         echo "XPLAB end unknown"
+    elif [ -n "$timed_out" ]; then
+        fail xl-create "xl create -F built no domain in $((XL_BUILD_CS / 100)) s"
     else
         fail xl-create "xl create -F failed ($(tail -n 1 $XLOUT))"
     fi

@@ -49,6 +49,7 @@ pub enum Marker<'a> {
     Stage(&'a str),
     EndReason(i32),
     EndTimeout,
+    EndDestroyed,
     EndUnknown,
     Fail { stage: &'a str, msg: &'a str },
     Done,
@@ -110,6 +111,7 @@ fn marker(rest: &str) -> Marker<'_> {
         match word("reason=").map(str::parse) {
             Some(Ok(n)) => Marker::EndReason(n),
             _ if rest.contains("timeout") => Marker::EndTimeout,
+            _ if rest.contains("destroyed") => Marker::EndDestroyed,
             _ => Marker::EndUnknown,
         }
     } else if let Some(f) = rest.strip_prefix("fail stage=") {
@@ -178,6 +180,7 @@ mod tests {
         );
         assert_eq!(m("XPLAB end reason=3"), Line::Marker(Marker::EndReason(3)));
         assert_eq!(m("XPLAB end timeout"), Line::Marker(Marker::EndTimeout));
+        assert_eq!(m("XPLAB end destroyed"), Line::Marker(Marker::EndDestroyed));
         assert_eq!(m("XPLAB end"), Line::Marker(Marker::EndUnknown));
         assert_eq!(m("XPLAB done"), Line::Marker(Marker::Done));
         let f = Marker::Fail {

@@ -17,7 +17,10 @@ pub const SCRIPT_PATH: &str = "/etc/xenprobe/script.sh";
 /// and the probe itself as dom0.
 const DOM0_MEM_LINUX: u32 = 512;
 const DOM0_MEM_PROBE: u32 = 32;
-const DOM0_LINUX_ARGS: &str = "console=hvc0 earlyprintk=xen loglevel=4 rdinit=/init";
+/// `cryptomgr.notests rodata=off` skip the crypto self-tests and the W+X page walk: about
+/// 0.5-0.8 s of the dom0 boot under TCG (measured with initcall_debug and A/B runs).
+const DOM0_LINUX_ARGS: &str =
+    "console=hvc0 earlyprintk=xen loglevel=4 rdinit=/init cryptomgr.notests rodata=off";
 
 impl Sched {
     pub fn xen_name(self) -> &'static str {

@@ -166,7 +166,7 @@ impl Monitor {
             Marker::EndReason(r) => self.ended(t, end_from_reason(r)),
             Marker::EndTimeout => self.ended(t, GuestEnd::TimedOut),
             Marker::EndUnknown => self.ended(t, self.guest_end),
-            Marker::Other("end destroyed") => self.ended(t, GuestEnd::Destroyed),
+            Marker::EndDestroyed => self.ended(t, GuestEnd::Destroyed),
             Marker::Fail { stage, msg } => {
                 progress(
                     Some(t),
