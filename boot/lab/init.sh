@@ -85,18 +85,10 @@ start_xenstored() {
 # nothing waits on polling and the tail is complete once xenconsoled closes the FIFO.
 start_console() {
     mkfifo $FIFO
-    awk '{ sub(/\r$/, ""); print "XPC|" $0; fflush(); if (NR == 1) system("touch /run/guest-running") }' \
-        <$FIFO &
+    tag 'XPC|' <$FIFO &
     con_pid=$!
     xenconsoled -i --log=guest --log-dir=$LOG/console >$LOG/xenconsoled.out 2>&1 &
     xc_pid=$!
-}
-
-# Prints the domid of the probe domain once it exists.
-find_domid() {
-    for d in $(xenstore-list /local/domain 2>/dev/null); do
-        [ "$d" != 0 ] && [ "$(xenstore-read /local/domain/$d/name 2>/dev/null)" = "$XP_DOMNAME" ] && echo $d
-    done
 }
 
 start_script() {
@@ -107,32 +99,26 @@ start_script() {
     script_pid=$!
 }
 
-# Waits for `xl create -F` to end; sets DOMID, timed_out. The timeout counts from the moment
-# the domain exists (xl needs up to XL_BUILD_CS before that).
+# Waits for `xl create -F` to end; sets DOMID and timed_out. xl prints "Waiting for domain
+# NAME (domid N) to die" once the domain is built and unpaused: the probe runs from then on,
+# so the dom0 script starts and the timeout counts from there (building may take XL_BUILD_CS).
 XL_BUILD_CS=6000
 watch_guest() {
     now; start=$t
     deadline=
-    script_due=
     timed_out=
     while kill -0 $xl_pid 2>/dev/null; do
         now
         if [ -z "$DOMID" ]; then
-            DOMID=$(find_domid)
+            DOMID=$(sed -n 's/.*Waiting for domain .* (domid \([0-9]*\)) to die.*/\1/p' $XLOUT 2>/dev/null)
             if [ -n "$DOMID" ]; then
-                stage domain-created
+                stage guest-started
                 deadline=$((t + XP_TIMEOUT * 100))
-                script_due=$((t + 200))
+                start_script
             elif [ $t -gt $((start + XL_BUILD_CS)) ]; then
                 timed_out=1; break
-            else
-                sleep 0.05 # xl is busy building: poll xenstore less often
             fi
-        fi
-        if [ -n "$script_due" ] && { [ -e /run/guest-running ] || [ $t -ge $script_due ]; }; then
-            script_due=; start_script
-        fi
-        if [ -n "$deadline" ] && [ $t -ge $deadline ]; then
+        elif [ $t -ge $deadline ]; then
             timed_out=1; break
         fi
         sleep 0.05
@@ -158,7 +144,7 @@ report_end() {
         echo "XPLAB end timeout"
     elif grep -q "has been destroyed" $XLOUT; then
         echo "XPLAB end destroyed"
-    elif [ -n "$DOMID" ] && [ -e /run/guest-running ]; then
+    elif [ -n "$DOMID" ]; then
         echo "XPLAB end unknown"
     elif [ -n "$timed_out" ]; then
         fail xl-create "xl create -F built no domain in $((XL_BUILD_CS / 100)) s"

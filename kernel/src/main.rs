@@ -59,6 +59,8 @@ extern "C" fn xen_start(si: *const StartInfo) -> ! {
         mem,
         trap_table_rc,
         events,
+        domid: si.is_dom0().then_some(0),
+        gnttab: gnttab_init(),
         entry_ns: entry_ns(entry_tsc),
         ready_ns: time::now_ns(),
     };
@@ -97,6 +99,14 @@ fn events_init() -> probe::EventsInfo {
         }
     }
     probe::EventsInfo { callbacks, timer, runstate }
+}
+
+fn gnttab_init() -> Result<(u32, u32), drv::gnttab::GntError> {
+    let r = drv::gnttab::init();
+    if let Err(e) = &r {
+        report::error(format_args!("grant table: {e}"));
+    }
+    r
 }
 
 fn entry_ns(entry_tsc: u64) -> u64 {

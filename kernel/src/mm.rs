@@ -128,8 +128,20 @@ fn first_free_pfn(si: &StartInfo) -> u64 {
 
 mod build;
 
+/// The p2m list (virtual address) and its length, kept for [`va_to_mfn`].
+static P2M: spin::Once<(u64, u64)> = spin::Once::new();
+
+/// The machine frame backing a linear-mapped address of our image or heap.
+pub fn va_to_mfn(va: u64) -> Option<u64> {
+    let &(list, n) = P2M.get()?;
+    let pfn = va.checked_sub(VIRT_BASE)? >> 12;
+    // SAFETY: list is the mapped p2m array of n entries (start_info.mfn_list), pfn < n.
+    (pfn < n).then(|| unsafe { core::ptr::read_volatile((list as *const u64).add(pfn as usize)) })
+}
+
 /// Map the heap's pages and hand them to the global allocator.
 pub fn init(si: &StartInfo) -> Result<MemInfo, MmError> {
+    P2M.call_once(|| (si.mfn_list, si.nr_pages));
     let free = first_free_pfn(si);
     let end = si.nr_pages.min(free + HEAP_MAX_PAGES);
     let n = end.saturating_sub(free);

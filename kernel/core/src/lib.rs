@@ -12,6 +12,7 @@ pub mod json;
 pub mod outcome;
 pub mod ring;
 pub mod runstate;
+pub mod shring;
 pub mod xen;
 // Time, statistics and stall classification (timer and stall probes).
 pub mod evtchn_scan;

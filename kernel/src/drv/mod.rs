@@ -2,6 +2,7 @@
 
 pub mod console;
 pub mod evtchn;
+pub mod gnttab;
 pub mod logger;
 pub mod runstate;
 pub mod timer;

@@ -4,6 +4,7 @@
 //! metrics; its outcome is the most severe of what it reported.
 
 mod evtchn;
+mod gnttab;
 mod platform;
 mod selftest;
 mod stall;
@@ -31,6 +32,10 @@ pub struct Env {
     pub mem: crate::mm::MemInfo,
     pub trap_table_rc: i64,
     pub events: EventsInfo,
+    /// Our domain id, when known (dom0: 0; a domU learns it from xenstore).
+    pub domid: Option<u16>,
+    /// Grant-table setup: (nr_frames, max_nr_frames) from GNTTABOP_query_size.
+    pub gnttab: Result<(u32, u32), crate::drv::gnttab::GntError>,
     /// System time (ns) at entry and when the kernel was ready to run probes.
     pub entry_ns: u64,
     pub ready_ns: u64,
@@ -151,7 +156,7 @@ pub type RunFn = fn(&mut Ctx<'_>);
 
 /// The registry: what the command line may name, in `--help` order.
 pub const REGISTRY: &[ProbeSpec<RunFn>] =
-    &[platform::SPEC, evtchn::SPEC, timer::SPEC, stall::SPEC, selftest::PANIC, selftest::FAULT, selftest::VERDICT];
+    &[platform::SPEC, evtchn::SPEC, gnttab::SPEC, timer::SPEC, stall::SPEC, selftest::PANIC, selftest::FAULT, selftest::VERDICT];
 
 /// Probes run when the command line names none.
 pub const DEFAULT: &[&str] = &["platform"];

@@ -6,6 +6,7 @@
 pub mod callback;
 pub mod console_io;
 pub mod evtchn;
+pub mod gnttab;
 pub mod hypercall;
 pub mod mmu;
 pub mod physdev;

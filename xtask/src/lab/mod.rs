@@ -80,13 +80,15 @@ pub struct LabConfig {
     pub memory_mib: u32,
     pub xenstored: Xenstored,
     pub sched: Sched,
-    /// How long the probe may run once started; the lab adds its own boot margin.
+    /// How long the probe may run once started (DomU: from the moment xl has built and
+    /// unpaused the domain; then dom0 destroys it). The lab adds its own boot margin on top
+    /// for the host-side hard timeout.
     pub timeout: Duration,
-    /// busybox sh lines run in dom0 (DomU mode) in the background once the probe domain exists
-    /// and has printed its first console line (or 2 s after it appeared, if silent), with
-    /// `DOMID` and `DOMNAME` set; `xl`, `xenstore-*`, `test-xenstore`, `vchan-socket-proxy`
-    /// are in PATH. Its output comes back in `LabRun::script_lines`. It is killed when the
-    /// probe domain ends.
+    /// busybox sh lines run in dom0 (DomU mode) in the background as soon as xl has built and
+    /// unpaused the probe domain (xl's "Waiting for domain ... to die"), with `DOMID` and
+    /// `DOMNAME` set; `xl`, `xenstore-*`, `test-xenstore`, `vchan-socket-proxy` are in PATH.
+    /// Its output comes back in `LabRun::script_lines`. It is killed when the probe domain
+    /// ends; a dom0 xl command costs about 0.3 s under TCG.
     pub dom0_script: Option<String>,
     /// Where the run writes serial.log (and dom0-initrd.cpio).
     pub out_dir: PathBuf,

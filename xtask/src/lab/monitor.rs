@@ -157,6 +157,9 @@ impl Monitor {
                         self.dom0.clear();
                         self.enter(Stage::Xenstored, t, "dom0 up, starting xenstored")
                     }
+                    "guest-started" => {
+                        self.enter(Stage::Probe, t, "probe domain built and running")
+                    }
                     "xenstored-ready" => {
                         self.enter(Stage::XlCreate, t, "xenstored ready, xl create")
                     }
@@ -211,16 +214,26 @@ impl Monitor {
         }
     }
 
+    /// The host-side timeout expired (QEMU is being killed): a running probe timed out.
+    pub fn hard_timeout(&mut self, t: Duration) {
+        progress(Some(t), "host-side timeout: ending QEMU");
+        if self.stage == Stage::Probe {
+            self.guest_end = GuestEnd::TimedOut;
+        }
+    }
+
     /// The failure report, if the run did not end cleanly.
     pub fn failure(&self, timed_out_host: bool, qemu_stderr: &str) -> Option<String> {
-        let why = match (&self.lab_failure, timed_out_host) {
-            (Some(f), _) => f.clone(),
-            (None, true) => "no progress before the host-side timeout (QEMU killed)".to_string(),
-            (None, false) if self.guest_end == GuestEnd::TimedOut => {
-                "the probe timed out".to_string()
-            }
-            (None, false) if self.stage == Stage::Finished => return None,
-            (None, false) => "QEMU ended before the probe did".to_string(),
+        let why = if let Some(f) = &self.lab_failure {
+            f.clone()
+        } else if self.guest_end == GuestEnd::TimedOut {
+            "the probe timed out".to_string()
+        } else if timed_out_host {
+            "no progress before the host-side timeout (QEMU killed)".to_string()
+        } else if self.stage == Stage::Finished {
+            return None;
+        } else {
+            "QEMU ended before the probe did".to_string()
         };
         let mut s = format!("stage {} failed: {why}", self.stage_name());
         let mut section = |title: &str, body: String| {

@@ -22,7 +22,7 @@ const DOMU_OK: &str = "\
     XPLAB stage=xenstored-ready t=3.69
     XPLAB stage=xl-create t=3.70
     XPX|Parsing config from /etc/xenprobe/probe.cfg
-    XPLAB stage=domain-created t=4.42
+    XPLAB stage=guest-started t=4.42
     XPC|xenprobe 0.1.0 (domU) cmdline: \"\"\r
     XPX|Domain 1 has shut down, reason code 0 0x0
     XPX|Done. Exiting now
@@ -152,6 +152,22 @@ fn hard_timeout_and_early_qemu_exit_are_failures() {
         f.contains("QEMU ended before the probe did") && f.contains("cannot load kernel"),
         "{f}"
     );
+}
+
+#[test]
+fn dom0_probe_hanging_until_the_hard_timeout_timed_out() {
+    let (mut m, _) = replay(
+        Mode::Dom0,
+        "(XEN) Freed 656kB init memory\nstarting a long probe",
+    );
+    m.hard_timeout(Duration::from_secs(40));
+    assert_eq!((m.stage, m.guest_end), (Stage::Probe, GuestEnd::TimedOut));
+    let f = m.failure(true, "").unwrap();
+    assert!(
+        f.starts_with("stage probe failed: the probe timed out"),
+        "{f}"
+    );
+    assert!(f.contains("starting a long probe"), "{f}");
 }
 
 #[test]

@@ -108,6 +108,9 @@ pub fn run(cfg: &LabConfig, on_probe_line: &mut dyn FnMut(&str)) -> Result<LabRu
         MARGIN_DOM0
     };
     let (end, stderr) = follow(&mut mon, &rx, start, cfg.timeout + margin, on_probe_line);
+    if end == End::HardTimeout {
+        mon.hard_timeout(start.elapsed());
+    }
     let status = finish_qemu(&mut qemu, &mut mon, start, end == End::Eof);
     let failure = mon.failure(end == End::HardTimeout, &stderr);
     if let Some(f) = &failure {

@@ -7,6 +7,7 @@
 pub mod console;
 pub mod errno;
 pub mod event_channel;
+pub mod grant_table;
 pub mod hypercall;
 pub mod sched;
 pub mod shared_info;
