@@ -20,5 +20,6 @@ pub mod hist;
 pub mod pvclock;
 pub mod stall;
 pub mod timerq;
+pub mod vchan;
 // xenstore wire protocol and ring transport.
 pub mod xs;

@@ -157,10 +157,11 @@ pub fn map(domid: u16, r: u32, readonly: bool) -> Result<Mapping, GntError> {
     let va = slot_va(slot);
     let flags = GNTMAP_HOST_MAP | if readonly { GNTMAP_READONLY } else { 0 };
     let mut a = MapGrantRef { host_addr: va, flags, ref_: r, dom: domid, ..Default::default() };
-    let res = ops::map(&mut a).map_err(GntError::from).and_then(|_| match a.status {
-        0 => Ok(Mapping { va, handle: a.handle, slot }),
-        status => Err(GntError::Status { op: "map_grant_ref", status }),
-    });
+    let res = match ops::map(&mut a) {
+        Err(e) => Err(GntError::from(e)),
+        Ok(()) if a.status == 0 => Ok(Mapping { va, handle: a.handle, slot }),
+        Ok(()) => Err(GntError::Status { op: "map_grant_ref", status: a.status }),
+    };
     if res.is_err() {
         free_slot(slot);
     }

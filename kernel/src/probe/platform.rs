@@ -14,7 +14,7 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "platform",
     about: "Xen version, start_info facts and basic PV invariants",
     options: &[],
-    run: run,
+    run,
 };
 
 pub fn run(ctx: &mut Ctx<'_>) {

@@ -34,7 +34,7 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
             help: "time cap per interval (default 2s; at least 10 samples are taken)",
         },
     ],
-    run: run,
+    run,
 };
 
 const DEFAULT_INTERVALS: &[u64] = &[100_000, 1_000_000, 10_000_000, 100_000_000];

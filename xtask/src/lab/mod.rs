@@ -3,25 +3,44 @@
 //!
 //! ```text
 //! let assets = lab::provision(verbose)?;          // optional: run() provisions too
+//! let cfg = LabConfig { cmdline: "probes=platform".into(), ..LabConfig::new(Mode::DomU, elf) };
 //! let run = lab::run(&cfg, &mut |line| println!("{line}"))?;
 //! ```
 //!
-//! * [`provision`] (provision.rs) downloads and unpacks the packages once; a stamp makes later
-//!   calls return in milliseconds.
-//! * [`run`] (run.rs) builds the dom0 initramfs (initramfs.rs, init script boot/lab/init.sh),
-//!   starts QEMU, reads the serial stream line by line (classify.rs), follows the stages
-//!   (monitor.rs) and ends QEMU as soon as the outcome is known, or at the hard timeout
-//!   `cfg.timeout` + a boot margin. QEMU is killed when the run is dropped, and Ctrl-C reaches
-//!   it with the rest of the foreground process group.
+//! * [`provision`] (provision.rs, kernel.rs) downloads and unpacks the packages once; a stamp
+//!   makes later calls return in milliseconds.
+//! * [`run`] (run.rs) builds the dom0 initramfs (initramfs.rs + cpio.rs; init script
+//!   boot/lab/init.sh), starts QEMU (printing its command line), reads the serial stream line
+//!   by line (classify.rs), follows the stages (monitor.rs) and ends QEMU as soon as the
+//!   outcome is known, or at the hard timeout `cfg.timeout` + a boot margin (90 s DomU, 15 s
+//!   Dom0). QEMU is killed when the run is dropped, runs under `setpriv --pdeathsig KILL` so
+//!   it dies with xtask, and Ctrl-C reaches it with the rest of the foreground process group.
 //!
 //! `run` returns `Err` only for a bad configuration (unreadable kernel, a command line xl cannot
-//! quote); a lab that breaks is an `Ok(LabRun)` whose `failure` names the stage and quotes the
-//! relevant logs. `failure` is `None` when the probe domain ended by itself (even by crashing:
-//! `guest_end` says how), `Some` for every lab failure and for a timeout.
+//! quote, an unwritable out_dir); a lab that breaks is an `Ok(LabRun)` whose `failure` names
+//! the stage and quotes the relevant logs. `failure` is `None` when the probe domain ended by
+//! itself (even by crashing: `guest_end` says how), `Some` for every lab failure and for a
+//! timeout.
 //!
-//! Probe lines: DomU mode, the init script relays each guest console line (xenconsoled's log,
-//! read through a FIFO) as `XPC|line`; Dom0 mode, every serial line that does not start with
-//! `(XEN)` is the probe's (`(d0) ` stripped). Stage markers and tags: see classify.rs.
+//! How a run is read (details in classify.rs and boot/lab/init.sh):
+//! * Probe lines. DomU: xenconsoled logs the guest console into a FIFO that dom0's init relays
+//!   to hvc0, one `XPC|line` per line; Xen copies dom0's console to the serial port verbatim.
+//!   Dom0: after Xen's "Freed ... init memory" line, every serial line not starting with
+//!   `(XEN)` is the probe's (a `(d0) ` prefix is stripped; lines before it are SeaBIOS').
+//! * Stages. Xen's "Freed ... init memory" = dom0 starts; then init's `XPLAB stage=dom0-up`,
+//!   `xenstored-ready`, `guest-started` (xl's "Waiting for domain ... to die": built and
+//!   unpaused); `XPLAB fail stage=S why` when a dom0 step fails (with `XPD|` log tails).
+//! * Guest end. DomU: the domain is preserved on shutdown; init reads xl's "has shut down,
+//!   reason code N" (0 poweroff, 1 reboot, 3 crash) and reports `XPLAB end reason=N`
+//!   (`timeout` after destroying it at the timeout, `destroyed` if something else destroyed
+//!   it), waits until the console relay has printed the last line, prints `XPLAB done`, and
+//!   the host ends QEMU at once. Dom0: "Hardware Dom0 halted/shutdown/crashed" from Xen
+//!   (QEMU is ended 50 ms later; Xen runs with `noreboot`), or QEMU's exit status 2v+1 after
+//!   the probe wrote v to isa-debug-exit (port 0xf4).
+//!
+//! `LabRun::timings` starts with `prepare` (provisioning check + initramfs, before QEMU); the
+//! other entries are times since QEMU started: the stages, and `dom0:NAME` for each marker.
+//! Throughput of the DomU console relay is about 2000 lines/s (one hvc0 write per line).
 
 mod classify;
 mod config;
@@ -137,7 +156,7 @@ pub enum Stage {
     Xenstored,
     /// xenstored answers; xenconsoled and `xl create -F` are running.
     XlCreate,
-    /// The probe runs (first probe line seen, or the domain shut down).
+    /// The probe runs (xl built and unpaused it, or a probe line was seen, or it shut down).
     Probe,
     /// The probe domain ended and everything was collected.
     Finished,

@@ -127,18 +127,18 @@ fn provision_fresh(cache: &Path, verbose: bool) -> Result<Assets> {
     fs::create_dir_all(cache)?;
     let _ = fs::remove_file(cache.join("stamp"));
     let linux = linux_image_package()?;
-    let dl = download_dir()?;
+    let dl = TempDir(download_dir()?);
+    let dl = &dl.0;
     let mut names: Vec<&str> = PACKAGES.to_vec();
     names.push(&linux);
-    download(&dl, &names)?;
-    let debs = find_debs(&dl, &names)?;
+    download(dl, &names)?;
+    let debs = find_debs(dl, &names)?;
     let versions: Vec<String> = debs
         .iter()
         .map(|(n, d)| format!("{n}={}", deb_version(n, d)))
         .collect();
     let root = cache.join("root");
     unpack(&debs, &linux, &root, cache)?;
-    let _ = fs::remove_dir_all(&dl);
     run(Command::new("sh")
         .arg("-c")
         .arg("gzip -dc \"$0\"/boot/xen-4.17-amd64.gz > \"$1\"")
@@ -182,6 +182,15 @@ fn apt_update() -> Result<()> {
         bail!("apt package lists are missing or stale: run `sudo apt-get update`");
     }
     run(Command::new("apt-get").args(["update", "-q"])).map(drop)
+}
+
+/// Removed when dropped, also when provisioning fails half-way.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A world-writable temporary directory, so that apt's `_apt` user may write into it.

@@ -5,9 +5,10 @@ use super::monitor::Monitor;
 use super::{config, initramfs, provision, LabConfig, LabRun, Mode, Stage};
 use anyhow::{Context, Result};
 use std::fs;
-use std::io::{BufWriter, Read, Write};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -52,53 +53,37 @@ pub fn run(cfg: &LabConfig, on_probe_line: &mut dyn FnMut(&str)) -> Result<LabRu
         Ok(a) => a,
         Err(e) => {
             return Ok(failed_early(
-                cfg,
                 mon,
                 serial_log,
                 t0,
-                format!("stage provisioning failed: {e:#}"),
+                format!("provisioning: {e:#}"),
             ))
-        }
-    };
-    let modules = match cfg.mode {
-        Mode::DomU => {
-            let initrd = cfg.out_dir.join("dom0-initrd.cpio");
-            initramfs::build_run(&assets.initrd_base, cfg, &initrd)?;
-            vec![
-                config::dom0_linux_module(&assets.dom0_kernel, &cfg.dom0_args)?,
-                config::multiboot_module(&initrd.canonicalize()?, "")?,
-            ]
-        }
-        Mode::Dom0 => {
-            let k = cfg
-                .kernel
-                .canonicalize()
-                .with_context(|| format!("probe kernel {}", cfg.kernel.display()))?;
-            vec![config::multiboot_module(&k, &cfg.cmdline)?]
         }
     };
     let mut cmd = qemu_command();
-    cmd.args(config::qemu_args(cfg, &assets.xen, &modules));
+    cmd.args(config::qemu_args(
+        cfg,
+        &assets.xen,
+        &boot_modules(cfg, &assets)?,
+    ));
     mon.timings.push(("prepare".into(), t0.elapsed()));
     eprintln!("[lab] $ {}", render(&cmd));
-    let child = match cmd
+    let spawned = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
+        .spawn();
+    let mut qemu = match spawned {
+        Ok(c) => Qemu(c),
         Err(e) => {
             return Ok(failed_early(
-                cfg,
                 mon,
                 serial_log,
                 t0,
-                format!("stage Xen boot failed: cannot start QEMU: {e}"),
+                format!("cannot start QEMU: {e}"),
             ))
         }
     };
-    let mut qemu = Qemu(child);
     let start = Instant::now();
     mon.enter(Stage::XenBoot, Duration::ZERO, "qemu started, xen booting");
     let rx = spawn_readers(&mut qemu.0, &serial_log, cfg.verbose.then_some(start))?;
@@ -116,39 +101,53 @@ pub fn run(cfg: &LabConfig, on_probe_line: &mut dyn FnMut(&str)) -> Result<LabRu
     if let Some(f) = &failure {
         progress(Some(start.elapsed()), f.lines().next().unwrap_or_default());
     }
-    Ok(LabRun {
+    Ok(lab_run(mon, status, failure, serial_log, t0))
+}
+
+/// The multiboot modules after Xen: Linux + the run's initramfs (DomU), or the probe (Dom0).
+fn boot_modules(cfg: &LabConfig, assets: &provision::Assets) -> Result<Vec<String>> {
+    Ok(match cfg.mode {
+        Mode::DomU => {
+            let initrd = cfg.out_dir.join("dom0-initrd.cpio");
+            initramfs::build_run(&assets.initrd_base, cfg, &initrd)?;
+            vec![
+                config::dom0_linux_module(&assets.dom0_kernel, &cfg.dom0_args)?,
+                config::multiboot_module(&initrd.canonicalize()?, "")?,
+            ]
+        }
+        Mode::Dom0 => {
+            let k = cfg.kernel.canonicalize();
+            let k = k.with_context(|| format!("probe kernel {}", cfg.kernel.display()))?;
+            vec![config::multiboot_module(&k, &cfg.cmdline)?]
+        }
+    })
+}
+
+fn lab_run(
+    mon: Monitor,
+    status: Option<i32>,
+    failure: Option<String>,
+    log: PathBuf,
+    t0: Instant,
+) -> LabRun {
+    LabRun {
         stage: mon.stage,
         guest_end: mon.guest_end,
         qemu_status: status,
         failure,
-        serial_log,
+        serial_log: log,
         probe_lines: mon.probe_lines,
         script_lines: mon.script_lines,
         wall: t0.elapsed(),
         timings: mon.timings,
-    })
+    }
 }
 
-fn failed_early(
-    cfg: &LabConfig,
-    mon: Monitor,
-    serial_log: std::path::PathBuf,
-    t0: Instant,
-    why: String,
-) -> LabRun {
-    let _ = cfg;
+/// A run that failed before QEMU ran (stage Provision: provisioning or QEMU's start).
+fn failed_early(mon: Monitor, log: PathBuf, t0: Instant, why: String) -> LabRun {
+    let why = format!("stage provisioning failed: {why}");
     progress(None, &why);
-    LabRun {
-        stage: mon.stage,
-        guest_end: mon.guest_end,
-        qemu_status: None,
-        failure: Some(why),
-        serial_log,
-        probe_lines: Vec::new(),
-        script_lines: Vec::new(),
-        wall: t0.elapsed(),
-        timings: mon.timings,
-    }
+    lab_run(mon, None, Some(why), log, t0)
 }
 
 /// QEMU, under util-linux's `setpriv --pdeathsig KILL` when available, so that it dies with
@@ -166,46 +165,14 @@ fn qemu_command() -> Command {
 /// its stderr is forwarded whole. With `echo_since`, each line is echoed to stderr with its time.
 fn spawn_readers(
     child: &mut Child,
-    log: &std::path::Path,
+    log: &Path,
     echo_since: Option<Instant>,
 ) -> Result<Receiver<Event>> {
     let (tx, rx) = mpsc::channel();
-    let mut out = child.stdout.take().context("no QEMU stdout")?;
-    let mut log = BufWriter::new(
-        fs::File::create(log).with_context(|| format!("creating {}", log.display()))?,
-    );
+    let out = child.stdout.take().context("no QEMU stdout")?;
+    let log = fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
     let txo = tx.clone();
-    thread::spawn(move || {
-        let (mut buf, mut line) = ([0u8; 4096], Vec::new());
-        while let Ok(n @ 1..) = out.read(&mut buf) {
-            let _ = log.write_all(&buf[..n]);
-            for &b in &buf[..n] {
-                if b != b'\n' {
-                    line.push(b);
-                    continue;
-                }
-                let _ = log.flush();
-                let s = String::from_utf8_lossy(&line).into_owned();
-                if let Some(t0) = echo_since {
-                    eprintln!(
-                        "  {:6.2} | {}",
-                        t0.elapsed().as_secs_f64(),
-                        s.trim_end_matches('\r')
-                    );
-                }
-                line.clear();
-                let _ = txo.send(Event::Serial(Instant::now(), s));
-            }
-        }
-        let _ = log.flush();
-        if !line.is_empty() {
-            let _ = txo.send(Event::Serial(
-                Instant::now(),
-                String::from_utf8_lossy(&line).into_owned(),
-            ));
-        }
-        let _ = txo.send(Event::Eof);
-    });
+    thread::spawn(move || pump_serial(out, log, txo, echo_since));
     let mut err = child.stderr.take().context("no QEMU stderr")?;
     thread::spawn(move || {
         let mut s = String::new();
@@ -213,6 +180,38 @@ fn spawn_readers(
         let _ = tx.send(Event::Stderr(s));
     });
     Ok(rx)
+}
+
+fn pump_serial(mut out: impl Read, mut log: impl Write, tx: Sender<Event>, echo: Option<Instant>) {
+    let (mut buf, mut line) = ([0u8; 4096], Vec::new());
+    while let Ok(n @ 1..) = out.read(&mut buf) {
+        // Logged before the lines are sent: serial.log holds every line the monitor saw.
+        let _ = log.write_all(&buf[..n]);
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                send_line(&tx, &mut line, echo);
+            } else {
+                line.push(b);
+            }
+        }
+    }
+    if !line.is_empty() {
+        send_line(&tx, &mut line, echo);
+    }
+    let _ = tx.send(Event::Eof);
+}
+
+fn send_line(tx: &Sender<Event>, line: &mut Vec<u8>, echo: Option<Instant>) {
+    let s = String::from_utf8_lossy(line).into_owned();
+    line.clear();
+    if let Some(t0) = echo {
+        eprintln!(
+            "  {:6.2} | {}",
+            t0.elapsed().as_secs_f64(),
+            s.trim_end_matches('\r')
+        );
+    }
+    let _ = tx.send(Event::Serial(Instant::now(), s));
 }
 
 /// Feeds lines to the monitor until QEMU's output ends, the outcome is known, or the hard

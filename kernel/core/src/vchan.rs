@@ -1,0 +1,175 @@
+//! The libxenvchan protocol (xen/include/public/io/libxenvchan.h), server side.
+//!
+//! The shared page starts with `struct vchan_interface`:
+//! `left {cons, prod}` (client writes, server reads), `right {cons, prod}`
+//! (server writes, client reads), `left_order`, `right_order` (u16: 10 =
+//! ring at offset 1024 of this page, 11 = at 2048, >= 12 = separate granted
+//! pages), `cli_live`, `srv_live` (0 gone, 1 connected, 2 not yet), and the
+//! notify flags `cli_notify`, `srv_notify`: `X_notify` holds the bits X must
+//! act on (the peer sets them to ask for an event: WRITE = tell me when data
+//! was written, READ = tell me when space was freed). Indexes are free-running
+//! `u32`s; the peer's are untrusted.
+
+use crate::ring::{self, RingError};
+
+pub const LEFT_CONS: usize = 0;
+pub const LEFT_PROD: usize = 4;
+pub const RIGHT_CONS: usize = 8;
+pub const RIGHT_PROD: usize = 12;
+pub const LEFT_ORDER: usize = 16;
+pub const RIGHT_ORDER: usize = 18;
+pub const CLI_LIVE: usize = 20;
+pub const SRV_LIVE: usize = 21;
+pub const CLI_NOTIFY: usize = 22;
+pub const SRV_NOTIFY: usize = 23;
+pub const GRANTS: usize = 24;
+
+pub const NOTIFY_WRITE: u8 = 1;
+pub const NOTIFY_READ: u8 = 2;
+pub const LIVE_GONE: u8 = 0;
+pub const LIVE_CONNECTED: u8 = 1;
+pub const LIVE_WAITING: u8 = 2;
+
+/// The layout xenprobe serves: both rings inside the shared page
+/// (left: order 10 at 1024, right: order 11 at 2048).
+pub const LEFT_ORDER_INLINE: u16 = 10;
+pub const RIGHT_ORDER_INLINE: u16 = 11;
+
+/// Where a ring of `order` lives inside the interface page, if it is inline.
+pub fn inline_offset(order: u16) -> Option<usize> {
+    match order {
+        10 => Some(1024),
+        11 => Some(2048),
+        _ => None,
+    }
+}
+
+/// Ring size in bytes for `order`.
+pub fn ring_bytes(order: u16) -> u32 {
+    1u32 << order.min(31)
+}
+
+/// Atomic access to the interface page's header bytes and words.
+pub trait Iface {
+    fn load32(&self, off: usize) -> u32;
+    fn store32(&self, off: usize, v: u32);
+    fn load8(&self, off: usize) -> u8;
+    fn store8(&self, off: usize, v: u8);
+    /// Atomically OR `bits` into byte `off`.
+    fn or8(&self, off: usize, bits: u8);
+    /// Atomically clear `bits` in byte `off`, returning the previous value.
+    fn fetch_and8(&self, off: usize, mask: u8) -> u8;
+    /// A full barrier (index updates before notify-flag reads and vice versa).
+    fn fence(&self);
+}
+
+/// Server side: bytes the client has written for us (left ring), validated.
+pub fn readable(p: &impl Iface, order: u16) -> Result<(u32, u32, u32), RingError> {
+    let (prod, cons) = (p.load32(LEFT_PROD), p.load32(LEFT_CONS));
+    ring::used(prod, cons, ring_bytes(order)).map(|n| (n, prod, cons))
+}
+
+/// Server side: free space in the right ring (what we may write), validated.
+pub fn writable(p: &impl Iface, order: u16) -> Result<(u32, u32, u32), RingError> {
+    let (prod, cons) = (p.load32(RIGHT_PROD), p.load32(RIGHT_CONS));
+    ring::free(prod, cons, ring_bytes(order)).map(|n| (n, prod, cons))
+}
+
+/// Ask the client to notify us on its next write (`bit` = NOTIFY_WRITE) or read.
+/// The server's requests live in `cli_notify`, which the client acts on.
+pub fn request_notify(p: &impl Iface, bit: u8) {
+    p.or8(CLI_NOTIFY, bit);
+    p.fence();
+}
+
+/// After we wrote (`NOTIFY_WRITE`) or read (`NOTIFY_READ`): true when the client asked
+/// for that event, in which case its request is consumed and we must send an event.
+pub fn take_notify(p: &impl Iface, bit: u8) -> bool {
+    p.fence();
+    p.fetch_and8(SRV_NOTIFY, !bit) & bit != 0
+}
+
+/// Initialise a fresh interface page for a server with inline rings.
+pub fn init_server(p: &impl Iface) {
+    for off in [LEFT_CONS, LEFT_PROD, RIGHT_CONS, RIGHT_PROD] {
+        p.store32(off, 0);
+    }
+    p.store32(LEFT_ORDER, u32::from(LEFT_ORDER_INLINE) | u32::from(RIGHT_ORDER_INLINE) << 16);
+    p.store8(CLI_NOTIFY, NOTIFY_WRITE);
+    p.store8(SRV_NOTIFY, 0);
+    p.store8(SRV_LIVE, LIVE_CONNECTED);
+    p.store8(CLI_LIVE, LIVE_WAITING);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::cell::Cell;
+
+    struct Page([Cell<u8>; 64]);
+    impl Page {
+        fn new() -> Self {
+            Page(core::array::from_fn(|_| Cell::new(0)))
+        }
+    }
+    impl Iface for Page {
+        fn load32(&self, off: usize) -> u32 {
+            u32::from_le_bytes(core::array::from_fn(|i| self.0[off + i].get()))
+        }
+        fn store32(&self, off: usize, v: u32) {
+            v.to_le_bytes().iter().enumerate().for_each(|(i, b)| self.0[off + i].set(*b));
+        }
+        fn load8(&self, off: usize) -> u8 {
+            self.0[off].get()
+        }
+        fn store8(&self, off: usize, v: u8) {
+            self.0[off].set(v)
+        }
+        fn or8(&self, off: usize, bits: u8) {
+            self.0[off].set(self.0[off].get() | bits)
+        }
+        fn fetch_and8(&self, off: usize, mask: u8) -> u8 {
+            let old = self.0[off].get();
+            self.0[off].set(old & mask);
+            old
+        }
+        fn fence(&self) {}
+    }
+
+    #[test]
+    fn init_layout_matches_libxenvchan() {
+        let p = Page::new();
+        init_server(&p);
+        assert_eq!(p.load8(LEFT_ORDER), 10);
+        assert_eq!(p.load8(RIGHT_ORDER), 11);
+        assert_eq!((p.load8(SRV_LIVE), p.load8(CLI_LIVE)), (LIVE_CONNECTED, LIVE_WAITING));
+        assert_eq!(inline_offset(10), Some(1024));
+        assert_eq!(inline_offset(11), Some(2048));
+        assert_eq!(inline_offset(12), None);
+        assert_eq!(ring_bytes(11), 2048);
+    }
+
+    #[test]
+    fn indexes_are_validated() {
+        let p = Page::new();
+        init_server(&p);
+        p.store32(LEFT_PROD, 5);
+        assert_eq!(readable(&p, 10).unwrap().0, 5);
+        p.store32(LEFT_PROD, 5000); // more than the 1024-byte ring holds
+        assert!(readable(&p, 10).is_err());
+        p.store32(RIGHT_CONS, 7); // client claims to have read what we never wrote
+        assert!(writable(&p, 11).is_err());
+    }
+
+    #[test]
+    fn notify_flags() {
+        let p = Page::new();
+        init_server(&p);
+        assert!(!take_notify(&p, NOTIFY_WRITE)); // client did not ask
+        p.or8(SRV_NOTIFY, NOTIFY_WRITE); // client asks to hear about writes
+        assert!(take_notify(&p, NOTIFY_WRITE));
+        assert!(!take_notify(&p, NOTIFY_WRITE)); // consumed
+        request_notify(&p, NOTIFY_READ);
+        assert_eq!(p.load8(CLI_NOTIFY), NOTIFY_WRITE | NOTIFY_READ);
+    }
+}
