@@ -5,6 +5,7 @@
 # xenconsoled, creates the probe domain with `xl create -F`, relays to hvc0, tagged for the
 # host (xtask/src/lab/classify.rs):
 #   XPC|<probe console line>   XPS|<dom0 script line>   XPX|<xl output>   XPD|<diagnostics>
+#   XPP|<peer name>|<console line of a peer domain>
 #   XPLAB stage=<name> t=<dom0 uptime>   XPLAB end reason=<xl code>|timeout|destroyed|unknown
 #   XPLAB fail stage=<name> <why>        XPLAB done (all relayed; power-off follows)
 # then waits for the domain to end (or the timeout), drains its console and powers off.
@@ -91,10 +92,38 @@ start_console() {
     xc_pid=$!
 }
 
+# Peer domains (XP_PEERS, configs /etc/xenprobe/peer-N.cfg): created once the main domain
+# runs, with @MAIN_DOMID@ in their command line replaced by its domid; each console is
+# relayed like the main one, tagged with the peer's name.
+start_peers() {
+    i=0
+    for p in $XP_PEERS; do
+        mkfifo $LOG/console/guest-$p.log
+        tag "XPP|$p|" <$LOG/console/guest-$p.log &
+        peer_relays="$peer_relays $!"
+        sed "s/@MAIN_DOMID@/$DOMID/g" /etc/xenprobe/peer-$i.cfg >/run/peer-$i.cfg
+        ( xl create -F /run/peer-$i.cfg 2>&1; echo "xl exited with status $?" ) | tag "XPX|$p: " &
+        peer_xls="$peer_xls $!"
+        i=$((i + 1))
+    done
+}
+
+# After the main domain ended: give peers up to 20 s to end by themselves, then destroy them.
+wait_peers() {
+    [ -n "$XP_PEERS" ] || return 0
+    n=0
+    for pid in $peer_xls; do
+        while kill -0 $pid 2>/dev/null && [ $n -lt 400 ]; do sleep 0.05; n=$((n + 1)); done
+    done
+    for p in $XP_PEERS; do
+        xl list "$p" 2>/dev/null | grep -q -- '-b----\|r-----\|--p---' && { echo "XPX|$p: still running: destroyed"; xl destroy "$p"; }
+    done
+}
+
 start_script() {
     [ -n "$XP_SCRIPT" ] || return 0
     stage script-start
-    ( export DOMID DOMNAME=$XP_DOMNAME; sh "$XP_SCRIPT" 2>&1; echo "XPLAB script-exit=$?" >/dev/console ) \
+    ( export DOMID DOMNAME=$XP_DOMNAME PEERS="$XP_PEERS"; sh "$XP_SCRIPT" 2>&1; echo "XPLAB script-exit=$?" >/dev/console ) \
         | tag 'XPS|' &
     script_pid=$!
 }
@@ -114,6 +143,7 @@ watch_guest() {
             if [ -n "$DOMID" ]; then
                 stage guest-started
                 deadline=$((t + XP_TIMEOUT * 100))
+                start_peers
                 start_script
             elif [ $t -gt $((start + XL_BUILD_CS)) ]; then
                 timed_out=1; break
@@ -133,6 +163,10 @@ drain_console() {
     n=0
     while kill -0 $con_pid 2>/dev/null && [ $n -lt 40 ]; do sleep 0.05; n=$((n + 1)); done
     kill $con_pid 2>/dev/null
+    for pid in $peer_relays; do
+        while kill -0 $pid 2>/dev/null && [ $n -lt 80 ]; do sleep 0.05; n=$((n + 1)); done
+        kill $pid 2>/dev/null
+    done
     [ -n "$script_pid" ] && kill $script_pid 2>/dev/null
 }
 
@@ -166,6 +200,7 @@ if [ -n "$timed_out" ]; then
     [ -n "$DOMID" ] && timeout 20 xl destroy "$XP_DOMNAME" 2>&1 | tag 'XPX|'
     sleep 0.2
 fi
+wait_peers
 drain_console
 report_end
 [ -n "$timed_out" ] && [ -z "$reason" ] && diagnostics probe

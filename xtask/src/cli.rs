@@ -71,6 +71,14 @@ impl Args {
         }
     }
 
+    /// Take the arguments that are not options (call after every option was read).
+    pub fn positionals(&mut self) -> Vec<String> {
+        let (pos, rest): (Vec<String>, Vec<String>) =
+            self.rest.drain(..).partition(|a| !a.starts_with("--"));
+        self.rest = rest.into();
+        pos
+    }
+
     /// Fail if anything was not consumed.
     pub fn finish(self) -> Result<()> {
         if let Some(a) = self.rest.front() {

@@ -12,6 +12,9 @@ pub struct Parsed {
     pub result: Option<Outcome>,
     /// `@xp` lines that were not valid JSON objects (line number, reason).
     pub bad: Vec<(usize, String)>,
+    /// Other oddities worth a warning (line number, what): a record after other text on its
+    /// line, a result line with an unknown word, an earlier run in the same log.
+    pub notes: Vec<(usize, String)>,
 }
 
 /// The run's verdict: xtf-runner's five outcomes.
@@ -41,24 +44,110 @@ impl Verdict {
 pub fn parse(lines: &[String]) -> Parsed {
     let mut p = Parsed::default();
     for (i, line) in lines.iter().enumerate() {
-        let line = line.trim_end_matches('\r');
-        if let Some(json) = line.strip_prefix(RECORD_PREFIX) {
-            match serde_json::from_str::<Value>(json) {
-                Ok(v) if v.is_object() => p.records.push(v),
-                Ok(_) => p.bad.push((i + 1, "not a JSON object".into())),
-                Err(e) => p.bad.push((i + 1, e.to_string())),
-            }
-        } else if let Some(r) = line.strip_prefix(RESULT_PREFIX) {
-            // Exactly one of the four words; anything else is not a result line.
-            if let Some(o) = Outcome::parse(r.trim()).filter(|o| o.name() == r.trim()) {
-                p.result = Some(o);
-            }
-        }
+        p.feed(i + 1, line);
     }
     p
 }
 
+/// Parse a whole console log as captured outside the lab runner: the lab's serial log, a
+/// xenconsoled log (with or without `--timestamp`), an `xl console` capture, or Xen's own
+/// console. Carrier prefixes are stripped first ([`strip_carriers`]). A log that holds several
+/// runs (xenconsoled appends) is reported from its last `start` record on.
+pub fn parse_console(text: &str) -> Parsed {
+    let mut p = Parsed::default();
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = strip_carriers(raw);
+        let restart = line.starts_with(RECORD_PREFIX)
+            && line.contains("\"kind\":\"start\"")
+            && (!p.records.is_empty() || p.result.is_some());
+        if restart {
+            let mut notes = std::mem::take(&mut p.notes);
+            notes.push((
+                i + 1,
+                "a new run starts here: earlier runs in this log are ignored".into(),
+            ));
+            p = Parsed {
+                notes,
+                ..Parsed::default()
+            };
+        }
+        p.feed(i + 1, line);
+    }
+    p
+}
+
+/// Removes what carries a console line to the log, in any order and repeated: the lab relay's
+/// `XPC|`, Xen's `(d1) ` guest tag, and a `[2026-11-21 09:00:00] ` style timestamp (xenconsoled
+/// `--timestamp`, or a kernel-log `[   12.345] `).
+pub fn strip_carriers(mut s: &str) -> &str {
+    loop {
+        let t = s.trim_start_matches(['\r', '\0']);
+        let t = t
+            .strip_prefix("XPC|")
+            .or_else(|| strip_domain_tag(t))
+            .or_else(|| strip_timestamp(t))
+            .unwrap_or(t);
+        if t.len() == s.len() {
+            return s;
+        }
+        s = t;
+    }
+}
+
+/// `(d12) rest` -> `rest`.
+fn strip_domain_tag(s: &str) -> Option<&str> {
+    let rest = s.strip_prefix("(d")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    (1..=5).contains(&digits).then_some(())?;
+    rest[digits..].strip_prefix(") ")
+}
+
+/// `[2026-11-21 09:00:00] rest` or `[   12.345678] rest` -> `rest`.
+fn strip_timestamp(s: &str) -> Option<&str> {
+    let rest = s.strip_prefix('[')?;
+    let end = rest.find(']').filter(|&e| e <= 40)?;
+    let stamp = &rest[..end];
+    let ok = stamp.bytes().any(|b| b.is_ascii_digit())
+        && stamp
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"-:. T+Z,".contains(&b));
+    ok.then(|| {
+        rest[end + 1..]
+            .strip_prefix(' ')
+            .unwrap_or(&rest[end + 1..])
+    })
+}
+
 impl Parsed {
+    /// One console line without carrier prefixes; `n` is its 1-based line number.
+    fn feed(&mut self, n: usize, line: &str) {
+        let line = line.trim_end_matches('\r');
+        if let Some(json) = line.strip_prefix(RECORD_PREFIX) {
+            self.record(n, json);
+        } else if let Some(r) = line.strip_prefix(RESULT_PREFIX) {
+            // Exactly one of the four words; anything else is not a result line.
+            match Outcome::parse(r.trim()).filter(|o| o.name() == r.trim()) {
+                Some(o) => self.result = Some(o),
+                None => self.notes.push((
+                    n,
+                    format!("not a result line: {r:?} (accepted: SUCCESS, SKIP, ERROR, FAILURE)"),
+                )),
+            }
+        } else if let Some(i) = line.find("@xp {") {
+            let what = "an @xp record after other text (interleaved output?): the text before it is ignored";
+            self.notes.push((n, what.into()));
+            self.record(n, &line[i + RECORD_PREFIX.len()..]);
+        }
+    }
+
+    fn record(&mut self, n: usize, json: &str) {
+        match serde_json::from_str::<Value>(json) {
+            Ok(v) if v.is_object() => self.records.push(v),
+            Ok(_) => self.bad.push((n, "not a JSON object".into())),
+            Err(e) => self.bad.push((n, e.to_string())),
+        }
+    }
+
     /// Records of one kind.
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
         self.records.iter().filter(move |r| r["kind"] == kind)
@@ -75,6 +164,24 @@ impl Parsed {
     pub fn verdict(&self) -> Verdict {
         self.result.map_or(Verdict::Crash, Verdict::Outcome)
     }
+}
+
+/// What a `crash` record says happened, if the log has one.
+pub fn crash_reason(p: &Parsed) -> Option<String> {
+    let r = p.of_kind("crash").next()?;
+    Some(match field(r, "reason").as_str() {
+        "panic" => format!(
+            "probe panicked: {} at {}",
+            field(r, "message"),
+            field(r, "location")
+        ),
+        _ => format!(
+            "probe trapped: vector {} ({}) at rip {}",
+            field(r, "vector"),
+            field(r, "name"),
+            field(r, "rip")
+        ),
+    })
 }
 
 /// Field `k` of a record as text (strings unquoted, numbers as written).

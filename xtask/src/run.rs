@@ -3,7 +3,7 @@
 
 use crate::cli::Args;
 use crate::lab::{self, LabConfig, LabRun, Mode, Sched, Stage, Xenstored};
-use crate::results::{self, field, Parsed, Verdict};
+use crate::results::{self, Parsed, Verdict};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,6 +31,8 @@ pub struct RunOpts {
     pub memory_mib: u32,
     pub timeout_s: u64,
     pub dom0_script: Option<String>,
+    /// More probe domains started after the main one (e.g. the other end of a ring).
+    pub peers: Vec<lab::Peer>,
     pub out_dir: PathBuf,
     pub verbose: bool,
 }
@@ -45,6 +47,7 @@ impl Default for RunOpts {
             memory_mib: 4,
             timeout_s: 60,
             dom0_script: None,
+            peers: Vec::new(),
             out_dir: crate::build::root().join("lab-out/run"),
             verbose: false,
         }
@@ -57,6 +60,8 @@ pub struct Outcome {
     /// Why, when the verdict is not the probe's own (crash, timeout, lab failure).
     pub reason: Option<String>,
     pub parsed: Parsed,
+    /// Each peer domain's console, parsed.
+    pub peers: Vec<(String, Parsed)>,
     pub lab: LabRun,
 }
 
@@ -87,6 +92,9 @@ pub fn parse_opts(mut a: Args) -> Result<(RunOpts, Option<PathBuf>)> {
         .number("--memory", "MiB (4 is the floor for a 64-bit PV guest)")?
         .unwrap_or(o.memory_mib);
     o.dom0_script = a.value("--dom0-script")?;
+    while let Some(p) = a.value("--peer")? {
+        o.peers.push(parse_peer(&p, o.memory_mib)?);
+    }
     if let Some(d) = a.value("--out")? {
         o.out_dir = d.into();
     }
@@ -94,6 +102,16 @@ pub fn parse_opts(mut a: Args) -> Result<(RunOpts, Option<PathBuf>)> {
     let json = a.value("--json")?.map(PathBuf::from);
     a.finish()?;
     Ok((o, json))
+}
+
+/// `--peer NAME:CMDLINE` (`@MAIN_DOMID@` in CMDLINE becomes the main domain's id).
+pub fn parse_peer(spec: &str, memory_mib: u32) -> Result<lab::Peer> {
+    match spec.split_once(':') {
+        Some((name, cmdline)) if !name.is_empty() => {
+            Ok(lab::Peer { name: name.into(), cmdline: cmdline.into(), memory_mib })
+        }
+        _ => anyhow::bail!("bad --peer '{spec}' (expected NAME:CMDLINE, e.g. xpeer:probes=platform)"),
+    }
 }
 
 /// `cargo xtask run ...`
@@ -122,6 +140,7 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
         sched: opts.sched,
         timeout: Duration::from_secs(opts.timeout_s),
         dom0_script: opts.dom0_script.clone(),
+        peers: opts.peers.clone(),
         out_dir: opts.out_dir.clone(),
         verbose: opts.verbose,
         ..LabConfig::new(opts.mode, kernel.to_path_buf())
@@ -135,11 +154,28 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
     };
     let lab = lab::run(&cfg, &mut print)?;
     let parsed = results::parse(&lab.probe_lines);
-    let (verdict, reason) = judge(&parsed, &lab);
+    let (mut verdict, mut reason) = judge(&parsed, &lab);
+    let peers: Vec<(String, Parsed)> = opts
+        .peers
+        .iter()
+        .map(|p| {
+            let lines: Vec<String> =
+                lab.peer_lines.iter().filter(|(n, _)| *n == p.name).map(|(_, l)| l.clone()).collect();
+            (p.name.clone(), results::parse(&lines))
+        })
+        .collect();
+    for (name, p) in &peers {
+        let v = p.verdict();
+        if v.exit_code() > verdict.exit_code() {
+            verdict = v;
+            reason = Some(format!("peer {name}: {}", results::crash_reason(p).unwrap_or_else(|| v.name().into())));
+        }
+    }
     Ok(Outcome {
         verdict,
         reason,
         parsed,
+        peers,
         lab,
     })
 }
@@ -150,22 +186,7 @@ fn judge(p: &Parsed, lab: &LabRun) -> (Verdict, Option<String>) {
     if let Some(o) = p.result {
         return (Verdict::Outcome(o), None);
     }
-    let crash = p
-        .of_kind("crash")
-        .next()
-        .map(|r| match field(r, "reason").as_str() {
-            "panic" => format!(
-                "probe panicked: {} at {}",
-                field(r, "message"),
-                field(r, "location")
-            ),
-            _ => format!(
-                "probe trapped: vector {} ({}) at rip {}",
-                field(r, "vector"),
-                field(r, "name"),
-                field(r, "rip")
-            ),
-        });
+    let crash = results::crash_reason(p);
     let why = crash
         .or_else(|| lab.failure.clone())
         .unwrap_or_else(|| format!("no result line (probe domain ended: {:?})", lab.guest_end));

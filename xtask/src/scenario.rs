@@ -25,6 +25,13 @@ pub struct Scenario {
     #[serde(default = "sixty")]
     pub timeout: u64,
     pub dom0_script: Option<String>,
+    /// Peer domains: `[[peer]] name = "..." cmdline = "..."` (`@MAIN_DOMID@` is substituted).
+    #[serde(default)]
+    pub peer: Vec<PeerSpec>,
+    /// Substrings that must each appear in some line of the named peer's console:
+    /// `expect_peer_output = { xpeer = ["Test result: SUCCESS"] }`.
+    #[serde(default)]
+    pub expect_peer_output: std::collections::BTreeMap<String, Vec<String>>,
     /// xtf-runner exit code the run must end with.
     pub expect_exit: i32,
     /// Substrings that must each appear in some probe console line.
@@ -74,6 +81,15 @@ fn record_mismatch(want: &toml::Table, records: &[serde_json::Value]) -> Option<
     let shown: Vec<String> = fields.iter().map(|(k, p)| format!("{k}={p}")).collect();
     (!matches(&count_pat, &n.to_string()))
         .then(|| format!("{n} records match {{{}}}, expected count {count_pat}", shown.join(", ")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerSpec {
+    pub name: String,
+    pub cmdline: String,
+    #[serde(default = "four")]
+    pub memory: u32,
 }
 
 fn domu() -> String {
@@ -148,6 +164,11 @@ impl Scenario {
             memory_mib: self.memory,
             timeout_s: self.timeout,
             dom0_script: self.dom0_script.clone(),
+            peers: self
+                .peer
+                .iter()
+                .map(|p| crate::lab::Peer { name: p.name.clone(), cmdline: p.cmdline.clone(), memory_mib: p.memory })
+                .collect(),
             out_dir: out_root.join(&self.name),
             verbose: false,
         })
@@ -184,6 +205,15 @@ impl Scenario {
                 .any(|l| l.contains(want.as_str()))
             {
                 m.push(format!("dom0 script output lacks {want:?}"));
+            }
+        }
+        for (peer, wants) in &self.expect_peer_output {
+            let lines: Vec<&String> =
+                out.lab.peer_lines.iter().filter(|(n, _)| n == peer).map(|(_, l)| l).collect();
+            for want in wants {
+                if !lines.iter().any(|l| l.contains(want.as_str())) {
+                    m.push(format!("peer {peer} console lacks {want:?} ({} lines)", lines.len()));
+                }
             }
         }
         for want in &self.expect_record {

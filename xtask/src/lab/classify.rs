@@ -8,6 +8,7 @@
 //! |-------------------|-----------------------------------------------------------|
 //! | `XPC\|`           | one console line of the probe domain                       |
 //! | `XPS\|`           | one output line of the dom0 script                         |
+//! | `XPP\|name\|`      | one console line of peer domain `name`                     |
 //! | `XPX\|`           | one output line of `xl create -F`                          |
 //! | `XPD\|`           | diagnostics (xenstored log, `xl dmesg`, ...) on failure   |
 //! | `XPLAB stage=S`   | init reached stage S (dom0-up, xenstored-ready, ...)      |
@@ -26,6 +27,7 @@ pub enum Line<'a> {
     Xen(XenEvent, &'a str),
     Probe(&'a str),
     Script(&'a str),
+    Peer(&'a str, &'a str),
     Xl(&'a str),
     Diag(&'a str),
     Marker(Marker<'a>),
@@ -74,6 +76,11 @@ pub fn classify(mode: Mode, dom0_started: bool, raw: &str) -> Line<'_> {
         match tag {
             "XPC|" => return Line::Probe(rest),
             "XPS|" => return Line::Script(rest),
+            "XPP|" => {
+                if let Some((name, l)) = rest.split_once('|') {
+                    return Line::Peer(name, l);
+                }
+            }
             "XPX|" => return Line::Xl(rest),
             "XPD|" => return Line::Diag(rest),
             _ => {}
@@ -83,6 +90,13 @@ pub fn classify(mode: Mode, dom0_started: bool, raw: &str) -> Line<'_> {
         Some(rest) => Line::Marker(marker(rest)),
         None => Line::Dom0(line),
     }
+}
+
+#[cfg(test)]
+#[test]
+fn peer_lines_carry_their_name() {
+    assert_eq!(classify(Mode::DomU, true, "XPP|xpeer1|hello|x"), Line::Peer("xpeer1", "hello|x"));
+    assert_eq!(classify(Mode::DomU, true, "XPP|nobar"), Line::Dom0("XPP|nobar"));
 }
 
 fn xen_event(rest: &str) -> XenEvent {

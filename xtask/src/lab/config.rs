@@ -84,7 +84,10 @@ const QEMU_FIXED: &str = "-smp 1 -cpu max,-smap -accel tcg -icount shift=auto,sl
 pub fn machine_mib(cfg: &LabConfig) -> u32 {
     let dom0 = dom0_mib(cfg);
     match cfg.mode {
-        Mode::DomU => (dom0 + cfg.memory_mib + 256).max(1024),
+        Mode::DomU => {
+            let peers: u32 = cfg.peers.iter().map(|p| p.memory_mib).sum();
+            (dom0 + cfg.memory_mib + peers + 256).max(1024)
+        }
         Mode::Dom0 => (dom0 + 96).max(128),
     }
 }
@@ -134,6 +137,29 @@ pub fn xl_config(cfg: &LabConfig) -> Result<String> {
     ))
 }
 
+/// Where the xl config of peer `i` goes in the initramfs.
+pub fn peer_cfg_path(i: usize) -> String {
+    format!("/etc/xenprobe/peer-{i}.cfg")
+}
+
+/// The xl config of a peer domain (`@MAIN_DOMID@` is replaced by init at creation time).
+pub fn peer_xl_config(p: &super::Peer) -> Result<String> {
+    ensure!(
+        !p.name.is_empty() && p.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+        "peer name {:?} must be letters, digits or '-'",
+        p.name
+    );
+    Ok(format!(
+        "name = \"{}\"\ntype = \"pv\"\nkernel = \"{PROBE_PATH}\"\nmemory = {}\nmaxmem = {}\n\
+         vcpus = 1\nextra = {}\non_poweroff = \"preserve\"\non_reboot = \"preserve\"\n\
+         on_crash = \"preserve\"\non_watchdog = \"preserve\"\n",
+        p.name,
+        p.memory_mib,
+        p.memory_mib,
+        xl_quoted("a peer's command line", &p.cmdline)?
+    ))
+}
+
 /// Shell assignments sourced by the init script (values are single-quoted).
 pub fn lab_env(cfg: &LabConfig) -> String {
     let vars = [
@@ -151,6 +177,10 @@ pub fn lab_env(cfg: &LabConfig) -> String {
             } else {
                 String::new()
             },
+        ),
+        (
+            "XP_PEERS",
+            cfg.peers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(" "),
         ),
         (
             "XP_VERBOSE",

@@ -109,6 +109,10 @@ pub struct LabConfig {
     /// Its output comes back in `LabRun::script_lines`. It is killed when the probe domain
     /// ends; a dom0 xl command costs about 0.3 s under TCG.
     pub dom0_script: Option<String>,
+    /// More probe domains (DomU mode), created once the main one runs; `@MAIN_DOMID@` in a
+    /// peer's command line becomes the main domain's id. Their console lines come back in
+    /// `LabRun::peer_lines`; the run waits (up to 20 s) for them to end after the main one.
+    pub peers: Vec<Peer>,
     /// Where the run writes serial.log (and dom0-initrd.cpio).
     pub out_dir: PathBuf,
     /// Echo the raw serial stream to stderr.
@@ -136,10 +140,20 @@ impl LabConfig {
             out_dir: PathBuf::from("lab-out"),
             verbose: false,
             dom0_mem_mib: None,
+            peers: Vec::new(),
             xen_args: String::new(),
             dom0_args: String::new(),
         }
     }
+}
+
+/// A further probe domain of a DomU run (e.g. the other end of a ring).
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// xl domain name (letters, digits, '-').
+    pub name: String,
+    pub cmdline: String,
+    pub memory_mib: u32,
 }
 
 /// The stages of a run, in order. `LabRun::stage` is the last one entered: when a run fails,
@@ -196,6 +210,8 @@ pub struct LabRun {
     /// Every console line of the probe, in order, without prefixes.
     pub probe_lines: Vec<String>,
     pub script_lines: Vec<String>,
+    /// Console lines of the peer domains: (peer name, line).
+    pub peer_lines: Vec<(String, String)>,
     pub wall: Duration,
     /// Time since QEMU started at which each stage (and each dom0 marker) was reached.
     pub timings: Vec<(String, Duration)>,

@@ -16,6 +16,7 @@ pub struct Monitor {
     pub guest_end: GuestEnd,
     pub probe_lines: Vec<String>,
     pub script_lines: Vec<String>,
+    pub peer_lines: Vec<(String, String)>,
     pub timings: Vec<(String, Duration)>,
     /// Elapsed time (since QEMU start) at which QEMU should be ended, once the outcome is known.
     pub stop_at: Option<Duration>,
@@ -44,6 +45,7 @@ impl Monitor {
             guest_end: GuestEnd::Unknown,
             probe_lines: Vec::new(),
             script_lines: Vec::new(),
+            peer_lines: Vec::new(),
             timings: Vec::new(),
             stop_at: None,
             lab_failure: None,
@@ -89,6 +91,7 @@ impl Monitor {
                 self.probe_lines.push(l.to_string());
             }
             Line::Script(l) => self.script_lines.push(l.to_string()),
+            Line::Peer(name, l) => self.peer_lines.push((name.to_string(), l.to_string())),
             Line::Xl(l) => self.xl_line(t, l),
             Line::Diag(l) => self.diag.push(l.to_string()),
             Line::Marker(m) => self.marker(t, m),

@@ -138,6 +138,7 @@ fn lab_run(
         serial_log: log,
         probe_lines: mon.probe_lines,
         script_lines: mon.script_lines,
+        peer_lines: mon.peer_lines,
         wall: t0.elapsed(),
         timings: mon.timings,
     }
