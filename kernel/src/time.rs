@@ -4,9 +4,14 @@ use xp_core::pvclock::TimeSnapshot;
 
 /// Nanoseconds of Xen system time now, or 0 before shared_info is mapped.
 pub fn now_ns() -> u64 {
-    let Some(t) = crate::xen::shared::time_info() else {
-        return 0;
-    };
+    match crate::xen::shared::time_info() {
+        Some(t) => at_tsc(&t, crate::arch::rdtsc()),
+        None => 0,
+    }
+}
+
+/// System time at TSC value `tsc` according to the pvclock record `t`.
+pub fn at_tsc(t: &xp_core::xen::vcpu::VcpuTimeInfo, tsc: u64) -> u64 {
     let snap = TimeSnapshot {
         version: t.version,
         tsc_timestamp: t.tsc_timestamp,
@@ -15,7 +20,7 @@ pub fn now_ns() -> u64 {
         tsc_shift: t.tsc_shift,
         flags: t.flags,
     };
-    snap.system_time_at(crate::arch::rdtsc())
+    snap.system_time_at(tsc)
 }
 
 /// Wall-clock nanoseconds since the Unix epoch now, if known.

@@ -3,14 +3,17 @@
 //! Exit codes of `run` follow xtf-runner: 0 SUCCESS, 3 SKIP, 4 ERROR,
 //! 5 FAILURE, 6 CRASH. A bad xtask option is an ERROR (4) with a message.
 
+mod bench;
 mod build;
 mod cli;
 mod lab;
+mod report;
 mod results;
 mod run;
 mod scenario;
 mod summary;
 mod test;
+mod xl;
 
 use cli::Args;
 
@@ -32,6 +35,9 @@ commands:
       --verbose              echo the raw serial console to stderr
   test [options]     host tests, lints, and every lab scenario in tests/lab/
       --host-only | --lab-only | --no-lint | --filter SUBSTRING
+{REPORT}
+{XL}
+{BENCH}
 
 exit codes (run): 0 SUCCESS, 3 SKIP, 4 ERROR, 5 FAILURE, 6 CRASH";
 
@@ -46,12 +52,16 @@ fn main() {
         "build" => build_cmd(Args::new("build", &[], argv)),
         "run" => run::main(Args::new("run", run::USAGE, argv)),
         "test" => test::main(Args::new("test", test::USAGE, argv)),
+        "report" => report::main(Args::new("report", report::USAGE, argv)),
+        "xl" => xl::main(Args::new("xl", xl::USAGE, argv)),
+        "bench" => bench::main(Args::new("bench", bench::USAGE, argv)),
         "help" | "--help" | "-h" => {
-            println!("{HELP}");
+            let help = HELP.replace("{REPORT}", report::HELP).replace("{XL}", xl::HELP);
+            println!("{}", help.replace("{BENCH}", bench::HELP));
             Ok(0)
         }
         other => Err(anyhow::anyhow!(
-            "unknown command '{other}' (accepted: build, run, test, help)"
+            "unknown command '{other}' (accepted: build, run, test, report, xl, bench, help)"
         )),
     };
     match res {

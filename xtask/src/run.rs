@@ -17,6 +17,8 @@ pub const USAGE: &[&str] = &[
     "--timeout S",
     "--memory MIB",
     "--dom0-script \"...\"",
+    "--peer NAME:CMDLINE",
+    "--xen-args \"...\"",
     "--out DIR",
     "--verbose",
 ];
@@ -33,6 +35,8 @@ pub struct RunOpts {
     pub dom0_script: Option<String>,
     /// More probe domains started after the main one (e.g. the other end of a ring).
     pub peers: Vec<lab::Peer>,
+    /// Extra options for Xen's command line (e.g. "clocksource=tsc").
+    pub xen_args: String,
     pub out_dir: PathBuf,
     pub verbose: bool,
 }
@@ -48,6 +52,7 @@ impl Default for RunOpts {
             timeout_s: 60,
             dom0_script: None,
             peers: Vec::new(),
+            xen_args: String::new(),
             out_dir: crate::build::root().join("lab-out/run"),
             verbose: false,
         }
@@ -92,6 +97,7 @@ pub fn parse_opts(mut a: Args) -> Result<(RunOpts, Option<PathBuf>)> {
         .number("--memory", "MiB (4 is the floor for a 64-bit PV guest)")?
         .unwrap_or(o.memory_mib);
     o.dom0_script = a.value("--dom0-script")?;
+    o.xen_args = a.value("--xen-args")?.unwrap_or_default();
     while let Some(p) = a.value("--peer")? {
         o.peers.push(parse_peer(&p, o.memory_mib)?);
     }
@@ -141,18 +147,26 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
         timeout: Duration::from_secs(opts.timeout_s),
         dom0_script: opts.dom0_script.clone(),
         peers: opts.peers.clone(),
+        xen_args: opts.xen_args.clone(),
         out_dir: opts.out_dir.clone(),
         verbose: opts.verbose,
         ..LabConfig::new(opts.mode, kernel.to_path_buf())
     };
     std::fs::create_dir_all(&opts.out_dir)
         .with_context(|| format!("creating {}", opts.out_dir.display()))?;
+    // A heartbeat on stderr every 10 s for long live runs (only on a terminal, not in CI).
+    let progress = live
+        .then(|| crate::report::progress::Progress::start(&opts.cmdline, Duration::from_secs(10)));
     let mut print = |l: &str| {
         if live {
             println!("{l}");
         }
+        if let Some(p) = &progress {
+            p.line(l);
+        }
     };
     let lab = lab::run(&cfg, &mut print)?;
+    drop(progress);
     let parsed = results::parse(&lab.probe_lines);
     let (mut verdict, mut reason) = judge(&parsed, &lab);
     let peers: Vec<(String, Parsed)> = opts

@@ -25,6 +25,9 @@ pub struct Scenario {
     #[serde(default = "sixty")]
     pub timeout: u64,
     pub dom0_script: Option<String>,
+    /// Extra options for Xen's command line.
+    #[serde(default)]
+    pub xen_args: String,
     /// Peer domains: `[[peer]] name = "..." cmdline = "..."` (`@MAIN_DOMID@` is substituted).
     #[serde(default)]
     pub peer: Vec<PeerSpec>,
@@ -164,6 +167,7 @@ impl Scenario {
             memory_mib: self.memory,
             timeout_s: self.timeout,
             dom0_script: self.dom0_script.clone(),
+            xen_args: self.xen_args.clone(),
             peers: self
                 .peer
                 .iter()

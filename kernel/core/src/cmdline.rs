@@ -25,6 +25,10 @@ pub enum OptKind {
     DurationList { min_ns: u64, max_ns: u64 },
     /// One of the listed words.
     Choice(&'static [&'static str]),
+    /// A comma-separated list of whole numbers in `min..=max`.
+    U64List { min: u64, max: u64 },
+    /// A comma-separated list of the listed words.
+    ChoiceList(&'static [&'static str]),
 }
 
 /// One option a probe accepts, as `probe.key=value`.
@@ -133,6 +137,8 @@ impl OptKind {
             OptKind::Duration { min_ns, max_ns } => OptKindTag("dur", min_ns, max_ns, &[]),
             OptKind::DurationList { min_ns, max_ns } => OptKindTag("durs", min_ns, max_ns, &[]),
             OptKind::Choice(c) => OptKindTag("choice", 0, 0, c),
+            OptKind::U64List { min, max } => OptKindTag("ints", min, max, &[]),
+            OptKind::ChoiceList(c) => OptKindTag("choices", 0, 0, c),
         }
     }
 }
@@ -149,6 +155,11 @@ impl fmt::Display for OptKindTag {
                 Ns(lo),
                 Ns(hi)
             ),
+            "ints" => write!(f, "a comma-separated list (at most {MAX_LIST}) of whole numbers in {lo}..={hi}"),
+            "choices" => {
+                write!(f, "a comma-separated list (at most {MAX_LIST}) of: ")?;
+                join(f, words.iter())
+            }
             _ => {
                 f.write_str("one of: ")?;
                 join(f, words.iter())
@@ -236,7 +247,16 @@ pub fn value_ok(kind: OptKind, value: &str) -> bool {
                     .all(|v| parse_duration_ns(v).is_some_and(|v| (min_ns..=max_ns).contains(&v)))
         }
         OptKind::Choice(words) => words.contains(&value),
+        OptKind::U64List { min, max } => {
+            list_ok(value, |v| parse_u64(v).is_some_and(|v| (min..=max).contains(&v)))
+        }
+        OptKind::ChoiceList(words) => list_ok(value, |v| words.contains(&v)),
     }
+}
+
+/// 1..=MAX_LIST comma-separated items, each accepted by `item`.
+fn list_ok(value: &str, item: impl Fn(&str) -> bool) -> bool {
+    (1..=MAX_LIST).contains(&value.split(',').count()) && value.split(',').all(item)
 }
 
 impl<'a> Cmdline<'a> {
@@ -428,6 +448,18 @@ impl<'a> Cmdline<'a> {
             .filter_map(parse_duration_ns);
         let fallback = default.iter().copied().filter(move |_| raw.is_none());
         given.chain(fallback)
+    }
+
+    /// `probe.key` as a list of numbers (validated at parse time), or `default`.
+    pub fn opt_u64s<'s>(&'s self, probe: &str, key: &str, default: &'s [u64]) -> impl Iterator<Item = u64> + 's {
+        let raw = self.raw_opt(probe, key);
+        let given = raw.into_iter().flat_map(|v| v.split(',')).filter_map(parse_u64);
+        given.chain(default.iter().copied().filter(move |_| raw.is_none()))
+    }
+
+    /// `probe.key` as a list of its words, or `default` (a comma-separated list).
+    pub fn opt_choices(&self, probe: &str, key: &str, default: &'a str) -> impl Iterator<Item = &'a str> {
+        self.raw_opt(probe, key).unwrap_or(default).split(',').filter(|w| !w.is_empty())
     }
 
     /// `probe.key` as one of its choices, or `default`.

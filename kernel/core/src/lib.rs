@@ -11,6 +11,8 @@ pub mod cmdline;
 pub mod json;
 pub mod outcome;
 pub mod ring;
+pub mod ringep;
+pub mod ringmsg;
 pub mod runstate;
 pub mod shring;
 pub mod xen;
@@ -21,5 +23,6 @@ pub mod pvclock;
 pub mod stall;
 pub mod timerq;
 pub mod vchan;
+pub mod xenbus;
 // xenstore wire protocol and ring transport.
 pub mod xs;

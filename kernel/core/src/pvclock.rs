@@ -76,13 +76,23 @@ pub struct TimeSnapshot {
 }
 
 impl TimeSnapshot {
-    /// System time (ns) at TSC reading `tsc`. A `tsc` older than the
-    /// snapshot's timestamp (read on another pCPU, or before an update) counts
-    /// as delta 0 rather than wrapping to a huge value; the sum saturates.
+    /// System time (ns) at TSC reading `tsc`.
+    ///
+    /// The distance `tsc - tsc_timestamp` is taken with wrapping arithmetic and
+    /// read as signed, as Linux and Xen do: a domU's TSC starts near 0 when the
+    /// domain is built, so the record Xen writes before its first recalibration
+    /// can carry a "negative" `tsc_timestamp` (seen in the lab: 2^64 - 216757832),
+    /// and a TSC read slightly before the stamp lies just behind it. Treating
+    /// either as "no time passed" freezes the clock (it did, for a whole second,
+    /// until the next record: xenprobe's stall probe caught it as a clock jump).
     pub fn system_time_at(&self, tsc: u64) -> u64 {
-        let delta = tsc.saturating_sub(self.tsc_timestamp);
-        let scaled = scale_delta(delta, self.tsc_to_system_mul, self.tsc_shift);
-        self.system_time.saturating_add(scaled)
+        let delta = tsc.wrapping_sub(self.tsc_timestamp) as i64;
+        let scaled = scale_delta(delta.unsigned_abs(), self.tsc_to_system_mul, self.tsc_shift);
+        if delta >= 0 {
+            self.system_time.saturating_add(scaled)
+        } else {
+            self.system_time.saturating_sub(scaled)
+        }
     }
 
     /// Whether Xen marked the TSC as stable across pCPUs.
@@ -277,15 +287,36 @@ mod tests {
     }
 
     #[test]
-    fn tsc_before_timestamp_is_delta_zero() {
+    fn tsc_before_timestamp_extrapolates_backwards() {
         let s = snap(2_400_000_000);
-        assert_eq!(s.system_time_at(0), 5_000);
-        assert_eq!(s.system_time_at(999_999), 5_000);
+        // 2.4 GHz: 2400 ticks before the stamp are 1 us before its system time.
+        assert_eq!(s.system_time_at(1_000_000 - 2_400), 5_000 - 999);
+        assert_eq!(s.system_time_at(0), 0); // saturates at 0, never wraps
         let top = TimeSnapshot {
             system_time: u64::MAX - 1,
             ..s
         };
-        assert_eq!(top.system_time_at(u64::MAX), u64::MAX);
+        assert_eq!(top.system_time_at(u64::MAX / 4), u64::MAX);
+    }
+
+    /// The record a domU saw in the lab before Xen's first recalibration: a "negative"
+    /// tsc_timestamp. Time must advance by the real distance, not stay frozen.
+    #[test]
+    fn negative_tsc_timestamp_from_the_lab() {
+        let s = TimeSnapshot {
+            version: 2,
+            tsc_timestamp: 18_446_744_073_492_793_784,
+            system_time: 20_558_411_659,
+            tsc_to_system_mul: 0x8000_0863,
+            tsc_shift: 1,
+            flags: 0,
+        };
+        let t = s.system_time_at(783_232_316);
+        // The next record (v4: tsc_ts 783261652, sys 21558432144) agrees to within microseconds.
+        let next = TimeSnapshot { version: 4, tsc_timestamp: 783_261_652, system_time: 21_558_432_144, ..s };
+        let t_next = next.system_time_at(783_232_316);
+        assert!(t.abs_diff(t_next) < 100_000, "{t} vs {t_next}");
+        assert!(t > s.system_time + 900_000_000);
     }
 
     #[test]
@@ -348,11 +379,13 @@ mod tests {
         }
 
         #[test]
-        fn system_time_monotone_in_tsc(a: u64, b: u64, ts: u64, st: u64, hz in 1_000_000u64..10_000_000_000) {
+        fn system_time_monotone_in_tsc(a in -(1i64 << 50)..1 << 50, b in -(1i64 << 50)..1 << 50,
+                                       ts: u64, st: u64, hz in 1_000_000u64..10_000_000_000) {
             let (mul, shift) = xen_time_scale(hz);
             let s = TimeSnapshot { tsc_timestamp: ts, system_time: st, tsc_to_system_mul: mul,
                                    tsc_shift: shift, ..TimeSnapshot::default() };
-            let (lo, hi) = (a.min(b).min(ts.saturating_add(1 << 50)), a.max(b).min(ts.saturating_add(1 << 50)));
+            // TSC readings within 2^50 ticks either side of the stamp, wrapping like the TSC.
+            let (lo, hi) = (ts.wrapping_add(a.min(b) as u64), ts.wrapping_add(a.max(b) as u64));
             prop_assert!(s.system_time_at(lo) <= s.system_time_at(hi));
         }
 

@@ -146,7 +146,12 @@ impl Back {
 
     /// RING_HAS_UNCONSUMED_REQUESTS, validated: requests the peer published that we may take.
     pub fn unconsumed_requests(&self, s: &impl SharedIdx) -> Result<u32, RingError> {
-        let prod = s.load(REQ_PROD);
+        self.requests_up_to(s.load(REQ_PROD))
+    }
+
+    /// As [`Back::unconsumed_requests`] for a `req_prod` value the caller loaded (Acquire)
+    /// itself, e.g. before reading layout fields the requests up to it were written with.
+    pub fn requests_up_to(&self, prod: u32) -> Result<u32, RingError> {
         let n = unconsumed("req_prod", prod, self.req_cons, self.size)?;
         // Slots still holding our unsent responses cannot carry new requests.
         let room = self.size - self.req_cons.wrapping_sub(self.rsp_prod_pvt).min(self.size);

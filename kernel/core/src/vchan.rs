@@ -63,16 +63,69 @@ pub trait Iface {
     fn fence(&self);
 }
 
-/// Server side: bytes the client has written for us (left ring), validated.
-pub fn readable(p: &impl Iface, order: u16) -> Result<(u32, u32, u32), RingError> {
-    let (prod, cons) = (p.load32(LEFT_PROD), p.load32(LEFT_CONS));
-    ring::used(prod, cons, ring_bytes(order)).map(|n| (n, prod, cons))
+/// Up to two `(page offset, len)` spans (the second when the data wraps).
+pub type Spans = [(usize, usize); 2];
+
+fn spans(ring_off: usize, size: u32, idx: u32, n: u32) -> Spans {
+    let at = ring::mask(idx, size);
+    let first = (n as usize).min(size as usize - at);
+    [(ring_off + at, first), (ring_off, n as usize - first)]
 }
 
-/// Server side: free space in the right ring (what we may write), validated.
-pub fn writable(p: &impl Iface, order: u16) -> Result<(u32, u32, u32), RingError> {
-    let (prod, cons) = (p.load32(RIGHT_PROD), p.load32(RIGHT_CONS));
-    ring::free(prod, cons, ring_bytes(order)).map(|n| (n, prod, cons))
+/// The server's own indexes, kept privately: the client maps the page writable, so
+/// what the page says about *our* indexes is never read back. Only the client's
+/// `left.prod` and `right.cons` are read, and validated against the ring sizes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Server {
+    pub left_cons: u32,
+    pub right_prod: u32,
+}
+
+const LEFT_OFF: usize = 1024;
+const RIGHT_OFF: usize = 2048;
+const LEFT_SIZE: u32 = 1 << LEFT_ORDER_INLINE;
+const RIGHT_SIZE: u32 = 1 << RIGHT_ORDER_INLINE;
+
+impl Server {
+    /// Bytes the client wrote that we have not read (left ring), validated.
+    pub fn readable(&self, p: &impl Iface) -> Result<u32, RingError> {
+        ring::used(p.load32(LEFT_PROD), self.left_cons, LEFT_SIZE)
+    }
+
+    /// Where the next `min(readable, max)` bytes are in the page.
+    pub fn read_spans(&self, p: &impl Iface, max: usize) -> Result<Spans, RingError> {
+        let n = self.readable(p)?.min(max.min(u32::MAX as usize) as u32);
+        Ok(spans(LEFT_OFF, LEFT_SIZE, self.left_cons, n))
+    }
+
+    /// After reading `n` bytes: publish the new `left.cons` (Release: after the data reads).
+    pub fn consume(&mut self, p: &impl Iface, n: usize) {
+        self.left_cons = self.left_cons.wrapping_add(n as u32);
+        p.store32(LEFT_CONS, self.left_cons);
+    }
+
+    /// Free bytes in the right ring (what we may write), validated.
+    pub fn writable(&self, p: &impl Iface) -> Result<u32, RingError> {
+        ring::free(self.right_prod, p.load32(RIGHT_CONS), RIGHT_SIZE)
+    }
+
+    /// Where the next `min(writable, want)` bytes go in the page.
+    pub fn write_spans(&self, p: &impl Iface, want: usize) -> Result<Spans, RingError> {
+        let n = self.writable(p)?.min(want.min(u32::MAX as usize) as u32);
+        Ok(spans(RIGHT_OFF, RIGHT_SIZE, self.right_prod, n))
+    }
+
+    /// After writing `n` bytes: publish the new `right.prod` (Release: after the data).
+    pub fn produce(&mut self, p: &impl Iface, n: usize) {
+        self.right_prod = self.right_prod.wrapping_add(n as u32);
+        p.store32(RIGHT_PROD, self.right_prod);
+    }
+}
+
+/// The client's liveness byte: LIVE_WAITING until it connects, LIVE_CONNECTED, then
+/// LIVE_GONE (written by libxenvchan_close, or by gntdev's unmap notification).
+pub fn client_live(p: &impl Iface) -> u8 {
+    p.load8(CLI_LIVE)
 }
 
 /// Ask the client to notify us on its next write (`bit` = NOTIFY_WRITE) or read.
@@ -153,12 +206,30 @@ mod tests {
     fn indexes_are_validated() {
         let p = Page::new();
         init_server(&p);
+        let mut s = Server::default();
         p.store32(LEFT_PROD, 5);
-        assert_eq!(readable(&p, 10).unwrap().0, 5);
+        assert_eq!(s.readable(&p), Ok(5));
+        assert_eq!(s.read_spans(&p, 3), Ok([(1024, 3), (1024, 0)]));
+        s.consume(&p, 5);
+        assert_eq!(p.load32(LEFT_CONS), 5);
         p.store32(LEFT_PROD, 5000); // more than the 1024-byte ring holds
-        assert!(readable(&p, 10).is_err());
+        assert!(s.readable(&p).is_err());
         p.store32(RIGHT_CONS, 7); // client claims to have read what we never wrote
-        assert!(writable(&p, 11).is_err());
+        assert!(s.writable(&p).is_err());
+        p.store32(RIGHT_CONS, 0);
+        assert_eq!(s.writable(&p), Ok(2048));
+    }
+
+    #[test]
+    fn spans_wrap() {
+        let p = Page::new();
+        let mut s = Server { left_cons: 1020, right_prod: 2040 };
+        p.store32(LEFT_PROD, 1030);
+        assert_eq!(s.read_spans(&p, 100), Ok([(1024 + 1020, 4), (1024, 6)]));
+        p.store32(RIGHT_CONS, 2040);
+        assert_eq!(s.write_spans(&p, 20), Ok([(2048 + 2040, 8), (2048, 12)]));
+        s.produce(&p, 20);
+        assert_eq!(p.load32(RIGHT_PROD), 2060);
     }
 
     #[test]

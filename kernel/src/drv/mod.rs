@@ -4,5 +4,6 @@ pub mod console;
 pub mod evtchn;
 pub mod gnttab;
 pub mod logger;
+pub mod ring;
 pub mod runstate;
 pub mod timer;

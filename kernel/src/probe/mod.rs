@@ -6,6 +6,7 @@
 mod evtchn;
 mod gnttab;
 mod platform;
+mod ring;
 mod selftest;
 mod stall;
 mod timer;
@@ -156,7 +157,7 @@ pub type RunFn = fn(&mut Ctx<'_>);
 
 /// The registry: what the command line may name, in `--help` order.
 pub const REGISTRY: &[ProbeSpec<RunFn>] =
-    &[platform::SPEC, evtchn::SPEC, gnttab::SPEC, timer::SPEC, stall::SPEC, selftest::PANIC, selftest::FAULT, selftest::VERDICT];
+    &[platform::SPEC, evtchn::SPEC, gnttab::SPEC, ring::SPEC, timer::SPEC, stall::SPEC, selftest::PANIC, selftest::FAULT, selftest::VERDICT];
 
 /// Probes run when the command line names none.
 pub const DEFAULT: &[&str] = &["platform"];

@@ -16,6 +16,7 @@ use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use xp_core::runstate::total;
 use xp_core::stall::StallClass;
+use xp_core::xen::vcpu::VcpuTimeInfo;
 use xp_core::cmdline::{Ns, OptKind, OptSpec, ProbeSpec};
 use xp_core::runstate::Snapshot;
 use xp_core::stall::{classify, StallDetector, StallInput, StallThresholds, StallVerdict, SummaryWindow};
@@ -46,6 +47,8 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
 
 /// Stalls classified as lost wake-ups (the black-second signature): a FAILURE.
 static LOST: AtomicU64 = AtomicU64::new(0);
+/// Clock discontinuities seen (pvclock gaps Xen's runstate does not confirm).
+static JUMPS: AtomicU64 = AtomicU64::new(0);
 
 struct Cfg {
     period: u64,
@@ -60,11 +63,22 @@ struct Cfg {
 struct Beat {
     t: u64,
     rs: Snapshot,
+    /// The pvclock record `t` was computed from, and the TSC read with it.
+    clock: VcpuTimeInfo,
+    tsc: u64,
 }
 
 fn beat() -> Beat {
     let rs = runstate::snapshot().unwrap_or_default();
-    Beat { t: now_ns(), rs }
+    let clock = crate::xen::shared::time_info().unwrap_or_default();
+    let tsc = crate::arch::rdtsc();
+    Beat { t: crate::time::at_tsc(&clock, tsc), rs, clock, tsc }
+}
+
+/// Xen's runstate accounts for less than half of a gap the pvclock measured: the guest's
+/// clock itself moved, so the gap is a clock discontinuity, not a stall.
+fn is_clock_jump(gap_ns: u64, runstate_ns: u64) -> bool {
+    runstate_ns < gap_ns / 2
 }
 
 pub fn run(ctx: &mut Ctx<'_>) {
@@ -85,8 +99,11 @@ pub fn run(ctx: &mut Ctx<'_>) {
     );
     let early0 = timer::EARLY.load(Relaxed);
     let lost0 = LOST.load(Relaxed);
+    let jumps0 = JUMPS.load(Relaxed);
     let stalls = heartbeat_loop(ctx, &c);
     ctx.metric("stalls", stalls, "count", "heartbeat intervals above the threshold over the whole run");
+    let jumps = JUMPS.load(Relaxed) - jumps0;
+    ctx.check("no_clock_jumps", jumps == 0, "0 (pvclock gaps confirmed by Xen's runstate accounting)", jumps);
     let lost = LOST.load(Relaxed) - lost0;
     ctx.check("no_lost_wakeups", lost == 0, "0 stalls classified lost_wakeup", lost);
     if !c.spin {
@@ -115,7 +132,11 @@ fn heartbeat_loop(ctx: &mut Ctx<'_>, c: &Cfg) -> u64 {
                 expected_wake_ns: expected,
                 woke_ns: now.t,
             };
-            report_stall(ctx, gap.start_ns, &input, &classify(&input, &StallThresholds::default()));
+            if is_clock_jump(gap.gap_ns, total(&input.runstate)) {
+                report_clock_jump(ctx, &prev, &now, total(&input.runstate));
+            } else {
+                report_stall(ctx, gap.start_ns, &input, &classify(&input, &StallThresholds::default()));
+            }
         }
         if now.t >= next_summary {
             summary(ctx, &win, &now);
@@ -124,7 +145,9 @@ fn heartbeat_loop(ctx: &mut Ctx<'_>, c: &Cfg) -> u64 {
         }
         prev = now;
     }
-    summary(ctx, &win, &prev);
+    if win.gaps().count() > 0 {
+        summary(ctx, &win, &prev);
+    }
     det.gaps()
 }
 
@@ -142,6 +165,26 @@ fn sleep(ctx: &mut Ctx<'_>, deadline: u64) -> Option<u64> {
         ctx.error(format_args!("singleshot timer: {e}"));
     }
     Some(deadline)
+}
+
+/// A gap that Xen's own accounting does not confirm: report the two pvclock records.
+fn report_clock_jump(ctx: &mut Ctx<'_>, a: &Beat, b: &Beat, runstate_ns: u64) {
+    JUMPS.fetch_add(1, Relaxed);
+    let gap = b.t - a.t;
+    crate::println!(
+        "  CLOCK JUMP: pvclock advanced {gap} ns while Xen's runstate accounted {runstate_ns} ns; \
+         before v{} tsc_ts {} sys {} mul {:#x} shift {} (tsc {}), after v{} tsc_ts {} sys {} mul {:#x} shift {} (tsc {})",
+        a.clock.version, a.clock.tsc_timestamp, a.clock.system_time, a.clock.tsc_to_system_mul, a.clock.tsc_shift, a.tsc,
+        b.clock.version, b.clock.tsc_timestamp, b.clock.system_time, b.clock.tsc_to_system_mul, b.clock.tsc_shift, b.tsc
+    );
+    let probe = ctx.probe;
+    crate::report::record("clock_jump", |o| {
+        o.str("probe", probe).u64("start_ns", a.t).u64("pvclock_gap_ns", gap).u64("runstate_ns", runstate_ns)
+            .u64("before_system_time", a.clock.system_time).u64("before_tsc_timestamp", a.clock.tsc_timestamp)
+            .u64("before_tsc", a.tsc).u64("after_system_time", b.clock.system_time)
+            .u64("after_tsc_timestamp", b.clock.tsc_timestamp).u64("after_tsc", b.tsc)
+            .u64("mul", u64::from(b.clock.tsc_to_system_mul)).i64("shift", i64::from(b.clock.tsc_shift))
+    });
 }
 
 fn report_stall(ctx: &mut Ctx<'_>, start_ns: u64, input: &StallInput, v: &StallVerdict) {

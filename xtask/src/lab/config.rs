@@ -71,12 +71,12 @@ pub fn multiboot_module(path: &Path, args: &str) -> Result<String> {
 
 /// QEMU's options besides memory, kernel, command line and modules.
 ///
-/// `-icount shift=auto,sleep=on`: guest time advances with the instructions the guest
+/// `-icount shift=3,sleep=off`: guest time advances with the instructions the guest
 /// executes (and with real time only while it idles), so when the host deschedules QEMU's
 /// TCG thread, Xen and the probe see no gap. Without it a loaded host shows up as
 /// millisecond timer lateness and as false stalls (even "lost wake-ups") that the lab did
 /// not cause; with it, singleshot lateness is stable at tens of microseconds.
-const QEMU_FIXED: &str = "-smp 1 -cpu max,-smap -accel tcg -icount shift=auto,sleep=on -nographic \
+const QEMU_FIXED: &str = "-smp 1 -cpu max,-smap -accel tcg -icount shift=3,sleep=off -nographic \
                           -nodefaults -no-reboot -monitor none -serial stdio \
                           -device isa-debug-exit,iobase=0xf4,iosize=0x04";
 

@@ -176,3 +176,22 @@ proptest! {
         prop_assert_eq!(c.opt_u64("timer", "samples", 0), n);
     }
 }
+
+#[test]
+fn list_kinds() {
+    let ints = OptKind::U64List { min: 0, max: 1008 };
+    assert!(value_ok(ints, "16,64,1008"));
+    assert!(!value_ok(ints, "16,2000"));
+    assert!(!value_ok(ints, "16,,64"));
+    assert!(!value_ok(ints, &"1,".repeat(MAX_LIST + 1)));
+    let words = OptKind::ChoiceList(&["a", "b"]);
+    assert!(value_ok(words, "a,b,a"));
+    assert!(!value_ok(words, "a,c"));
+    let msg = alloc_fmt(ints.tag());
+    assert!(msg.contains("list") && msg.contains("0..=1008"), "{msg}");
+    assert!(alloc_fmt(words.tag()).ends_with("of: a, b"));
+}
+
+fn alloc_fmt(t: OptKindTag) -> String {
+    format!("{t}")
+}

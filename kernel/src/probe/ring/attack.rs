@@ -1,0 +1,187 @@
+//! Hostile-peer attacks, what the victim must report for each, and the loopback
+//! runs that pit our own honest end against our own broken one.
+
+use super::back::{BackDrv, WATCHDOG_NS};
+use super::front::FrontDrv;
+use super::hostile::{HostileBack, HostileFront};
+use super::loopback::Loop;
+use super::Cfg;
+use crate::drv::ring::{GrantedPage, MappedPage};
+use crate::drv::{evtchn, gnttab};
+use crate::probe::Ctx;
+use crate::time::now_ns;
+use core::cell::Cell;
+use xp_core::ringmsg::{Layout, PeerError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attack {
+    ReqBehind,
+    ReqFarAhead,
+    BadLen,
+    SlotSize,
+    ReqStorm,
+    RevokedGrant,
+    BadEvtchn,
+    RspFarAhead,
+    RspUnrequested,
+    RspCorrupt,
+    RspSilent,
+}
+
+const ALL: [(Attack, &str, &str); 11] = [
+    (Attack::ReqBehind, "req-behind", "peer_indexes_valid"),
+    (Attack::ReqFarAhead, "req-far-ahead", "peer_indexes_valid"),
+    (Attack::BadLen, "bad-len", "peer_message_len_valid"),
+    (Attack::SlotSize, "slot-size", "peer_slot_size_valid"),
+    (Attack::ReqStorm, "req-storm", "peer_notifies"),
+    (Attack::RevokedGrant, "revoked-grant", "peer_grant_mappable"),
+    (Attack::BadEvtchn, "bad-evtchn", "peer_evtchn_bindable"),
+    (Attack::RspFarAhead, "rsp-far-ahead", "peer_indexes_valid"),
+    (Attack::RspUnrequested, "rsp-unrequested", "peer_indexes_valid"),
+    (Attack::RspCorrupt, "rsp-corrupt", "peer_echo_intact"),
+    (Attack::RspSilent, "rsp-silent", "peer_notifies"),
+];
+
+/// Accepted by `ring.attacks=` (the first seven are a frontend's, the rest a backend's).
+pub const NAMES: &[&str] = &[
+    "req-behind",
+    "req-far-ahead",
+    "bad-len",
+    "slot-size",
+    "req-storm",
+    "revoked-grant",
+    "bad-evtchn",
+    "rsp-far-ahead",
+    "rsp-unrequested",
+    "rsp-corrupt",
+    "rsp-silent",
+];
+/// What `ring.role=hostile` runs by default.
+pub const FRONT_DEFAULT: &str = "req-behind,req-far-ahead,bad-len,slot-size,req-storm,revoked-grant,bad-evtchn";
+
+impl Attack {
+    pub fn from_name(s: &str) -> Option<Attack> {
+        ALL.iter().find(|a| a.1 == s).map(|a| a.0)
+    }
+    pub fn name(self) -> &'static str {
+        ALL.iter().find(|a| a.0 == self).map_or("?", |a| a.1)
+    }
+    /// The check the victim must fail.
+    pub fn expect(self) -> &'static str {
+        ALL.iter().find(|a| a.0 == self).map_or("?", |a| a.2)
+    }
+    /// A frontend's attack (the victim is a backend)?
+    pub fn by_front(self) -> bool {
+        !matches!(self, Attack::RspFarAhead | Attack::RspUnrequested | Attack::RspCorrupt | Attack::RspSilent)
+    }
+}
+
+/// The victim's verdict on its peer: a FAILURE naming what the peer did. Returns the check.
+pub fn judge(ctx: &mut Ctx<'_>, res: Result<(), PeerError>, lost: Option<PeerError>, lost_n: u64) -> Option<&'static str> {
+    let e = res.err().or(lost)?;
+    match e {
+        PeerError::NoNotify { .. } => ctx.check(e.check(), false, "an event for every update past our event index", format_args!("{lost_n} lost wake-ups; first: {e}")),
+        _ => ctx.check(e.check(), false, "the peer follows io/ring.h", format_args!("{e}; disconnected")),
+    };
+    Some(e.check())
+}
+
+/// Run one attack in this domain: our broken end against our honest end.
+pub fn loopback(ctx: &mut Ctx<'_>, cfg: &Cfg, domid: u16, a: Attack) {
+    crate::println!("  -- attack {}: the victim must report {}", a.name(), a.expect());
+    let seen = match a {
+        Attack::RevokedGrant => revoked_grant(ctx, domid),
+        Attack::BadEvtchn => bad_evtchn(ctx, domid),
+        _ => match Loop::new(domid) {
+            Ok(lp) => {
+                let seen = on_ring(ctx, cfg, &lp, a);
+                lp.close(ctx);
+                seen
+            }
+            Err(e) => return ctx.error(e),
+        },
+    };
+    let name = alloc::format!("detects_{}", a.name());
+    ctx.check(&name, seen == Some(a.expect()), a.expect(), seen.unwrap_or("nothing"));
+}
+
+fn on_ring(ctx: &mut Ctx<'_>, cfg: &Cfg, lp: &Loop, a: Attack) -> Option<&'static str> {
+    let (fb, bb) = match lp.bells() {
+        Ok(b) => b,
+        Err(e) => {
+            ctx.error(e);
+            return None;
+        }
+    };
+    if a.by_front() {
+        let mut hostile = HostileFront::new(lp.page.page(), fb, a);
+        let mut victim = BackDrv::new(lp.map.page(), bb);
+        let (done_at, deadline) = (Cell::new(0u64), now_ns() + 5_000_000_000);
+        let res = victim.run(
+            &mut || {
+                let t = now_ns();
+                (done_at.get() != 0 && t > done_at.get() + 2 * WATCHDOG_NS) || t > deadline
+            },
+            &mut || {
+                hostile.step();
+                if hostile.done() && done_at.get() == 0 {
+                    done_at.set(now_ns());
+                }
+            },
+        );
+        judge(ctx, res, victim.first_lost, victim.lost)
+    } else {
+        let layout = Layout::for_payload(16).unwrap_or(Layout { slot: 32, size: 64 });
+        let mut victim = FrontDrv::new(lp.page.page(), fb, layout, cfg.timeout_ns);
+        let mut hostile = HostileBack::new(lp.map.page(), bb, a);
+        let res = victim.rtt(16, 2, &mut || hostile.on_event()).map(drop);
+        judge(ctx, res, victim.first_lost, victim.lost)
+    }
+}
+
+/// The peer publishes a grant it has already revoked: mapping it must fail cleanly.
+fn revoked_grant(ctx: &mut Ctx<'_>, domid: u16) -> Option<&'static str> {
+    let mut page = GrantedPage::new(domid).ok()?;
+    let gref = page.gref.0;
+    let _ = page.end();
+    victim_maps(ctx, domid, gref)
+}
+
+/// What a victim backend does with a published ring-ref: map it, or fail the peer.
+pub fn victim_maps(ctx: &mut Ctx<'_>, domid: u16, gref: u32) -> Option<&'static str> {
+    match MappedPage::map(domid, gref) {
+        Ok(m) => {
+            let _ = m.unmap();
+            None
+        }
+        Err(e @ gnttab::GntError::Status { .. }) => {
+            ctx.check("peer_grant_mappable", false, "the peer's ring-ref maps", format_args!("ring-ref {gref}: {e}; disconnected"));
+            Some("peer_grant_mappable")
+        }
+        Err(e) => {
+            ctx.error(format_args!("mapping ring-ref {gref}: {e}"));
+            None
+        }
+    }
+}
+
+/// The peer publishes an event channel that is not open for us (here: one it closed).
+fn bad_evtchn(ctx: &mut Ctx<'_>, domid: u16) -> Option<&'static str> {
+    let port = evtchn::alloc_unbound(domid).ok()?;
+    let _ = evtchn::close(port);
+    victim_binds(ctx, domid, port)
+}
+
+/// What a victim backend does with a published event-channel: bind it, or fail the peer.
+pub fn victim_binds(ctx: &mut Ctx<'_>, domid: u16, port: u32) -> Option<&'static str> {
+    match evtchn::bind_interdomain(domid, port) {
+        Ok(p) => {
+            let _ = evtchn::close(p);
+            None
+        }
+        Err(e) => {
+            ctx.check("peer_evtchn_bindable", false, "the peer's event-channel binds", format_args!("port {port}: {e}; disconnected"));
+            Some("peer_evtchn_bindable")
+        }
+    }
+}

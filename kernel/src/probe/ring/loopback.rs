@@ -1,0 +1,142 @@
+//! Loopback: frontend and backend in this domain. The frontend writes through
+//! its own page, the backend through a mapping of the grant of that page (the
+//! real grant path), and a loopback event-channel pair joins them. With one
+//! vCPU the backend runs whenever the frontend sleeps and its event came in.
+
+use super::back::BackDrv;
+use super::front::FrontDrv;
+use super::{attack, figures, Cfg};
+use crate::drv::evtchn;
+use crate::drv::ring::{Doorbell, GrantedPage, MappedPage};
+use crate::probe::Ctx;
+use xp_core::ringmsg::{Layout, PeerError};
+use xp_core::xen::hypercall::DOMID_SELF;
+
+const HOW: &str = "loopback: both ends in one domain on one vCPU";
+
+/// Both ends' resources: our page, its grant mapped back, a loopback port pair.
+pub struct Loop {
+    pub page: GrantedPage,
+    pub map: MappedPage,
+    pub ports: (u32, u32),
+}
+
+/// Our domid: a port allocated for DOMID_SELF reports its remote end as our real id.
+pub fn own_domid(ctx: &Ctx<'_>) -> Result<u16, crate::xen::XenError> {
+    if let Some(d) = ctx.env.domid {
+        return Ok(d);
+    }
+    let port = evtchn::alloc_unbound(DOMID_SELF)?;
+    let st = evtchn::status(port);
+    let _ = evtchn::close(port);
+    Ok(st?.u[0] as u16)
+}
+
+impl Loop {
+    pub fn new(domid: u16) -> Result<Loop, alloc::string::String> {
+        let page = GrantedPage::new(domid).map_err(|e| alloc::format!("grant: {e}"))?;
+        let map = MappedPage::map(domid, page.gref.0).map_err(|e| alloc::format!("map own grant: {e}"))?;
+        let a = evtchn::alloc_unbound(DOMID_SELF).map_err(|e| alloc::format!("{e}"))?;
+        let b = evtchn::bind_interdomain(DOMID_SELF, a).map_err(|e| alloc::format!("{e}"))?;
+        Ok(Loop { page, map, ports: (a, b) })
+    }
+
+    /// Doorbells for (front, back).
+    pub fn bells(&self) -> Result<(Doorbell, Doorbell), crate::xen::XenError> {
+        Ok((Doorbell::bind(self.ports.0)?, Doorbell::bind(self.ports.1)?))
+    }
+
+    /// Unmap first, then end access: the order a peer must follow.
+    pub fn close(mut self, ctx: &mut Ctx<'_>) {
+        let unmapped = self.map.unmap();
+        let ended = self.page.end();
+        for p in [self.ports.0, self.ports.1] {
+            evtchn::unbind(p);
+            let _ = evtchn::close(p);
+        }
+        if unmapped.is_err() || ended.is_err() {
+            ctx.error(format_args!("loopback teardown: unmap {unmapped:?}, end access {ended:?}"));
+        }
+    }
+}
+
+pub fn run(ctx: &mut Ctx<'_>, cfg: &Cfg) {
+    let domid = match own_domid(ctx) {
+        Ok(d) => d,
+        Err(e) => return ctx.error(format_args!("cannot learn our domid: {e}")),
+    };
+    ctx.info("domid", domid);
+    if cfg.messages > 0 && !cfg.sizes.is_empty() {
+        honest(ctx, cfg, domid);
+    }
+    for &a in &cfg.attacks {
+        attack::loopback(ctx, cfg, domid, a);
+    }
+    if !cfg.attacks.is_empty() {
+        survives(ctx, cfg, domid);
+    }
+}
+
+/// After the attacks, a fresh connection must work as if nothing happened.
+fn survives(ctx: &mut Ctx<'_>, cfg: &Cfg, domid: u16) {
+    let Ok(lp) = Loop::new(domid) else { return ctx.error("no loopback ring after the attacks") };
+    let Ok((fb, bb)) = lp.bells() else { return ctx.error("no loopback ports after the attacks") };
+    let layout = Layout::for_payload(16).unwrap_or(Layout { slot: 32, size: 64 });
+    let mut front = FrontDrv::new(lp.page.page(), fb, layout, cfg.timeout_ns);
+    let mut back = BackDrv::new(lp.map.page(), bb);
+    let res = front.rtt(16, 20, &mut || {
+        let _ = back.on_event();
+    });
+    let seen = res.as_ref().map(|r| r.rtt.count()).map_err(|e| *e);
+    ctx.check("keeps_serving_after_attacks", seen == Ok(20), "20 verified round trips on a new ring", format_args!("{seen:?}"));
+    drop((front, back));
+    lp.close(ctx);
+}
+
+fn honest(ctx: &mut Ctx<'_>, cfg: &Cfg, domid: u16) {
+    let lp = match Loop::new(domid) {
+        Ok(l) => l,
+        Err(e) => return ctx.error(e),
+    };
+    let (fb, bb) = match lp.bells() {
+        Ok(b) => b,
+        Err(e) => return ctx.error(e),
+    };
+    ctx.info("grant_ref", lp.page.gref.0);
+    ctx.info("ports", format_args!("front {} <-> back {}", lp.ports.0, lp.ports.1));
+    let layout = Layout::for_payload(cfg.sizes[0]).unwrap_or(Layout { slot: 32, size: 64 });
+    let mut front = FrontDrv::new(lp.page.page(), fb, layout, cfg.timeout_ns);
+    let mut back = BackDrv::new(lp.map.page(), bb);
+    let mut back_err: Option<PeerError> = None;
+    let mut idle = || {
+        if let Err(e) = back.on_event() {
+            back_err.get_or_insert(e);
+        }
+    };
+    let res = phases(ctx, cfg, HOW, &mut front, &mut idle);
+    if let Err(e) = res {
+        ctx.check(e.check(), false, "the backend follows io/ring.h", e);
+    }
+    if let Some(e) = back_err {
+        ctx.check(e.check(), false, "the frontend follows io/ring.h", e);
+    }
+    figures::wakeups(ctx, &front, Some((back.lost, back.served)));
+    drop((front, back));
+    lp.close(ctx);
+}
+
+/// Round trips then streaming, for each size.
+pub fn phases(ctx: &mut Ctx<'_>, cfg: &Cfg, how: &str, f: &mut FrontDrv<'_>, idle: &mut dyn FnMut()) -> Result<(), PeerError> {
+    for &len in &cfg.sizes {
+        if !f.set_size(len) {
+            ctx.error(format_args!("no layout for {len}-byte messages"));
+            continue;
+        }
+        ctx.info(&alloc::format!("layout_{len}B"), format_args!("{} slots of {} bytes", f.ep.layout.size, f.ep.layout.slot));
+        let r = f.rtt(len, cfg.messages, idle)?;
+        figures::rtt(ctx, how, len, &r);
+        let s = f.stream(len, cfg.stream, idle)?;
+        figures::stream(ctx, how, len, &s);
+    }
+    Ok(())
+}

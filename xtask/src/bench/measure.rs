@@ -1,0 +1,248 @@
+//! The bench's measurements, one function per figure (or pair of figures measured together).
+
+use super::{dom0, median, missing, Ctx};
+use crate::report::Figure;
+use crate::results::{field, Verdict};
+use crate::run::Outcome;
+use anyhow::Result;
+use serde_json::Value;
+use xp_core::outcome::Outcome as O;
+
+pub struct EnvInfo {
+    pub xen_version: Option<String>,
+}
+
+/// Every figure, in the order of the targets table, plus the baselines.
+pub fn all(ctx: &Ctx) -> Result<(Vec<Figure>, EnvInfo)> {
+    let mut f = vec![image(ctx)];
+    f.push(missing(
+        "xtask_test_wall",
+        "s",
+        "wall time of `cargo xtask test`",
+        "bench does not run the whole suite: `cargo xtask test` prints its own total",
+    ));
+    let registry = registry(ctx)?;
+    let domu: Vec<Outcome> = (0..ctx.repeat)
+        .map(|i| {
+            ctx.run(&format!("domu-platform-{i}"), |o| {
+                o.cmdline = "probes=platform".into()
+            })
+        })
+        .collect::<Result<_>>()?;
+    let xen_version = domu
+        .iter()
+        .find_map(|o| o.parsed.info("xen_version"))
+        .map(String::from);
+    f.push(wall(
+        "lab_wall_domu",
+        &domu,
+        "domU (xl create), platform probe",
+    ));
+    let d0: Vec<Outcome> = (0..ctx.repeat)
+        .map(|i| {
+            ctx.run(&format!("dom0-platform-{i}"), |o| {
+                dom0(o);
+                o.cmdline = "probes=platform".into();
+            })
+        })
+        .collect::<Result<_>>()?;
+    f.push(wall("lab_wall_dom0", &d0, "probe as dom0, platform probe"));
+    f.push(min_memory(ctx, domu.iter().any(ok))?);
+    f.push(entry_to_ready(&domu));
+    f.push(missing("linux_pv_boot", "ns", "Linux PV guest boot to init in the same lab", "the lab boots no Linux PV guest: dom0's initramfs carries no guest kernel and LabConfig cannot add one (needs lab support)"));
+    f.extend(measurement_run(ctx, &registry)?);
+    Ok((f, EnvInfo { xen_version }))
+}
+
+fn ok(o: &Outcome) -> bool {
+    o.verdict == Verdict::Outcome(O::Success)
+}
+
+fn image(ctx: &Ctx) -> Figure {
+    let method = "size of the release ELF after `strip` (what a user copies to a Xen host)";
+    match crate::build::stripped_size(&ctx.kernel) {
+        Ok(b) => Figure::new("image_stripped".into(), b as f64, "bytes", Some(1), method),
+        Err(e) => missing("image_stripped", "bytes", method, &e.to_string()),
+    }
+}
+
+/// The probes this kernel has: the ERROR of an unknown probe lists them (a dom0 run, ~2 s).
+fn registry(ctx: &Ctx) -> Result<Vec<String>> {
+    let out = ctx.run("registry", |o| {
+        dom0(o);
+        o.cmdline = "probes=bench-lists-the-registry".into();
+        o.timeout_s = 30;
+    })?;
+    let msg = out
+        .parsed
+        .of_kind("error")
+        .map(|e| field(e, "msg"))
+        .find(|m| m.contains("available: "));
+    let list = msg
+        .as_deref()
+        .and_then(|m| m.split("available: ").nth(1))
+        .and_then(|l| l.split(')').next());
+    let probes: Vec<String> = list
+        .map(|l| l.split(", ").map(String::from).collect())
+        .unwrap_or_default();
+    eprintln!(
+        "[bench] probes in this kernel: {}",
+        if probes.is_empty() {
+            "? (no list in the ERROR)".into()
+        } else {
+            probes.join(", ")
+        }
+    );
+    Ok(probes)
+}
+
+fn wall(name: &str, runs: &[Outcome], what: &str) -> Figure {
+    let secs: Vec<f64> = runs
+        .iter()
+        .filter(|o| ok(o))
+        .map(|o| o.lab.wall.as_secs_f64())
+        .collect();
+    let (lo, hi) = secs
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(l, h), &s| (l.min(s), h.max(s)));
+    let method = format!(
+        "wall time of run::execute ({what}: dom0 initramfs, QEMU + Xen boot, probe, power-off), \
+         kernel prebuilt, packages provisioned; median of {} SUCCESS runs of {} (min {lo:.2} s, max {hi:.2} s)",
+        secs.len(),
+        runs.len()
+    );
+    match median(secs.clone()) {
+        Some(m) => Figure::new(name.into(), m, "s", Some(secs.len() as u64), &method),
+        None => missing(
+            name,
+            "s",
+            &method,
+            "no run ended in SUCCESS (see the [bench] lines)",
+        ),
+    }
+}
+
+fn entry_to_ready(runs: &[Outcome]) -> Figure {
+    let recs: Vec<&Value> = runs
+        .iter()
+        .flat_map(|o| o.parsed.of_kind("metric"))
+        .filter(|r| r["name"] == "entry_to_ready")
+        .collect();
+    let vals: Vec<f64> = recs.iter().filter_map(|r| r["value"].as_f64()).collect();
+    let method = recs.first().map_or(String::new(), |r| field(r, "method"));
+    let method = format!("platform probe metric ({method}); median over the domU runs");
+    match median(vals.clone()) {
+        Some(m) => Figure::new(
+            "entry_to_ready".into(),
+            m,
+            "ns",
+            Some(vals.len() as u64),
+            &method,
+        ),
+        None => missing(
+            "entry_to_ready",
+            "ns",
+            &method,
+            "no platform.entry_to_ready metric in the domU runs",
+        ),
+    }
+}
+
+/// The first line of a run's failure that says why (libxc's error for too little memory).
+fn why(o: &Outcome) -> String {
+    let text = o
+        .lab
+        .failure
+        .clone()
+        .or(o.reason.clone())
+        .unwrap_or_default();
+    let line = text
+        .lines()
+        .find(|l| l.contains("xc: error"))
+        .or_else(|| text.lines().next());
+    format!("{}: {}", o.verdict.name(), line.unwrap_or("").trim())
+}
+
+/// Smallest memory (MiB) the default suite passes in: down from 4 while it passes, up otherwise.
+fn min_memory(ctx: &Ctx, four_ok: bool) -> Result<Figure> {
+    let run = |mib: u32| {
+        ctx.run(&format!("domu-mem{mib}"), |o| {
+            o.memory_mib = mib;
+            o.cmdline = String::new();
+        })
+    };
+    let steps: Vec<u32> = if four_ok {
+        vec![3, 2, 1]
+    } else {
+        vec![5, 6, 8, 16, 32]
+    };
+    let (mut best, mut tried) = (
+        four_ok.then_some(4),
+        vec![format!(
+            "4 MiB: {}",
+            if four_ok {
+                "SUCCESS (the domU runs)"
+            } else {
+                "failed"
+            }
+        )],
+    );
+    for mib in steps {
+        let o = run(mib)?;
+        tried.push(format!(
+            "{mib} MiB: {}",
+            if ok(&o) { "SUCCESS".into() } else { why(&o) }
+        ));
+        match (four_ok, ok(&o)) {
+            (true, true) => best = Some(mib),
+            (false, true) => {
+                best = Some(mib);
+                break;
+            }
+            (true, false) => break,
+            (false, false) => {}
+        }
+    }
+    let method = format!(
+        "default suite (empty command line) at decreasing/increasing xl memory=; {}",
+        tried.join("; ")
+    );
+    Ok(match best {
+        Some(m) => Figure::new(
+            "min_guest_memory".into(),
+            m.into(),
+            "MiB",
+            Some(tried.len() as u64),
+            &method,
+        ),
+        None => missing(
+            "min_guest_memory",
+            "MiB",
+            &method,
+            "the default suite passed at no size tried",
+        ),
+    })
+}
+
+const XS_ITER: u32 = 50;
+
+/// One domU run for the per-op figures: dom0 runs test-xenstore while the guest idles in the
+/// stall probe, then the guest measures (timer overhead, xenstore, ring when the kernel has them).
+fn measurement_run(ctx: &Ctx, registry: &[String]) -> Result<Vec<Figure>> {
+    let has = |p: &str| registry.iter().any(|r| r == p);
+    let mut probes = vec!["stall", "timer"];
+    probes.extend(["xenstore-latency", "ring"].into_iter().filter(|p| has(p)));
+    let cmdline = format!(
+        "probes={} duration=4 stall.threshold=1000ms timer.intervals=1ms timer.samples=50",
+        probes.join(",")
+    );
+    let script = format!("test-xenstore -i {XS_ITER} 2>&1; echo bench-test-xenstore-done");
+    let out = ctx.run("measure", |o| {
+        o.cmdline = cmdline.clone();
+        o.dom0_script = Some(script.clone());
+    })?;
+    let mut f = vec![super::ops::timer_overhead(&out)];
+    f.extend(super::ops::xenstore(&out, has("xenstore-latency"), XS_ITER));
+    f.extend(super::ops::ring(&out, has("ring")));
+    Ok(f)
+}

@@ -1,0 +1,169 @@
+//! Per-operation figures from the bench's measurement run: the timer probe's own overhead,
+//! xenstore per-op latency beside dom0's test-xenstore, ring round trip beside vchan.
+
+use super::missing;
+use crate::report::Figure;
+use crate::results::field;
+use crate::run::Outcome;
+use serde_json::Value;
+
+fn records<'a>(
+    o: &'a Outcome,
+    kind: &'a str,
+    probe: &'a str,
+) -> impl Iterator<Item = &'a Value> + 'a {
+    o.parsed.of_kind(kind).filter(move |r| r["probe"] == probe)
+}
+
+pub fn timer_overhead(o: &Outcome) -> Figure {
+    let r = records(o, "metric", "timer").find(|r| r["name"] == "overhead_per_sample");
+    let method = r.map_or(String::new(), |r| field(r, "method"));
+    let method = format!("timer probe metric overhead_per_sample ({method}), domU under TCG");
+    match r.and_then(|r| r["value"].as_f64()) {
+        Some(v) => Figure::new(
+            "timer_overhead".into(),
+            v,
+            "ns",
+            crate::report::samples_in(&method),
+            &method,
+        ),
+        None => missing(
+            "timer_overhead",
+            "ns",
+            &method,
+            &format!("no timer overhead metric ({})", o.verdict.name()),
+        ),
+    }
+}
+
+/// `read 1    : 549056 ns` lines of test-xenstore: (test name, ns per iteration).
+pub fn test_xenstore_lines(lines: &[String]) -> Vec<(String, f64)> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let (name, v) = l.split_once(':')?;
+            let ns = v.trim().strip_suffix(" ns")?.trim().parse().ok()?;
+            Some((name.trim().to_string(), ns))
+        })
+        .collect()
+}
+
+/// xenstore read 1 / write 1: the guest's per-op mean beside test-xenstore's.
+pub fn xenstore(o: &Outcome, probe_present: bool, iterations: u32) -> Vec<Figure> {
+    let tx = test_xenstore_lines(&o.lab.script_lines);
+    let mut f = Vec::new();
+    for op in ["read", "write"] {
+        let base = format!("test_xenstore_{op}_1");
+        let method = format!(
+            "dom0's test-xenstore -i {iterations}: mean ns per iteration of its test '{op} 1' (as it prints it), \
+             same lab run, while the guest idled in the stall probe"
+        );
+        f.push(match tx.iter().find(|(n, _)| *n == format!("{op} 1")) {
+            Some((_, v)) => Figure::new(base, *v, "ns", Some(iterations.into()), &method),
+            None => missing(
+                &base,
+                "ns",
+                &method,
+                "test-xenstore printed no such line (see lab-out/bench/measure)",
+            ),
+        });
+        let name = format!("xenstore_{op}_1");
+        let method = format!("xenstore-latency probe: mean of its '{op}' stats record (per-op round trip from the guest)");
+        if !probe_present {
+            f.push(missing(
+                &name,
+                "ns",
+                &method,
+                "this kernel has no xenstore-latency probe (not in the probe registry)",
+            ));
+            continue;
+        }
+        let st = records(o, "stats", "xenstore-latency").find(|r| field(r, "name").starts_with(op));
+        f.push(match st.and_then(|r| Some((r["avg"].as_f64()?, r))) {
+            Some((v, r)) => {
+                let m = format!(
+                    "xenstore-latency probe {}: mean ({})",
+                    field(r, "name"),
+                    field(r, "method")
+                );
+                Figure::new(name, v, &field(r, "unit"), r["count"].as_u64(), &m)
+            }
+            None => missing(
+                &name,
+                "ns",
+                &method,
+                &format!("the probe printed no '{op}*' stats ({})", o.verdict.name()),
+            ),
+        });
+    }
+    f
+}
+
+/// Ring round trip (the ring probe's `*rtt*` stats) and a vchan baseline if any record has one.
+pub fn ring(o: &Outcome, probe_present: bool) -> Vec<Figure> {
+    let method = "ring probe: mean of its *rtt* stats record";
+    let rtt = if probe_present {
+        let st = records(o, "stats", "ring")
+            .find(|r| field(r, "name").contains("rtt") && !field(r, "name").contains("vchan"));
+        match st.and_then(|r| Some((r["avg"].as_f64()?, r))) {
+            Some((v, r)) => Figure::new(
+                "ring_rtt".into(),
+                v,
+                &field(r, "unit"),
+                r["count"].as_u64(),
+                &format!("{method} {} ({})", field(r, "name"), field(r, "method")),
+            ),
+            None => missing(
+                "ring_rtt",
+                "ns",
+                method,
+                &format!(
+                    "the ring probe printed no *rtt* stats ({})",
+                    o.verdict.name()
+                ),
+            ),
+        }
+    } else {
+        missing(
+            "ring_rtt",
+            "ns",
+            method,
+            "this kernel has no ring probe (not in the probe registry)",
+        )
+    };
+    let vmethod = "round trip through libxenvchan (vchan-socket-proxy) in the same run";
+    let vchan = o
+        .parsed
+        .records
+        .iter()
+        .find(|r| r["kind"] == "stats" && field(r, "name").contains("vchan"));
+    let vchan = match vchan.and_then(|r| Some((r["avg"].as_f64()?, r))) {
+        Some((v, r)) => Figure::new("vchan_rtt".into(), v, &field(r, "unit"), r["count"].as_u64(), &format!("{vmethod}: {} ({})", field(r, "name"), field(r, "method"))),
+        None => missing("vchan_rtt", "ns", vmethod, "no vchan peer: the lab sets up no vchan-socket-proxy pair for the guest's ring (needs ring probe + lab support)"),
+    };
+    vec![rtt, vchan]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn test_xenstore_output_is_parsed() {
+        let lines: Vec<String> = [
+            "read 1    : 549056 ns",
+            "write 2000: 1351888 ns",
+            "ta err    : x ns",
+            "junk",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let v = super::test_xenstore_lines(&lines);
+        assert_eq!(
+            v,
+            vec![
+                ("read 1".to_string(), 549056.0),
+                ("write 2000".to_string(), 1351888.0)
+            ]
+        );
+    }
+}
