@@ -109,9 +109,10 @@ fn instructions(out: &Path, c: &XlCfg, elf: &Path) -> String {
     let log = format!("/var/log/xen/console/guest-{}.log", c.name);
     format!(
         "wrote {cfg}: kernel {k}, {m} MiB, extra \"{x}\"\n\
+         (kernel= is the image's path on the Xen host: for another machine, copy {elf}\n\
+         there and write the config again with --kernel-path PATH-THERE)\n\
          \n\
-         On the Xen host, as root in dom0 (copy the image to {k} first if this is another machine:\n\
-         scp {elf} host:{k}):\n\
+         On the Xen host, as root in dom0:\n\
          \n\
          \x20 {{ xl info; xl create -c {cfg}; }} 2>&1 | tee xenprobe.log\n\
          \x20     console attached; the last line is `Test result: ...`; `xl info` first lets the\n\

@@ -224,25 +224,32 @@ fn min_memory(ctx: &Ctx, four_ok: bool) -> Result<Figure> {
     })
 }
 
-const XS_ITER: u32 = 50;
+const XS_ITER: u32 = 100;
 
 /// One domU run for the per-op figures: dom0 runs test-xenstore while the guest idles in the
 /// stall probe, then the guest measures (timer overhead, xenstore, ring when the kernel has them).
 fn measurement_run(ctx: &Ctx, registry: &[String]) -> Result<Vec<Figure>> {
     let has = |p: &str| registry.iter().any(|r| r == p);
+    let xs_probe = ["xenstore-latency", "xenstore"]
+        .into_iter()
+        .find(|p| has(p));
     let mut probes = vec!["stall", "timer"];
-    probes.extend(["xenstore-latency", "ring"].into_iter().filter(|p| has(p)));
+    probes.extend(xs_probe);
+    probes.extend(has("ring").then_some("ring"));
     let cmdline = format!(
         "probes={} duration=4 stall.threshold=1000ms timer.intervals=1ms timer.samples=50",
         probes.join(",")
     );
-    let script = format!("test-xenstore -i {XS_ITER} 2>&1; echo bench-test-xenstore-done");
+    let script = format!(
+        "for t in 'read 1' 'write 1'; do test-xenstore -i {XS_ITER} -t \"$t\" 2>&1; done; \
+         echo bench-test-xenstore-done"
+    );
     let out = ctx.run("measure", |o| {
         o.cmdline = cmdline.clone();
         o.dom0_script = Some(script.clone());
     })?;
     let mut f = vec![super::ops::timer_overhead(&out)];
-    f.extend(super::ops::xenstore(&out, has("xenstore-latency"), XS_ITER));
+    f.extend(super::ops::xenstore(&out, xs_probe, XS_ITER));
     f.extend(super::ops::ring(&out, has("ring")));
     Ok(f)
 }

@@ -36,67 +36,90 @@ pub fn timer_overhead(o: &Outcome) -> Figure {
     }
 }
 
-/// `read 1    : 549056 ns` lines of test-xenstore: (test name, ns per iteration).
+/// test-xenstore's result lines, `read 1    : 549056 ns` (one iteration) or
+/// `read 1    : avg: 2163698 ns (1055553 ns .. 10910394 ns)` (-i N): (test name, mean ns).
 pub fn test_xenstore_lines(lines: &[String]) -> Vec<(String, f64)> {
     lines
         .iter()
         .filter_map(|l| {
             let (name, v) = l.split_once(':')?;
-            let ns = v.trim().strip_suffix(" ns")?.trim().parse().ok()?;
-            Some((name.trim().to_string(), ns))
+            let v = v.trim();
+            let mut t = v.strip_prefix("avg:").unwrap_or(v).split_whitespace();
+            let ns = t.next()?.parse().ok()?;
+            (t.next()? == "ns").then(|| (name.trim().to_string(), ns))
         })
         .collect()
 }
 
 /// xenstore read 1 / write 1: the guest's per-op mean beside test-xenstore's.
-pub fn xenstore(o: &Outcome, probe_present: bool, iterations: u32) -> Vec<Figure> {
-    let tx = test_xenstore_lines(&o.lab.script_lines);
-    let mut f = Vec::new();
-    for op in ["read", "write"] {
-        let base = format!("test_xenstore_{op}_1");
-        let method = format!(
-            "dom0's test-xenstore -i {iterations}: mean ns per iteration of its test '{op} 1' (as it prints it), \
-             same lab run, while the guest idled in the stall probe"
-        );
-        f.push(match tx.iter().find(|(n, _)| *n == format!("{op} 1")) {
-            Some((_, v)) => Figure::new(base, *v, "ns", Some(iterations.into()), &method),
-            None => missing(
-                &base,
-                "ns",
-                &method,
-                "test-xenstore printed no such line (see lab-out/bench/measure)",
-            ),
-        });
-        let name = format!("xenstore_{op}_1");
-        let method = format!("xenstore-latency probe: mean of its '{op}' stats record (per-op round trip from the guest)");
-        if !probe_present {
-            f.push(missing(
-                &name,
-                "ns",
-                &method,
-                "this kernel has no xenstore-latency probe (not in the probe registry)",
-            ));
-            continue;
-        }
-        let st = records(o, "stats", "xenstore-latency").find(|r| field(r, "name").starts_with(op));
-        f.push(match st.and_then(|r| Some((r["avg"].as_f64()?, r))) {
-            Some((v, r)) => {
-                let m = format!(
-                    "xenstore-latency probe {}: mean ({})",
-                    field(r, "name"),
-                    field(r, "method")
-                );
-                Figure::new(name, v, &field(r, "unit"), r["count"].as_u64(), &m)
-            }
-            None => missing(
-                &name,
-                "ns",
-                &method,
-                &format!("the probe printed no '{op}*' stats ({})", o.verdict.name()),
-            ),
-        });
+pub fn xenstore(o: &Outcome, probe: Option<&str>, iterations: u32) -> Vec<Figure> {
+    ["read", "write"]
+        .into_iter()
+        .flat_map(|op| {
+            [
+                test_xenstore(o, op, iterations),
+                guest_xenstore(o, probe, op),
+            ]
+        })
+        .collect()
+}
+
+fn test_xenstore(o: &Outcome, op: &str, iterations: u32) -> Figure {
+    let name = format!("test_xenstore_{op}_1");
+    let method = format!(
+        "dom0's test-xenstore -i {iterations} -t '{op} 1': its avg per iteration, same lab run, \
+         while the guest idled in the stall probe"
+    );
+    let lines = test_xenstore_lines(&o.lab.script_lines);
+    if let Some((_, v)) = lines.iter().find(|(n, _)| *n == format!("{op} 1")) {
+        return Figure::new(name, *v, "ns", Some(iterations.into()), &method);
     }
-    f
+    let done = o
+        .lab
+        .script_lines
+        .iter()
+        .any(|l| l == "bench-test-xenstore-done");
+    let why = if done {
+        "test-xenstore printed no such line (lab-out/bench/measure)"
+    } else {
+        "test-xenstore did not finish before the guest ended (lab-out/bench/measure)"
+    };
+    missing(&name, "ns", &method, why)
+}
+
+fn guest_xenstore(o: &Outcome, probe: Option<&str>, op: &str) -> Figure {
+    let name = format!("xenstore_{op}_1");
+    let method = format!(
+        "xenstore probe: mean of its '{op}*' stats record (per-op round trip from the guest)"
+    );
+    let Some(probe) = probe else {
+        return missing(
+            &name,
+            "ns",
+            &method,
+            "this kernel has no xenstore-latency probe (not in the probe registry)",
+        );
+    };
+    let st = records(o, "stats", probe).find(|r| field(r, "name").starts_with(op));
+    match st.and_then(|r| Some((r["avg"].as_f64()?, r))) {
+        Some((v, r)) => {
+            let m = format!(
+                "{probe} probe {}: mean ({})",
+                field(r, "name"),
+                field(r, "method")
+            );
+            Figure::new(name, v, &field(r, "unit"), r["count"].as_u64(), &m)
+        }
+        None => missing(
+            &name,
+            "ns",
+            &method,
+            &format!(
+                "the {probe} probe printed no '{op}*' stats ({})",
+                o.verdict.name()
+            ),
+        ),
+    }
 }
 
 /// Ring round trip (the ring probe's `*rtt*` stats) and a vchan baseline if any record has one.
@@ -150,7 +173,8 @@ mod tests {
     fn test_xenstore_output_is_parsed() {
         let lines: Vec<String> = [
             "read 1    : 549056 ns",
-            "write 2000: 1351888 ns",
+            "write 2000: avg: 1351888 ns (1579225 ns .. 10829490 ns)",
+            "read 1    : Read node with 1 byte data",
             "ta err    : x ns",
             "junk",
         ]

@@ -71,11 +71,13 @@ pub fn multiboot_module(path: &Path, args: &str) -> Result<String> {
 
 /// QEMU's options besides memory, kernel, command line and modules.
 ///
-/// `-icount shift=3,sleep=off`: guest time advances with the instructions the guest
-/// executes (and with real time only while it idles), so when the host deschedules QEMU's
-/// TCG thread, Xen and the probe see no gap. Without it a loaded host shows up as
-/// millisecond timer lateness and as false stalls (even "lost wake-ups") that the lab did
-/// not cause; with it, singleshot lateness is stable at tens of microseconds.
+/// `-icount shift=3,sleep=off`: guest time is virtual, 8 ns per executed instruction, and
+/// jumps straight to the next timer deadline when every CPU idles. So (1) a loaded host
+/// cannot show up inside the lab as timer lateness or false stalls (with real time it did:
+/// millisecond lateness, 100 ms "lost wake-ups"); (2) the TSC rate stays constant (`shift=auto`
+/// changes it on the fly, after Xen calibrated it); (3) timer interrupts are never delivered
+/// late while QEMU sleeps (`sleep=on` showed 55 ms late wake-ups); (4) idle time costs no
+/// real time. Runs are reproducible; absolute figures are those of this virtual machine.
 const QEMU_FIXED: &str = "-smp 1 -cpu max,-smap -accel tcg -icount shift=3,sleep=off -nographic \
                           -nodefaults -no-reboot -monitor none -serial stdio \
                           -device isa-debug-exit,iobase=0xf4,iosize=0x04";

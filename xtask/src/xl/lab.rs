@@ -1,9 +1,9 @@
 //! `cargo xtask xl --lab`: the generated config booted in the virtual lab through the path a
 //! user follows on a real host. The lab's own probe domain idles (stall probe) while the dom0
 //! script writes the generated config (only `name` and `kernel` changed: the lab's copy of the
-//! same image), runs `xl create` on it, waits for the domain to go away, and prints the guest
-//! log xenconsoled wrote (`--log=guest`, as XENCONSOLED_TRACE=guest does). That log is saved
-//! and read by `cargo xtask report`'s loader, as a user would. The keys are also compared with
+//! same image), runs `xl create` on it, waits for the domain to go away, and prints `xl info`
+//! and the guest log xenconsoled wrote (`--log=guest`, as XENCONSOLED_TRACE=guest does). That
+//! log is saved and read by `cargo xtask report`'s loader, as a user would. The keys are also compared with
 //! the config the lab's own `xl create` used (read back from the dom0 initramfs).
 
 use super::{config, keys, XlCfg};
@@ -28,6 +28,7 @@ fn script(cfg: &str, wait_s: u32) -> String {
          done\n\
          sleep 0.5\n\
          echo \"{BEGIN}\"\n\
+         xl info\n\
          cat /var/log/xen/console/guest-{NAME}.log\n\
          echo \"{END}\"\n\
          xl destroy $DOMNAME\n",
