@@ -77,6 +77,19 @@ fn ensure_target() -> Result<()> {
     Ok(())
 }
 
+/// Install rustup components (e.g. clippy, rustfmt) the pinned toolchain lacks.
+pub fn ensure_components(names: &[&str]) -> Result<()> {
+    let out = Command::new("rustup").current_dir(root()).args(["component", "list", "--installed"]).output();
+    let have = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
+    let missing: Vec<&str> = names.iter().copied().filter(|n| !have.lines().any(|l| l.starts_with(n))).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut cmd = Command::new("rustup");
+    cmd.current_dir(root()).args(["component", "add"]).args(&missing);
+    run(&mut cmd).context("installing rustup components")
+}
+
 /// Build the probe kernel (release) and return the ELF's path.
 pub fn kernel() -> Result<PathBuf> {
     ensure_target()?;

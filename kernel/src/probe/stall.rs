@@ -100,7 +100,10 @@ pub fn run(ctx: &mut Ctx<'_>) {
     let early0 = timer::EARLY.load(Relaxed);
     let lost0 = LOST.load(Relaxed);
     let jumps0 = JUMPS.load(Relaxed);
+    let heap0 = crate::mm::heap_usage().0;
     let stalls = heartbeat_loop(ctx, &c);
+    let heap1 = crate::mm::heap_usage().0;
+    ctx.check("constant_memory", heap1 == heap0, format_args!("heap in use after the loop = before ({heap0} B)"), format_args!("{heap1} B"));
     ctx.metric("stalls", stalls, "count", "heartbeat intervals above the threshold over the whole run");
     let jumps = JUMPS.load(Relaxed) - jumps0;
     ctx.check("no_clock_jumps", jumps == 0, "0 (pvclock gaps confirmed by Xen's runstate accounting)", jumps);
@@ -251,5 +254,6 @@ fn summary(ctx: &mut Ctx<'_>, win: &SummaryWindow, now: &Beat) {
             .u64("steal_ppm", u64::from(s.steal_ppm)).u64("running_ns", s.runstate.running_ns)
             .u64("runnable_ns", s.runstate.runnable_ns).u64("blocked_ns", s.runstate.blocked_ns)
             .u64("offline_ns", s.runstate.offline_ns)
+            .u64("heap_used_bytes", crate::mm::heap_usage().0 as u64)
     });
 }
