@@ -6,5 +6,7 @@ fn main() {
     println!("cargo:rustc-link-arg-bins=--gc-sections");
     println!("cargo:rerun-if-changed={}", script.display());
     println!("cargo:rerun-if-changed=../boot/head.S");
-    println!("cargo:rerun-if-changed=src/arch/traps.S");
+    for f in ["src/arch/traps.S", "src/arch/upcall.S", "src/arch/regs.S"] {
+        println!("cargo:rerun-if-changed={f}");
+    }
 }

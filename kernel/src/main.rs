@@ -98,7 +98,11 @@ fn events_init() -> probe::EventsInfo {
             report::error(format_args!("{what}: {e}"));
         }
     }
-    probe::EventsInfo { callbacks, timer, runstate }
+    probe::EventsInfo {
+        callbacks,
+        timer,
+        runstate,
+    }
 }
 
 fn gnttab_init() -> Result<(u32, u32), drv::gnttab::GntError> {
@@ -110,16 +114,7 @@ fn gnttab_init() -> Result<(u32, u32), drv::gnttab::GntError> {
 }
 
 fn entry_ns(entry_tsc: u64) -> u64 {
-    let t = xen::shared::time_info().unwrap_or_default();
-    let snap = xp_core::pvclock::TimeSnapshot {
-        version: t.version,
-        tsc_timestamp: t.tsc_timestamp,
-        system_time: t.system_time,
-        tsc_to_system_mul: t.tsc_to_system_mul,
-        tsc_shift: t.tsc_shift,
-        flags: t.flags,
-    };
-    snap.system_time_at(entry_tsc)
+    time::at_tsc(&xen::shared::time_info().unwrap_or_default(), entry_tsc)
 }
 
 /// Parse the command line, run the probes, print the verdict and end the domain.

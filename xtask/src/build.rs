@@ -68,25 +68,45 @@ fn target_dir() -> PathBuf {
 /// Install the kernel's target with rustup if the pinned toolchain lacks it
 /// (rustup does not always do it by itself, e.g. with RUSTUP_AUTO_INSTALL=0).
 fn ensure_target() -> Result<()> {
-    let out = Command::new("rustup").current_dir(root()).args(["target", "list", "--installed"]).output();
-    let installed = out.map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == TARGET));
+    let out = Command::new("rustup")
+        .current_dir(root())
+        .args(["target", "list", "--installed"])
+        .output();
+    let installed = out.map(|o| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l.trim() == TARGET)
+    });
     if !installed.unwrap_or(false) {
-        run(Command::new("rustup").current_dir(root()).args(["target", "add", TARGET]))
-            .context("installing the kernel's Rust target")?;
+        run(Command::new("rustup")
+            .current_dir(root())
+            .args(["target", "add", TARGET]))
+        .context("installing the kernel's Rust target")?;
     }
     Ok(())
 }
 
 /// Install rustup components (e.g. clippy, rustfmt) the pinned toolchain lacks.
 pub fn ensure_components(names: &[&str]) -> Result<()> {
-    let out = Command::new("rustup").current_dir(root()).args(["component", "list", "--installed"]).output();
-    let have = out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
-    let missing: Vec<&str> = names.iter().copied().filter(|n| !have.lines().any(|l| l.starts_with(n))).collect();
+    let out = Command::new("rustup")
+        .current_dir(root())
+        .args(["component", "list", "--installed"])
+        .output();
+    let have = out
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !have.lines().any(|l| l.starts_with(n)))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
     let mut cmd = Command::new("rustup");
-    cmd.current_dir(root()).args(["component", "add"]).args(&missing);
+    cmd.current_dir(root())
+        .args(["component", "add"])
+        .args(&missing);
     run(&mut cmd).context("installing rustup components")
 }
 

@@ -56,6 +56,14 @@ pub fn parse(lines: &[String]) -> Parsed {
 pub fn parse_console(text: &str) -> Parsed {
     let mut p = Parsed::default();
     for (i, raw) in text.split('\n').enumerate() {
+        // The lab's other streams (dom0 script, xl, diagnostics, peer domains) are not this
+        // probe's console, even when they quote @xp lines.
+        if ["XPS|", "XPX|", "XPD|", "XPP|"]
+            .iter()
+            .any(|t| raw.starts_with(t))
+        {
+            continue;
+        }
         let line = strip_carriers(raw);
         let restart = line.starts_with(RECORD_PREFIX)
             && line.contains("\"kind\":\"start\"")

@@ -113,10 +113,14 @@ pub fn parse_opts(mut a: Args) -> Result<(RunOpts, Option<PathBuf>)> {
 /// `--peer NAME:CMDLINE` (`@MAIN_DOMID@` in CMDLINE becomes the main domain's id).
 pub fn parse_peer(spec: &str, memory_mib: u32) -> Result<lab::Peer> {
     match spec.split_once(':') {
-        Some((name, cmdline)) if !name.is_empty() => {
-            Ok(lab::Peer { name: name.into(), cmdline: cmdline.into(), memory_mib })
+        Some((name, cmdline)) if !name.is_empty() => Ok(lab::Peer {
+            name: name.into(),
+            cmdline: cmdline.into(),
+            memory_mib,
+        }),
+        _ => {
+            anyhow::bail!("bad --peer '{spec}' (expected NAME:CMDLINE, e.g. xpeer:probes=platform)")
         }
-        _ => anyhow::bail!("bad --peer '{spec}' (expected NAME:CMDLINE, e.g. xpeer:probes=platform)"),
     }
 }
 
@@ -173,8 +177,12 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
         .peers
         .iter()
         .map(|p| {
-            let lines: Vec<String> =
-                lab.peer_lines.iter().filter(|(n, _)| *n == p.name).map(|(_, l)| l.clone()).collect();
+            let lines: Vec<String> = lab
+                .peer_lines
+                .iter()
+                .filter(|(n, _)| *n == p.name)
+                .map(|(_, l)| l.clone())
+                .collect();
             (p.name.clone(), results::parse(&lines))
         })
         .collect();
@@ -182,7 +190,10 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
         let v = p.verdict();
         if v.exit_code() > verdict.exit_code() {
             verdict = v;
-            reason = Some(format!("peer {name}: {}", results::crash_reason(p).unwrap_or_else(|| v.name().into())));
+            reason = Some(format!(
+                "peer {name}: {}",
+                results::crash_reason(p).unwrap_or_else(|| v.name().into())
+            ));
         }
     }
     Ok(Outcome {

@@ -56,9 +56,19 @@ pub struct Scenario {
 
 /// Does `value` satisfy `pattern` (exact, or an inclusive numeric range `lo..hi`)?
 pub fn matches(pattern: &str, value: &str) -> bool {
-    let Some((lo, hi)) = pattern.split_once("..") else { return pattern == value };
-    let Ok(v) = value.parse::<f64>() else { return false };
-    let bound = |b: &str, dflt: f64| if b.is_empty() { Some(dflt) } else { b.parse::<f64>().ok() };
+    let Some((lo, hi)) = pattern.split_once("..") else {
+        return pattern == value;
+    };
+    let Ok(v) = value.parse::<f64>() else {
+        return false;
+    };
+    let bound = |b: &str, dflt: f64| {
+        if b.is_empty() {
+            Some(dflt)
+        } else {
+            b.parse::<f64>().ok()
+        }
+    };
     match (bound(lo, f64::MIN), bound(hi, f64::MAX)) {
         (Some(l), Some(h)) => l <= v && v <= h,
         _ => false,
@@ -75,15 +85,26 @@ fn pattern_text(v: &toml::Value) -> String {
 /// Check one `[[expect_record]]` table against the records; `None` when satisfied.
 fn record_mismatch(want: &toml::Table, records: &[serde_json::Value]) -> Option<String> {
     let count_pat = want.get("count").map_or("1..".to_string(), pattern_text);
-    let fields: Vec<(&String, String)> =
-        want.iter().filter(|(k, _)| *k != "count").map(|(k, v)| (k, pattern_text(v))).collect();
+    let fields: Vec<(&String, String)> = want
+        .iter()
+        .filter(|(k, _)| *k != "count")
+        .map(|(k, v)| (k, pattern_text(v)))
+        .collect();
     let n = records
         .iter()
-        .filter(|r| fields.iter().all(|(k, p)| matches(p, &crate::results::field(r, k))))
+        .filter(|r| {
+            fields
+                .iter()
+                .all(|(k, p)| matches(p, &crate::results::field(r, k)))
+        })
         .count();
     let shown: Vec<String> = fields.iter().map(|(k, p)| format!("{k}={p}")).collect();
-    (!matches(&count_pat, &n.to_string()))
-        .then(|| format!("{n} records match {{{}}}, expected count {count_pat}", shown.join(", ")))
+    (!matches(&count_pat, &n.to_string())).then(|| {
+        format!(
+            "{n} records match {{{}}}, expected count {count_pat}",
+            shown.join(", ")
+        )
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,7 +192,11 @@ impl Scenario {
             peers: self
                 .peer
                 .iter()
-                .map(|p| crate::lab::Peer { name: p.name.clone(), cmdline: p.cmdline.clone(), memory_mib: p.memory })
+                .map(|p| crate::lab::Peer {
+                    name: p.name.clone(),
+                    cmdline: p.cmdline.clone(),
+                    memory_mib: p.memory,
+                })
                 .collect(),
             out_dir: out_root.join(&self.name),
             verbose: false,
@@ -212,11 +237,19 @@ impl Scenario {
             }
         }
         for (peer, wants) in &self.expect_peer_output {
-            let lines: Vec<&String> =
-                out.lab.peer_lines.iter().filter(|(n, _)| n == peer).map(|(_, l)| l).collect();
+            let lines: Vec<&String> = out
+                .lab
+                .peer_lines
+                .iter()
+                .filter(|(n, _)| n == peer)
+                .map(|(_, l)| l)
+                .collect();
             for want in wants {
                 if !lines.iter().any(|l| l.contains(want.as_str())) {
-                    m.push(format!("peer {peer} console lacks {want:?} ({} lines)", lines.len()));
+                    m.push(format!(
+                        "peer {peer} console lacks {want:?} ({} lines)",
+                        lines.len()
+                    ));
                 }
             }
         }
@@ -250,11 +283,14 @@ mod tests {
         assert!(matches("1000..2000", "1500") && !matches("1000..2000", "2001"));
         assert!(matches("1..", "7") && matches("..0", "0") && !matches("1..", "0"));
         assert!(!matches("1..2", "x"));
-        let t: toml::Table = toml::from_str("kind='stall'\nclass='paused_offline'\ngap_ns='1..'").unwrap();
+        let t: toml::Table =
+            toml::from_str("kind='stall'\nclass='paused_offline'\ngap_ns='1..'").unwrap();
         let recs = vec![serde_json::json!({"kind":"stall","class":"paused_offline","gap_ns":5})];
         assert_eq!(super::record_mismatch(&t, &recs), None);
         let t: toml::Table = toml::from_str("kind='stall'\ncount='0'").unwrap();
-        assert!(super::record_mismatch(&t, &recs).unwrap().contains("1 records match"));
+        assert!(super::record_mismatch(&t, &recs)
+            .unwrap()
+            .contains("1 records match"));
     }
 
     #[test]

@@ -23,7 +23,10 @@ pub fn print(opts: &RunOpts, out: &Outcome) {
     eprintln!("\n== xenprobe summary ==");
     eprintln!("lab:     {}", describe(opts));
     let start = p.of_kind("start").next();
-    eprintln!("xen:     {}", start.map_or("?".into(), |r| field(r, "xen_version")));
+    eprintln!(
+        "xen:     {}",
+        start.map_or("?".into(), |r| field(r, "xen_version"))
+    );
     for r in p.of_kind("probe_end") {
         let name = field(r, "probe");
         let checks: Vec<_> = p
@@ -67,6 +70,17 @@ pub fn print(opts: &RunOpts, out: &Outcome) {
         out.lab.probe_lines.len(),
         out.lab.serial_log.display()
     );
+    for (name, pp) in &out.peers {
+        let checks = pp.of_kind("check").count();
+        let bad = pp
+            .of_kind("check")
+            .filter(|c| c["verdict"] != "pass")
+            .count();
+        eprintln!(
+            "peer:    {name:<18} {:<8} {checks} checks, {bad} not passed",
+            pp.verdict().name()
+        );
+    }
     eprintln!(
         "verdict: {} (exit {})",
         out.verdict.name(),
@@ -97,6 +111,12 @@ pub fn to_json(opts: &RunOpts, out: &Outcome) -> Value {
             "serial_log": out.lab.serial_log,
         },
         "console": out.lab.probe_lines,
+        "peers": out.peers.iter().map(|(name, pp)| json!({
+            "name": name,
+            "verdict": pp.verdict().name(),
+            "records": pp.records,
+            "console": out.lab.peer_lines.iter().filter(|(n, _)| n == name).map(|(_, l)| l).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
         "dom0_script_output": out.lab.script_lines,
     })
 }

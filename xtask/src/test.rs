@@ -52,6 +52,10 @@ fn host_steps(no_lint: bool) -> Vec<(&'static str, Result<()>)> {
         build::run(cargo().args(["test", "-p", "xp-core", "-p", "xtask"])),
     )];
     if !no_lint {
+        if let Err(e) = build::ensure_components(&["clippy", "rustfmt"]) {
+            steps.push(("lint tools", Err(e)));
+            return steps;
+        }
         steps.push((
             "rustfmt",
             build::run(cargo().args(["fmt", "--all", "--check"])),

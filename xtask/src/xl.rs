@@ -120,8 +120,10 @@ fn instructions(out: &Path, c: &XlCfg, elf: &Path) -> String {
          \x20 cargo xtask report xenprobe.log --out xenprobe-report   # summary, plots, junit.xml\n\
          \n\
          Without a console attached (long stall runs, e.g. --cmdline \"probes=stall duration=0\"):\n\
-         \x20 xenconsoled must log guests: XENCONSOLED_TRACE=guest in /etc/default/xencommons (add\n\
-         \x20 XENCONSOLED_ARGS=\"--timestamp=guest\" for timestamps), then restart xencommons\n\
+         \x20 xenconsoled must log guests (--log=guest; --timestamp=guest adds times): Debian reads\n\
+         \x20 XENCONSOLED_ARGS in /etc/default/xen, upstream's xencommons XENCONSOLED_TRACE=guest;\n\
+         \x20 restart only xenconsoled: kill $(cat /run/xenconsoled.pid);\n\
+         \x20 xenconsoled --log=guest --timestamp=guest --pid-file=/run/xenconsoled.pid\n\
          \x20 xl create {cfg}\n\
          \x20 cargo xtask report --follow {log}   # prints each stall as it ends\n\
          \x20 xl destroy {n}                       # ends a duration=0 run\n\

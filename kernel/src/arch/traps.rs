@@ -7,8 +7,15 @@
 use crate::xen::hypercall as hc;
 use xp_core::xen::hypercall::{TrapInfo, FLAT_KERNEL_CS64, SET_TRAP_TABLE};
 
-core::arch::global_asm!(include_str!("traps.S"), options(att_syntax));
-core::arch::global_asm!(include_str!("upcall.S"), options(att_syntax));
+// One assembly unit: regs.S defines the macros both stub files use.
+core::arch::global_asm!(
+    concat!(
+        include_str!("regs.S"),
+        include_str!("traps.S"),
+        include_str!("upcall.S")
+    ),
+    options(att_syntax)
+);
 
 /// The frame `trap_common` builds (lowest address first).
 #[repr(C)]

@@ -19,40 +19,12 @@ xp_hypervisor_callback:
     movq (%rsp), %rcx
     movq 8(%rsp), %r11
     addq $16, %rsp
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    push_gprs
     movq %rsp, %rbx            /* callee-saved: survives the call */
     andq $-16, %rsp
     call xp_event_upcall
     movq %rbx, %rsp
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    pop_gprs
     pushq $0                   /* iret_context.flags */
     jmp hypercall_page + 23 * 32
 

@@ -1,0 +1,254 @@
+//! One self-contained HTML page per run: verdict, environment, checks (failures first),
+//! figures, the plots inline, stalls, the facts the probes reported, and the text summary.
+
+use super::figures::{human, STATS};
+use super::junit::esc;
+use super::load::Run;
+use super::plot::Plot;
+use super::text::or_unknown;
+use super::timefmt;
+use crate::results::field;
+use serde_json::Value;
+use std::fmt::Write;
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:1000px;color:#222}\
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:14px}td,th{border:1px solid #ccc;\
+padding:3px 8px;text-align:left;vertical-align:top}th{background:#f2f2f2}td.n{text-align:right;\
+white-space:nowrap;font-variant-numeric:tabular-nums}.badge{padding:2px 10px;border-radius:4px;color:#fff}\
+.SUCCESS{background:#2a7d2a}.SKIP{background:#777}.ERROR,.CRASH{background:#b36b00}\
+.FAILURE{background:#b32020}tr.bad td{background:#fde8e8}figure{margin:1em 0}svg{max-width:100%;\
+height:auto}figcaption{font-size:13px;color:#555}pre{background:#f7f7f7;padding:1em;overflow:auto}";
+
+pub fn render(run: &Run, plots: &[Plot]) -> String {
+    let mut h = String::new();
+    let v = run.verdict.name();
+    let _ = write!(h, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>xenprobe {v}: {}</title><style>{STYLE}</style></head><body>", esc(&run.source));
+    let _ = write!(
+        h,
+        "<h1>xenprobe report <span class=\"badge {v}\">{v}</span></h1><p>{}</p>",
+        esc(&run.source)
+    );
+    if let Some(r) = &run.reason {
+        let _ = write!(h, "<p><b>Why:</b> {}</p>", esc(r));
+    }
+    environment(&mut h, run);
+    problems(&mut h, run);
+    checks(&mut h, run);
+    figures(&mut h, run);
+    for p in plots {
+        let _ = write!(
+            h,
+            "<figure id=\"{}\">{}<figcaption><b>{}</b>. {}</figcaption></figure>",
+            esc(&p.file),
+            strip_xml_decl(&p.svg),
+            esc(&p.title),
+            esc(&p.caption)
+        );
+    }
+    stalls(&mut h, run);
+    facts(&mut h, run);
+    if !run.warnings.is_empty() {
+        h.push_str("<h2>Warnings about the input</h2><ul>");
+        for w in &run.warnings {
+            let _ = write!(h, "<li>{}</li>", esc(w));
+        }
+        h.push_str("</ul>");
+    }
+    let _ = writeln!(
+        h,
+        "<h2>Text summary</h2><pre>{}</pre></body></html>",
+        esc(&super::text::render(run))
+    );
+    h
+}
+
+fn strip_xml_decl(svg: &str) -> &str {
+    svg.find("<svg").map_or(svg, |i| &svg[i..])
+}
+
+/// A table row; cells from index `num_from` to `num_to` (exclusive) are right-aligned numbers.
+fn row_n(h: &mut String, class: &str, cells: &[String], num: std::ops::Range<usize>) {
+    let _ = write!(h, "<tr class=\"{class}\">");
+    for (i, c) in cells.iter().enumerate() {
+        let n = if num.contains(&i) { " class=\"n\"" } else { "" };
+        let _ = write!(h, "<td{n}>{}</td>", esc(c));
+    }
+    h.push_str("</tr>");
+}
+
+fn row(h: &mut String, class: &str, cells: &[String]) {
+    row_n(h, class, cells, 0..0);
+}
+
+fn head(h: &mut String, cols: &[&str]) {
+    h.push_str("<table><tr>");
+    for c in cols {
+        let _ = write!(h, "<th>{c}</th>");
+    }
+    h.push_str("</tr>");
+}
+
+fn environment(h: &mut String, run: &Run) {
+    let e = &run.env;
+    h.push_str("<h2>Environment</h2>");
+    head(
+        h,
+        &["Xen", "scheduler", "xenstored", "guest", "command line"],
+    );
+    let guest = format!(
+        "{} {}",
+        e.mode.as_deref().unwrap_or("?"),
+        e.memory_mib
+            .as_ref()
+            .map(|m| format!("{m} MiB"))
+            .unwrap_or_default()
+    );
+    let cells = [
+        e.xen_version.clone(),
+        e.scheduler.clone(),
+        e.xenstored.clone(),
+    ]
+    .map(|v| or_unknown(&v).to_string());
+    let mut cells = cells.to_vec();
+    cells.extend([guest, e.cmdline.clone().unwrap_or_default()]);
+    row(h, "", &cells);
+    h.push_str("</table>");
+}
+
+fn problems(h: &mut String, run: &Run) {
+    let errs: Vec<String> = run.of_kind("error").map(|e| field(e, "msg")).collect();
+    let crashes: Vec<String> = run
+        .of_kind("crash")
+        .map(|c| super::text::compact(c, &["kind"]))
+        .collect();
+    if errs.is_empty() && crashes.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Errors</h2><ul>");
+    for e in errs.iter().chain(&crashes) {
+        let _ = write!(h, "<li>{}</li>", esc(e));
+    }
+    h.push_str("</ul>");
+}
+
+fn checks(h: &mut String, run: &Run) {
+    let mut all: Vec<&Value> = run.of_kind("check").collect();
+    all.sort_by_key(|c| c["verdict"] == "pass");
+    let bad = all.iter().filter(|c| c["verdict"] != "pass").count();
+    let _ = write!(h, "<h2>Checks: {} ({bad} not passed)</h2>", all.len());
+    head(h, &["probe", "check", "verdict", "expected", "observed"]);
+    for c in all {
+        let cls = if c["verdict"] == "pass" { "" } else { "bad" };
+        let cells = ["probe", "name", "verdict", "expected", "observed"].map(|k| field(c, k));
+        row(h, cls, &cells);
+    }
+    h.push_str("</table>");
+}
+
+fn figures(h: &mut String, run: &Run) {
+    let m: Vec<&Value> = run.of_kind("metric").collect();
+    if !m.is_empty() {
+        h.push_str("<h2>Metrics</h2>");
+        head(h, &["metric", "value", "method (with sample count)"]);
+        for r in m {
+            let v = human(r["value"].as_f64().unwrap_or(f64::NAN), &field(r, "unit"));
+            row_n(
+                h,
+                "",
+                &[
+                    format!("{}.{}", field(r, "probe"), field(r, "name")),
+                    v,
+                    field(r, "method"),
+                ],
+                1..2,
+            );
+        }
+        h.push_str("</table>");
+    }
+    let st: Vec<&Value> = run.of_kind("stats").collect();
+    if st.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Distributions</h2>");
+    head(
+        h,
+        &[
+            "name", "n", "min", "avg", "p50", "p99", "p99.9", "max", "method",
+        ],
+    );
+    for r in st {
+        let unit = field(r, "unit");
+        let mut cells = vec![
+            format!("{}.{}", field(r, "probe"), field(r, "name")),
+            field(r, "count"),
+        ];
+        cells.extend(
+            STATS
+                .iter()
+                .map(|k| r[*k].as_f64().map_or("-".into(), |v| human(v, &unit))),
+        );
+        cells.push(field(r, "method"));
+        row_n(h, "", &cells, 1..8);
+    }
+    h.push_str("</table>");
+}
+
+fn stalls(h: &mut String, run: &Run) {
+    let st: Vec<&Value> = run.of_kind("stall").collect();
+    if st.is_empty() {
+        return;
+    }
+    let _ = write!(h, "<h2>Stalls: {}</h2>", st.len());
+    head(
+        h,
+        &[
+            "start (UTC)",
+            "gap",
+            "class",
+            "running",
+            "runnable",
+            "blocked",
+            "offline",
+            "reason",
+        ],
+    );
+    for r in st {
+        let ns = |k: &str| human(r[k].as_f64().unwrap_or(0.0), "ns");
+        let wall = r["start_wall_ns"].as_u64().unwrap_or(0);
+        let when = if wall > 0 {
+            timefmt::hms_ms(wall)
+        } else {
+            format!("system {}", ns("start_ns"))
+        };
+        let cls = if r["class"] == "lost_wakeup" {
+            "bad"
+        } else {
+            ""
+        };
+        let cells = [
+            when,
+            ns("gap_ns"),
+            field(r, "class"),
+            ns("running_ns"),
+            ns("runnable_ns"),
+            ns("blocked_ns"),
+            ns("offline_ns"),
+            field(r, "reason"),
+        ];
+        row_n(h, cls, &cells, 1..2);
+    }
+    h.push_str("</table>");
+}
+
+fn facts(h: &mut String, run: &Run) {
+    let info: Vec<&Value> = run.of_kind("info").collect();
+    if info.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Facts the probes reported</h2>");
+    head(h, &["probe", "key", "value"]);
+    for r in info {
+        row(h, "", &["probe", "key", "value"].map(|k| field(r, k)));
+    }
+    h.push_str("</table>");
+}

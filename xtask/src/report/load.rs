@@ -1,0 +1,272 @@
+//! Reading what a report is made from: a probe console log (lab serial log, xenconsoled log,
+//! `xl console` capture), the JSON of `cargo xtask run --json`, or the JSON of `cargo xtask bench`.
+
+use super::figures::{self, Figure};
+use crate::results::{self, field, Parsed, Verdict};
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::path::Path;
+use xp_core::outcome::Outcome;
+
+/// Where the run ran; `None` = the input does not say.
+#[derive(Debug, Default, Clone)]
+pub struct Env {
+    pub xen_version: Option<String>,
+    pub scheduler: Option<String>,
+    pub xenstored: Option<String>,
+    pub mode: Option<String>,
+    pub cmdline: Option<String>,
+    pub probe_version: Option<String>,
+    pub memory_mib: Option<String>,
+}
+
+/// One run (or bench), whatever it was read from.
+#[derive(Debug)]
+pub struct Run {
+    /// The file it came from.
+    pub source: String,
+    pub verdict: Verdict,
+    /// Why, when the verdict is not the probe's own (crash, lab failure).
+    pub reason: Option<String>,
+    pub records: Vec<Value>,
+    pub env: Env,
+    /// Problems with the input, each naming its line when there is one.
+    pub warnings: Vec<String>,
+    /// The `lab` object of a `run --json` file.
+    pub lab: Option<Value>,
+    /// A bench file's figures (empty for a run).
+    pub bench: Vec<Figure>,
+}
+
+impl Run {
+    /// Records of one kind.
+    pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.records.iter().filter(move |r| r["kind"] == kind)
+    }
+
+    /// Every figure: a bench's own, or those of the records (plus the lab's wall time).
+    pub fn figures(&self) -> Vec<Figure> {
+        if !self.bench.is_empty() {
+            return self.bench.clone();
+        }
+        let mut f = figures::from_records(&self.records);
+        if let Some(w) = self.lab.as_ref().and_then(|l| l["wall_s"].as_f64()) {
+            let m = "host wall time of the lab run (initramfs, QEMU boot to power-off)";
+            f.push(Figure::new("lab.wall".into(), w, "s", Some(1), m));
+        }
+        f
+    }
+
+    pub fn is_bench(&self) -> bool {
+        !self.bench.is_empty()
+    }
+}
+
+/// Read a file: JSON (run or bench) if it starts with `{`, a console log otherwise.
+pub fn load(path: &Path) -> Result<Run> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let source = path.display().to_string();
+    let mut run = if text.trim_start().starts_with('{') {
+        from_json(source, &text)?
+    } else {
+        from_log(source, &text)
+    };
+    if std::str::from_utf8(&bytes).is_err() {
+        run.warnings.insert(
+            0,
+            "the file is not valid UTF-8: undecodable bytes were replaced".into(),
+        );
+    }
+    Ok(run)
+}
+
+/// A console log: records, result line, and what the log says about its environment.
+pub fn from_log(source: String, text: &str) -> Run {
+    let p = results::parse_console(text);
+    let mut warnings = parse_warnings(&p);
+    if p.records.is_empty() && p.result.is_none() {
+        warnings.push("no @xp record and no result line: is this a xenprobe console log?".into());
+    }
+    let verdict = p.verdict();
+    let reason = (verdict == Verdict::Crash).then(|| {
+        results::crash_reason(&p).unwrap_or_else(|| {
+            "no `Test result:` line: the probe crashed, hung or the log is cut short".into()
+        })
+    });
+    let mut env = Env::default();
+    scan_log_env(text, &mut env);
+    let mut run = Run {
+        source,
+        verdict,
+        reason,
+        records: p.records,
+        env,
+        warnings,
+        lab: None,
+        bench: Vec::new(),
+    };
+    env_from_records(&mut run);
+    run
+}
+
+fn parse_warnings(p: &Parsed) -> Vec<String> {
+    let bad = p
+        .bad
+        .iter()
+        .map(|(n, why)| format!("line {n}: unparseable @xp record: {why}"));
+    let notes = p.notes.iter().map(|(n, what)| format!("line {n}: {what}"));
+    bad.chain(notes).collect()
+}
+
+/// A `run --json` or `bench --json` document.
+pub fn from_json(source: String, text: &str) -> Result<Run> {
+    let v: Value = serde_json::from_str(text).with_context(|| {
+        format!("{source}: not valid JSON (a `cargo xtask run --json` or `bench` file cut short?)")
+    })?;
+    if v["kind"] == "xenprobe-bench" {
+        return from_bench(source, &v);
+    }
+    let Some(records) = v["records"].as_array() else {
+        bail!("{source}: JSON without a `records` array: not a `cargo xtask run --json` file");
+    };
+    let verdict = match v["verdict"].as_str() {
+        Some("CRASH") => Verdict::Crash,
+        Some(s) => Verdict::Outcome(
+            Outcome::parse(s).with_context(|| format!("{source}: unknown verdict {s:?}"))?,
+        ),
+        None => bail!("{source}: JSON without a `verdict`"),
+    };
+    let console: Vec<String> = v["console"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|l| l.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let c = &v["config"];
+    let text = |x: &Value| x.as_str().map(str::to_lowercase);
+    let env = Env {
+        scheduler: text(&c["sched"]),
+        xenstored: text(&c["xenstored"]).filter(|_| c["mode"] != "Dom0"),
+        mode: text(&c["mode"]),
+        cmdline: c["cmdline"].as_str().map(String::from),
+        memory_mib: c["memory_mib"]
+            .as_u64()
+            .map(|m| m.to_string())
+            .filter(|_| c["mode"] != "Dom0"),
+        ..Env::default()
+    };
+    let mut env = env;
+    // The run's serial log, when it is still there, names Xen's version and scheduler.
+    if let Some(serial) = v["lab"]["serial_log"]
+        .as_str()
+        .and_then(|p| std::fs::read(p).ok())
+    {
+        scan_log_env(&String::from_utf8_lossy(&serial), &mut env);
+    }
+    let mut run = Run {
+        source,
+        verdict,
+        reason: v["reason"].as_str().map(String::from),
+        records: records.clone(),
+        env,
+        warnings: parse_warnings(&results::parse(&console)),
+        lab: Some(v["lab"].clone()).filter(Value::is_object),
+        bench: Vec::new(),
+    };
+    env_from_records(&mut run);
+    Ok(run)
+}
+
+fn from_bench(source: String, v: &Value) -> Result<Run> {
+    let figs: Vec<Figure> = serde_json::from_value(v["figures"].clone())
+        .with_context(|| format!("{source}: bench JSON with a bad `figures` array"))?;
+    if figs.is_empty() {
+        bail!("{source}: bench JSON without figures");
+    }
+    let env = Env {
+        xen_version: v["xen_version"].as_str().map(String::from),
+        scheduler: v["sched"].as_str().map(String::from),
+        xenstored: v["xenstored"].as_str().map(String::from),
+        ..Env::default()
+    };
+    let verdict = Verdict::Outcome(Outcome::Success);
+    Ok(Run {
+        source,
+        verdict,
+        reason: None,
+        records: Vec::new(),
+        env,
+        warnings: Vec::new(),
+        lab: None,
+        bench: figs,
+    })
+}
+
+/// Fill what the records say: the start record, and `info` records of any probe.
+fn env_from_records(run: &mut Run) {
+    let info = |keys: &[&str]| {
+        run.of_kind("info")
+            .find(|r| keys.iter().any(|k| r["key"] == *k))
+            .map(|r| field(r, "value"))
+            .filter(|v| !v.is_empty())
+    };
+    let start = run.of_kind("start").next().cloned().unwrap_or_default();
+    let s = |k: &str| {
+        start[k]
+            .as_str()
+            .map(String::from)
+            .filter(|v| !v.is_empty())
+    };
+    let e = Env {
+        xen_version: s("xen_version").or_else(|| info(&["xen_version"])),
+        scheduler: info(&["scheduler", "xen_scheduler", "sched"]),
+        xenstored: info(&["xenstored", "xenstored_flavour", "xenstored_kind"]),
+        mode: s("mode"),
+        cmdline: s("cmdline"),
+        probe_version: s("version"),
+        memory_mib: None,
+    };
+    let env = &mut run.env;
+    for (slot, v) in [
+        (&mut env.xen_version, e.xen_version),
+        (&mut env.scheduler, e.scheduler),
+        (&mut env.xenstored, e.xenstored),
+        (&mut env.mode, e.mode),
+        (&mut env.cmdline, e.cmdline),
+        (&mut env.probe_version, e.probe_version),
+    ] {
+        if slot.is_none() {
+            *slot = v;
+        }
+    }
+}
+
+/// What a raw log says besides the probe: Xen's boot banner (`(XEN) Using scheduler: ...
+/// (credit2)`) and `xl info` output captured before the console (`xen_scheduler : credit2`).
+fn scan_log_env(text: &str, env: &mut Env) {
+    for line in text.lines() {
+        // Xen's banner (SeaBIOS may leave text before it on the same line).
+        if let Some((_, v)) = line.split_once("(XEN) Xen version ") {
+            env.xen_version = v.split_whitespace().next().map(String::from);
+        }
+        if let Some(i) = line.find("Using scheduler:") {
+            let l = &line[i..];
+            let name = l.rfind('(').and_then(|o| l[o + 1..].split(')').next());
+            env.scheduler = name.map(str::to_string).or(env.scheduler.take());
+        }
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        let v = v.trim().to_string();
+        match k.trim() {
+            "xen_scheduler" if !v.is_empty() => env.scheduler = Some(v),
+            "xen_version" if !v.is_empty() && env.xen_version.is_none() => {
+                env.xen_version = Some(v)
+            }
+            _ => {}
+        }
+    }
+}

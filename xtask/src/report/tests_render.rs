@@ -1,0 +1,173 @@
+//! Host tests that render: the plots and the HTML page of recorded lab runs, and `--follow`
+//! on a log that another thread is still writing.
+
+use super::tests::{log, DOMU_LOG, STALL_LOG};
+use super::{follow, html, plot, plot_hist};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("xp-report-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn plots_of_a_recorded_lab_run() {
+    let run = log(DOMU_LOG);
+    let plots = plot::render_all(&run).unwrap();
+    let files: Vec<&str> = plots.iter().map(|p| p.file.as_str()).collect();
+    for want in [
+        "pct-timer-lateness.svg",
+        "pct-timer-resume_after_fire.svg",
+        "pct-evtchn.svg",
+        "hist-timer-lateness_1ms.svg",
+        "stall-summaries.svg",
+    ] {
+        assert!(files.contains(&want), "{want} missing from {files:?}");
+    }
+    for p in &plots {
+        let doc = roxmltree::Document::parse(&p.svg).unwrap_or_else(|e| panic!("{}: {e}", p.file));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+        assert!(p.svg.contains(&p.title), "{} shows its title", p.file);
+    }
+    let pct = plots
+        .iter()
+        .find(|p| p.file == "pct-timer-lateness.svg")
+        .unwrap();
+    for series in [
+        "lateness_100us (n=200)",
+        "lateness_1ms (n=200)",
+        "lateness_10ms (n=200)",
+        "lateness_100ms (n=20)",
+    ] {
+        assert!(pct.svg.contains(series), "legend has {series}");
+    }
+    let dir = temp_dir("plots");
+    let written = super::write_dir(&run, &dir).unwrap();
+    assert!(written.iter().all(|p| p.is_file()));
+    let page = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert_eq!(page.matches("<svg").count(), plots.len());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn stall_timeline_of_a_recorded_pause_run() {
+    let run = log(STALL_LOG);
+    let plots = plot::render_all(&run).unwrap();
+    let tl = plots
+        .iter()
+        .find(|p| p.file == "stall-timeline.svg")
+        .expect("a timeline");
+    assert!(tl.svg.contains("paused_offline (3)") && tl.svg.contains("threshold 50 ms"));
+    assert!(tl.svg.contains("09:15:4"), "UTC time labels");
+    let page = html::render(&run, &plots);
+    assert!(page.contains("<h2>Stalls: 3</h2>") && page.contains("paused_offline"));
+}
+
+#[test]
+fn percentile_curves_are_monotonic_and_grouped() {
+    let run = log(DOMU_LOG);
+    let hs: Vec<_> = run
+        .of_kind("histogram")
+        .filter_map(plot_hist::Hist::from_record)
+        .collect();
+    for h in &hs {
+        let c = h.curve();
+        assert!(
+            c.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1),
+            "{}",
+            h.name
+        );
+        assert!(c.last().unwrap().0 <= (h.total() as f64).log10() + 1e-9);
+    }
+    let g = plot_hist::groups(&hs);
+    let keys: Vec<(&str, usize)> = g.iter().map(|(k, v)| (k.as_str(), v.len())).collect();
+    assert_eq!(
+        keys,
+        [
+            ("timer.lateness", 4),
+            ("timer.resume_after_fire", 4),
+            ("evtchn", 1)
+        ]
+    );
+    assert_eq!(plot_hist::stem("lateness_100us"), "lateness");
+    assert_eq!(plot_hist::stem("send_to_handler"), "send_to_handler");
+    assert_eq!(plot_hist::pct_label(2.0), "99%");
+    assert_eq!(plot_hist::pct_label(3.0), "99.9%");
+}
+
+#[test]
+fn follow_prints_stalls_as_the_log_grows() {
+    let dir = temp_dir("follow");
+    let path = dir.join("guest-xenprobe.log");
+    let lines: Vec<String> = STALL_LOG
+        .lines()
+        .filter_map(|l| l.strip_prefix("XPC|"))
+        .map(|l| format!("[2026-11-21 09:15:40] {l}"))
+        .collect();
+    let writer_path = path.clone();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100)); // the follower starts before the file exists
+        let mut f = std::fs::File::create(&writer_path).unwrap();
+        for l in &lines {
+            // Each line in two writes: the follower must not act on half a line.
+            let (a, b) = l.split_at(l.len() / 2);
+            write!(f, "{a}").unwrap();
+            f.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(3));
+            writeln!(f, "{b}").unwrap();
+        }
+    });
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = follow::follow(&path, &mut out, Duration::from_millis(5), Some(deadline)).unwrap();
+    writer.join().unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(code, 0, "{text}");
+    let stalls: Vec<&str> = text.lines().filter(|l| l.starts_with("STALL ")).collect();
+    assert_eq!(stalls.len(), 3, "{text}");
+    assert!(
+        stalls[0].starts_with("STALL 09:15:41.784 UTC")
+            && stalls[0].contains("1.12 s  paused_offline"),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("summary at "))
+            .count(),
+        4,
+        "{text}"
+    );
+    assert!(
+        text.trim_end().ends_with("Test result: SUCCESS (exit 0)"),
+        "{text}"
+    );
+    assert!(!text.contains("warning"), "{text}");
+    // A crash ends following at once with CRASH's code; a log without an end hits the deadline.
+    std::fs::write(&path, "@xp {\"kind\":\"crash\",\"reason\":\"panic\"}\n").unwrap();
+    let mut out = Vec::new();
+    assert_eq!(
+        follow::follow(
+            &path,
+            &mut out,
+            Duration::from_millis(5),
+            Some(Instant::now() + Duration::from_secs(5))
+        )
+        .unwrap(),
+        6
+    );
+    std::fs::write(&path, "@xp {\"kind\":\"start\"}\n").unwrap();
+    let e = follow::follow(
+        &path,
+        &mut Vec::new(),
+        Duration::from_millis(5),
+        Some(Instant::now() + Duration::from_millis(100)),
+    );
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("no result line before the deadline"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
