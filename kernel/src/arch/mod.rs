@@ -8,6 +8,31 @@ pub mod traps;
 
 core::arch::global_asm!(include_str!("../../../boot/head.S"), options(att_syntax));
 
+/// CPUID as Xen sees it for this guest: the forced-emulation prefix (`ud2; "xen"`) makes Xen
+/// emulate the instruction, so a PV guest sees Xen's leaves (0x4000_00xx). Returns eax..edx.
+pub fn xen_cpuid(leaf: u32, subleaf: u32) -> [u32; 4] {
+    let (a, c, d): (u32, u32, u32);
+    let b64: u64;
+    // SAFETY: Xen recognises the prefix in its #UD path and emulates CPUID (documented in
+    // xen/include/public/arch-x86/xen.h, XEN_EMULATE_PREFIX); no memory is touched. rbx is
+    // reserved by LLVM, so it is swapped through a scratch register.
+    unsafe {
+        core::arch::asm!(
+            "xchg {tmp:r}, rbx",
+            "ud2",
+            ".ascii \"xen\"",
+            "cpuid",
+            "xchg {tmp:r}, rbx",
+            tmp = inout(reg) 0u64 => b64,
+            inout("eax") leaf => a,
+            inout("ecx") subleaf => c,
+            out("edx") d,
+        );
+    }
+    let b = b64 as u32;
+    [a, b, c, d]
+}
+
 /// Read the time-stamp counter (unprivileged under Xen PV unless the TSC mode says otherwise).
 #[inline(always)]
 pub fn rdtsc() -> u64 {

@@ -3,9 +3,9 @@
 //! populated, heap usable, pvclock monotonic).
 
 use super::Ctx;
+use super::RunFn;
 use crate::xen::{shared, version};
 use alloc::vec;
-use super::RunFn;
 use xp_core::cmdline::ProbeSpec;
 use xp_core::xen::start_info::{c_str, MAGIC_PREFIX};
 use xp_core::xen::version::*;
@@ -26,6 +26,36 @@ pub fn run(ctx: &mut Ctx<'_>) {
     check_heap(ctx);
     check_pvclock(ctx);
     boot_metrics(ctx);
+    tsc_facts(ctx);
+}
+
+/// Xen's TSC mode for this domain (CPUID leaf 0x4000_0003) and what one rdtsc costs: an
+/// emulated TSC traps into Xen on every read, which every clock read pays.
+fn tsc_facts(ctx: &mut Ctx<'_>) {
+    let sig = crate::arch::xen_cpuid(0x4000_0000, 0);
+    let name = [sig[1], sig[2], sig[3]].map(u32::to_le_bytes);
+    if name.concat() != *b"XenVMMXenVMM" {
+        return ctx.info("tsc_mode", "unknown (no Xen CPUID leaves at 0x40000000)");
+    }
+    let [vtsc, mode, khz, incarnation] = crate::arch::xen_cpuid(0x4000_0003, 0);
+    let mode_name = match mode {
+        0 => "default",
+        1 => "always_emulate",
+        2 => "native",
+        3 => "native_paravirt",
+        _ => "?",
+    };
+    ctx.info(
+        "tsc_mode",
+        format_args!("{mode_name} ({mode}), emulated {}, guest TSC {khz} kHz, incarnation {incarnation}", vtsc & 1),
+    );
+    const N: u64 = 1000;
+    let t0 = crate::time::now_ns();
+    for _ in 0..N {
+        core::hint::black_box(crate::arch::rdtsc());
+    }
+    let per = (crate::time::now_ns() - t0) / N;
+    ctx.metric("rdtsc_cost", per, "ns", "mean of 1000 back-to-back rdtsc, pvclock before/after");
 }
 
 fn xen_facts(ctx: &mut Ctx<'_>) {
@@ -96,7 +126,10 @@ fn domain_facts(ctx: &mut Ctx<'_>) {
         "heap",
         format_args!("{} KiB at {:#x}", m.heap_bytes / 1024, m.heap_start),
     );
-    ctx.info("first_free_pfn", format_args!("{} of {} pages", m.free_start_pfn, m.nr_pages));
+    ctx.info(
+        "first_free_pfn",
+        format_args!("{} of {} pages", m.free_start_pfn, m.nr_pages),
+    );
     ctx.info(
         "pages_mapped_at_boot",
         format_args!("{} (+{} page tables)", m.pages_mapped, m.tables_created),
@@ -128,7 +161,12 @@ fn check_start_info(ctx: &mut Ctx<'_>) {
         ctx.env.trap_table_rc,
     );
     let cb = &ctx.env.events.callbacks;
-    ctx.check("event_callbacks_registered", cb.is_ok(), "set_callbacks rc 0", format_args!("{cb:?}"));
+    ctx.check(
+        "event_callbacks_registered",
+        cb.is_ok(),
+        "set_callbacks rc 0",
+        format_args!("{cb:?}"),
+    );
 }
 
 fn check_shared_info(ctx: &mut Ctx<'_>) {
