@@ -130,10 +130,15 @@ fn run(env: &probe::Env) -> ! {
         "xenprobe {VERSION} ({}) cmdline: {text:?}",
         if env.si.is_dom0() { "dom0" } else { "domU" }
     );
+    let (major, minor) = xen::version::version();
+    let mut extra = [0u8; 16];
+    xen::version::query(xp_core::xen::version::XENVER_EXTRAVERSION, &mut extra);
+    let xen = format_args!("{major}.{minor}{}", xp_core::xen::start_info::c_str(&extra));
     report::record("start", |o| {
         o.str("version", VERSION)
             .str("cmdline", text)
             .str("mode", if env.si.is_dom0() { "dom0" } else { "domU" })
+            .display("xen_version", xen)
     });
     let outcome = match cmd {
         Ok(cmd) => cmd.probes().fold(Outcome::Success, |acc, p| {

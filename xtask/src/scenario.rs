@@ -37,6 +37,8 @@ pub struct Scenario {
     pub expect_peer_output: std::collections::BTreeMap<String, Vec<String>>,
     /// xtf-runner exit code the run must end with.
     pub expect_exit: i32,
+    /// A substring the run's reason (crash, timeout, failed lab stage) must contain.
+    pub expect_reason: Option<String>,
     /// Substrings that must each appear in some probe console line.
     #[serde(default)]
     pub expect_output: Vec<String>,
@@ -214,6 +216,12 @@ impl Scenario {
                 out.verdict.name(),
                 self.expect_exit
             ));
+        }
+        if let Some(want) = &self.expect_reason {
+            let got = out.reason.as_deref().unwrap_or("");
+            if !got.contains(want.as_str()) {
+                m.push(format!("reason {got:?} lacks {want:?}"));
+            }
         }
         let lines = &out.lab.probe_lines;
         for want in &self.expect_output {
