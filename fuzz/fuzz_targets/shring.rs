@@ -26,7 +26,9 @@ impl Page {
     }
     fn set(&self, off: usize, b: &[u8]) {
         assert_eq!(off % b.len(), 0, "misaligned access at {off}");
-        b.iter().enumerate().for_each(|(i, &v)| self.0[off + i].set(v));
+        b.iter()
+            .enumerate()
+            .for_each(|(i, &v)| self.0[off + i].set(v));
     }
 }
 impl SharedIdx for Page {
@@ -50,7 +52,12 @@ impl SlotPage for Page {
 fn documented(e: &PeerError) {
     assert!(matches!(
         e,
-        PeerError::Index(_) | PeerError::SlotSize(_) | PeerError::Len { .. } | PeerError::Seq { .. } | PeerError::EchoLen { .. } | PeerError::Payload { .. }
+        PeerError::Index(_)
+            | PeerError::SlotSize(_)
+            | PeerError::Len { .. }
+            | PeerError::Seq { .. }
+            | PeerError::EchoLen { .. }
+            | PeerError::Payload { .. }
     ));
     assert!(!e.to_string().is_empty());
 }

@@ -21,7 +21,10 @@ impl Iface for Page {
         u32::from_le_bytes(core::array::from_fn(|i| self.0[off + i].get()))
     }
     fn store32(&self, off: usize, v: u32) {
-        v.to_le_bytes().iter().enumerate().for_each(|(i, &b)| self.0[off + i].set(b));
+        v.to_le_bytes()
+            .iter()
+            .enumerate()
+            .for_each(|(i, &b)| self.0[off + i].set(b));
     }
     fn load8(&self, off: usize) -> u8 {
         self.0[off].get()
@@ -72,7 +75,11 @@ impl Client {
 
 fn within(spans: &Spans, lo: usize, size: usize) -> usize {
     for &(off, len) in spans {
-        assert!(off >= lo && off + len <= lo + size, "span {off}+{len} outside {lo}..{}", lo + size);
+        assert!(
+            off >= lo && off + len <= lo + size,
+            "span {off}+{len} outside {lo}..{}",
+            lo + size
+        );
     }
     spans[0].1 + spans[1].1
 }
@@ -81,11 +88,18 @@ fn within(spans: &Spans, lo: usize, size: usize) -> usize {
 fn echo(s: &mut Server, p: &Page, max: usize) {
     let Ok(room) = s.writable(p) else { return };
     let before = *s;
-    let Ok(rs) = s.read_spans(p, max.min(room as usize)) else { return assert_eq!(*s, before) };
+    let Ok(rs) = s.read_spans(p, max.min(room as usize)) else {
+        return assert_eq!(*s, before);
+    };
     let n = within(&rs, 1024, 1024);
-    let buf: Vec<u8> = rs.iter().flat_map(|&(o, l)| (o..o + l).map(|i| p.load8(i))).collect();
+    let buf: Vec<u8> = rs
+        .iter()
+        .flat_map(|&(o, l)| (o..o + l).map(|i| p.load8(i)))
+        .collect();
     s.consume(p, n);
-    let ws = s.write_spans(p, n).expect("free space only grows while we write");
+    let ws = s
+        .write_spans(p, n)
+        .expect("free space only grows while we write");
     assert_eq!(within(&ws, 2048, 2048), n, "room was checked first");
     let mut it = buf.into_iter();
     for &(o, l) in &ws {
@@ -101,7 +115,10 @@ fuzz_target!(|data: &[u8]| {
     let p = Page((0..4096).map(|_| Cell::new(0)).collect());
     init_server(&p);
     let mut s = Server::default();
-    let mut c = Client { next: 0, expect: VecDeque::new() };
+    let mut c = Client {
+        next: 0,
+        expect: VecDeque::new(),
+    };
     let mut honest = true;
     for op in data.chunks_exact(4) {
         let v = u16::from_le_bytes([op[2], op[3]]);

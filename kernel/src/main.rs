@@ -1,7 +1,7 @@
 //! xenprobe: a Xen 64-bit PV unikernel that probes the hypervisor and xenstored.
 //!
 //! `xen_start` is the init script, read top to bottom:
-//! traps -> start_info -> shared_info -> console -> memory -> log ->
+//! traps -> start_info -> shared_info -> console -> memory -> xenstore -> grant table -> log ->
 //! command line -> probes -> result -> shutdown.
 #![no_std]
 #![no_main]
@@ -54,12 +54,14 @@ extern "C" fn xen_start(si: *const StartInfo) -> ! {
             fatal::end(None)
         }
     };
+    let (domid, xs_home) = xenstore_init(si);
     let env = probe::Env {
         si,
         mem,
         trap_table_rc,
         events,
-        domid: si.is_dom0().then_some(0),
+        domid,
+        xs_home,
         gnttab: gnttab_init(),
         entry_ns: entry_ns(entry_tsc),
         ready_ns: time::now_ns(),
@@ -102,6 +104,27 @@ fn events_init() -> probe::EventsInfo {
         callbacks,
         timer,
         runstate,
+    }
+}
+
+/// Our xenstore home path, or why there is no xenstore client.
+type XsHome = Result<alloc::string::String, alloc::string::String>;
+
+/// The xenstore client; a domU learns its domid and home path through it.
+fn xenstore_init(si: &StartInfo) -> (Option<u16>, XsHome) {
+    use alloc::string::ToString;
+    if let Err(e) = drv::xenstore::init(si) {
+        if !si.is_dom0() {
+            report::error(format_args!("xenstore: {e}"));
+        }
+        return (si.is_dom0().then_some(0), Err(e.to_string()));
+    }
+    match drv::xenstore::learn_home() {
+        Ok((domid, home)) => (Some(domid), Ok(home)),
+        Err(e) => {
+            report::error(format_args!("xenstore: learning domid and home path: {e}"));
+            (None, Err(e.to_string()))
+        }
     }
 }
 

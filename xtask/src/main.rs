@@ -14,6 +14,7 @@ mod scenario;
 mod summary;
 mod test;
 mod xl;
+mod xs_compare;
 
 use cli::Args;
 
@@ -56,7 +57,9 @@ fn main() {
         "xl" => xl::main(Args::new("xl", xl::USAGE, argv)),
         "bench" => bench::main(Args::new("bench", bench::USAGE, argv)),
         "help" | "--help" | "-h" => {
-            let help = HELP.replace("{REPORT}", report::HELP).replace("{XL}", xl::HELP);
+            let help = HELP
+                .replace("{REPORT}", report::HELP)
+                .replace("{XL}", xl::HELP);
             println!("{}", help.replace("{BENCH}", bench::HELP));
             Ok(0)
         }

@@ -56,6 +56,7 @@ pub fn print(opts: &RunOpts, out: &Outcome) {
     for (line, why) in &p.bad {
         eprintln!("  unparseable @xp record on console line {line}: {why}");
     }
+    crate::xs_compare::print(&crate::xs_compare::rows(p, &out.lab.script_lines));
     if let Some(r) = &out.reason {
         eprintln!("reason:  {r}");
     }
@@ -118,6 +119,7 @@ pub fn to_json(opts: &RunOpts, out: &Outcome) -> Value {
             "console": out.lab.peer_lines.iter().filter(|(n, _)| n == name).map(|(_, l)| l).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "dom0_script_output": out.lab.script_lines,
+        "xenstore_latency_vs_test_xenstore": crate::xs_compare::to_json(&crate::xs_compare::rows(&out.parsed, &out.lab.script_lines)),
     })
 }
 

@@ -247,9 +247,9 @@ pub fn value_ok(kind: OptKind, value: &str) -> bool {
                     .all(|v| parse_duration_ns(v).is_some_and(|v| (min_ns..=max_ns).contains(&v)))
         }
         OptKind::Choice(words) => words.contains(&value),
-        OptKind::U64List { min, max } => {
-            list_ok(value, |v| parse_u64(v).is_some_and(|v| (min..=max).contains(&v)))
-        }
+        OptKind::U64List { min, max } => list_ok(value, |v| {
+            parse_u64(v).is_some_and(|v| (min..=max).contains(&v))
+        }),
         OptKind::ChoiceList(words) => list_ok(value, |v| words.contains(&v)),
     }
 }
@@ -451,15 +451,31 @@ impl<'a> Cmdline<'a> {
     }
 
     /// `probe.key` as a list of numbers (validated at parse time), or `default`.
-    pub fn opt_u64s<'s>(&'s self, probe: &str, key: &str, default: &'s [u64]) -> impl Iterator<Item = u64> + 's {
+    pub fn opt_u64s<'s>(
+        &'s self,
+        probe: &str,
+        key: &str,
+        default: &'s [u64],
+    ) -> impl Iterator<Item = u64> + 's {
         let raw = self.raw_opt(probe, key);
-        let given = raw.into_iter().flat_map(|v| v.split(',')).filter_map(parse_u64);
+        let given = raw
+            .into_iter()
+            .flat_map(|v| v.split(','))
+            .filter_map(parse_u64);
         given.chain(default.iter().copied().filter(move |_| raw.is_none()))
     }
 
     /// `probe.key` as a list of its words, or `default` (a comma-separated list).
-    pub fn opt_choices(&self, probe: &str, key: &str, default: &'a str) -> impl Iterator<Item = &'a str> {
-        self.raw_opt(probe, key).unwrap_or(default).split(',').filter(|w| !w.is_empty())
+    pub fn opt_choices(
+        &self,
+        probe: &str,
+        key: &str,
+        default: &'a str,
+    ) -> impl Iterator<Item = &'a str> {
+        self.raw_opt(probe, key)
+            .unwrap_or(default)
+            .split(',')
+            .filter(|w| !w.is_empty())
     }
 
     /// `probe.key` as one of its choices, or `default`.

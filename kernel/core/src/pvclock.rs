@@ -313,7 +313,12 @@ mod tests {
         };
         let t = s.system_time_at(783_232_316);
         // The next record (v4: tsc_ts 783261652, sys 21558432144) agrees to within microseconds.
-        let next = TimeSnapshot { version: 4, tsc_timestamp: 783_261_652, system_time: 21_558_432_144, ..s };
+        let next = TimeSnapshot {
+            version: 4,
+            tsc_timestamp: 783_261_652,
+            system_time: 21_558_432_144,
+            ..s
+        };
         let t_next = next.system_time_at(783_232_316);
         assert!(t.abs_diff(t_next) < 100_000, "{t} vs {t_next}");
         assert!(t > s.system_time + 900_000_000);

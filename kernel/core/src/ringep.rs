@@ -40,7 +40,10 @@ impl FrontEp {
         for (off, v) in [(REQ_PROD, 0), (RSP_PROD, 0), (REQ_EVENT, 1), (RSP_EVENT, 1)] {
             p.store(off, v);
         }
-        FrontEp { ring: Front::new(layout.size), layout }
+        FrontEp {
+            ring: Front::new(layout.size),
+            layout,
+        }
     }
 
     /// Requests sent and not yet answered.
@@ -84,19 +87,34 @@ impl FrontEp {
 
     /// Take the next response, if one is published, and verify it against request
     /// `rsp_cons` of length `len`.
-    pub fn take_response(&mut self, p: &impl SlotPage, len: u32) -> Result<Option<Response>, PeerError> {
+    pub fn take_response(
+        &mut self,
+        p: &impl SlotPage,
+        len: u32,
+    ) -> Result<Option<Response>, PeerError> {
         if self.ring.unconsumed_responses(p)? == 0 {
             return Ok(None);
         }
         let due = self.ring.rsp_cons;
         let off = self.layout.offset(due);
-        let (seq, got, back_ts) = (p.load(off + MSG_SEQ), p.load(off + MSG_LEN), p.load64(off + MSG_TS));
+        let (seq, got, back_ts) = (
+            p.load(off + MSG_SEQ),
+            p.load(off + MSG_LEN),
+            p.load64(off + MSG_TS),
+        );
         self.ring.rsp_cons = due.wrapping_add(1);
         if seq != due {
-            return Err(PeerError::Seq { expected: due, got: seq });
+            return Err(PeerError::Seq {
+                expected: due,
+                got: seq,
+            });
         }
         if got != len {
-            return Err(PeerError::EchoLen { seq, sent: len, got });
+            return Err(PeerError::EchoLen {
+                seq,
+                sent: len,
+                got,
+            });
         }
         for w in 0..words(len) {
             if !word_ok(seq, len, w, p.load64(off + MSG_PAYLOAD + w as usize * 8)) {
@@ -132,7 +150,10 @@ pub struct BackEp {
 
 impl Default for BackEp {
     fn default() -> Self {
-        BackEp { ring: Back::new(0), buf: [0; BUF_WORDS] }
+        BackEp {
+            ring: Back::new(0),
+            buf: [0; BUF_WORDS],
+        }
     }
 }
 

@@ -52,7 +52,10 @@ impl Layout {
         if !(MIN_SLOT..=MAX_SLOT).contains(&slot) || !slot.is_multiple_of(16) {
             return Err(PeerError::SlotSize(slot));
         }
-        Ok(Layout { slot, size: shring::ring_size(PAGE, slot as usize) })
+        Ok(Layout {
+            slot,
+            size: shring::ring_size(PAGE, slot as usize),
+        })
     }
 
     /// Byte offset of slot `idx` (free-running) in the page.
@@ -69,7 +72,11 @@ impl Layout {
 /// A message length read from a slot must fit the slot.
 pub fn check_len(l: Layout, seq: u32, len: u32) -> Result<(), PeerError> {
     if len > l.capacity() {
-        return Err(PeerError::Len { seq, len, cap: l.capacity() });
+        return Err(PeerError::Len {
+            seq,
+            len,
+            cap: l.capacity(),
+        });
     }
     Ok(())
 }
@@ -87,7 +94,11 @@ pub fn pattern_word(seq: u32, w: u32) -> u64 {
 /// Whether word `w` read back from a response of `len` bytes matches (bytes past `len` ignored).
 pub fn word_ok(seq: u32, len: u32, w: u32, got: u64) -> bool {
     let valid = len.saturating_sub(w * 8).min(8);
-    let mask = if valid == 8 { u64::MAX } else { (1u64 << (valid * 8)) - 1 };
+    let mask = if valid == 8 {
+        u64::MAX
+    } else {
+        (1u64 << (valid * 8)) - 1
+    };
     (got ^ pattern_word(seq, w)) & mask == 0
 }
 
@@ -130,7 +141,9 @@ impl PeerError {
             PeerError::Index(_) => "peer_indexes_valid",
             PeerError::SlotSize(_) => "peer_slot_size_valid",
             PeerError::Len { .. } => "peer_message_len_valid",
-            PeerError::Seq { .. } | PeerError::EchoLen { .. } | PeerError::Payload { .. } => "peer_echo_intact",
+            PeerError::Seq { .. } | PeerError::EchoLen { .. } | PeerError::Payload { .. } => {
+                "peer_echo_intact"
+            }
             PeerError::NoNotify { .. } => "peer_notifies",
             PeerError::Silent { .. } => "peer_responds",
         }
@@ -141,15 +154,34 @@ impl fmt::Display for PeerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             PeerError::Index(e) => write!(f, "{e}"),
-            PeerError::SlotSize(s) => write!(f, "slot size {s} (accepted: multiples of 16 in {MIN_SLOT}..={MAX_SLOT})"),
-            PeerError::Len { seq, len, cap } => write!(f, "message {seq} claims {len} bytes, its slot holds {cap}"),
-            PeerError::Seq { expected, got } => write!(f, "response for request {got} where {expected} was due"),
-            PeerError::EchoLen { seq, sent, got } => write!(f, "response {seq} has {got} bytes, the request had {sent}"),
-            PeerError::Payload { seq, word } => write!(f, "response {seq} differs from its request at byte {}", word * 8),
-            PeerError::NoNotify { pending, waited_ns } => {
-                write!(f, "{pending} entries published past our event index with no event for {} us", waited_ns / 1000)
+            PeerError::SlotSize(s) => write!(
+                f,
+                "slot size {s} (accepted: multiples of 16 in {MIN_SLOT}..={MAX_SLOT})"
+            ),
+            PeerError::Len { seq, len, cap } => {
+                write!(f, "message {seq} claims {len} bytes, its slot holds {cap}")
             }
-            PeerError::Silent { waited_ns } => write!(f, "no response and no event for {} us", waited_ns / 1000),
+            PeerError::Seq { expected, got } => {
+                write!(f, "response for request {got} where {expected} was due")
+            }
+            PeerError::EchoLen { seq, sent, got } => {
+                write!(f, "response {seq} has {got} bytes, the request had {sent}")
+            }
+            PeerError::Payload { seq, word } => write!(
+                f,
+                "response {seq} differs from its request at byte {}",
+                word * 8
+            ),
+            PeerError::NoNotify { pending, waited_ns } => {
+                write!(
+                    f,
+                    "{pending} entries published past our event index with no event for {} us",
+                    waited_ns / 1000
+                )
+            }
+            PeerError::Silent { waited_ns } => {
+                write!(f, "no response and no event for {} us", waited_ns / 1000)
+            }
         }
     }
 }

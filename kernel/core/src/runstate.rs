@@ -29,7 +29,9 @@ impl Snapshot {
 
 /// Sum of the four states (equals the elapsed time for a delta).
 pub fn total(t: &RunstateTimes) -> u64 {
-    [t.running_ns, t.runnable_ns, t.blocked_ns, t.offline_ns].iter().fold(0u64, |a, &b| a.saturating_add(b))
+    [t.running_ns, t.runnable_ns, t.blocked_ns, t.offline_ns]
+        .iter()
+        .fold(0u64, |a, &b| a.saturating_add(b))
 }
 
 #[cfg(test)]
@@ -39,17 +41,35 @@ mod tests {
 
     #[test]
     fn open_stretch_counts_for_current_state() {
-        let s = Snapshot { state: 2, state_entry_time: 1_000, time: [10, 20, 30, 40] };
-        assert_eq!(s.totals_at(1_500), RunstateTimes::from_xen([10, 20, 530, 40]));
+        let s = Snapshot {
+            state: 2,
+            state_entry_time: 1_000,
+            time: [10, 20, 30, 40],
+        };
+        assert_eq!(
+            s.totals_at(1_500),
+            RunstateTimes::from_xen([10, 20, 530, 40])
+        );
         assert_eq!(s.totals_at(500), RunstateTimes::from_xen([10, 20, 30, 40]));
         let bad = Snapshot { state: 9, ..s };
-        assert_eq!(bad.totals_at(5_000), RunstateTimes::from_xen([10, 20, 30, 40]));
+        assert_eq!(
+            bad.totals_at(5_000),
+            RunstateTimes::from_xen([10, 20, 30, 40])
+        );
     }
 
     #[test]
     fn delta_adds_up_to_elapsed() {
-        let a = Snapshot { state: 0, state_entry_time: 0, time: [0; 4] };
-        let b = Snapshot { state: 0, state_entry_time: 900, time: [300, 500, 0, 100] };
+        let a = Snapshot {
+            state: 0,
+            state_entry_time: 0,
+            time: [0; 4],
+        };
+        let b = Snapshot {
+            state: 0,
+            state_entry_time: 900,
+            time: [300, 500, 0, 100],
+        };
         let d = b.totals_at(1_000).since(&a.totals_at(0));
         assert_eq!(d, RunstateTimes::from_xen([400, 500, 0, 100]));
         assert_eq!(total(&d), 1_000);

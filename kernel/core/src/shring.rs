@@ -67,7 +67,12 @@ impl core::fmt::Display for RingError {
 fn unconsumed(what: &'static str, prod: u32, cons: u32, size: u32) -> Result<u32, RingError> {
     let n = prod.wrapping_sub(cons);
     if n > size {
-        Err(RingError { what, prod, cons, size })
+        Err(RingError {
+            what,
+            prod,
+            cons,
+            size,
+        })
     } else {
         Ok(n)
     }
@@ -90,7 +95,11 @@ pub struct Front {
 impl Front {
     /// FRONT_RING_INIT: both private indexes at the shared start (0 for a new ring).
     pub fn new(size: u32) -> Self {
-        Front { size, req_prod_pvt: 0, rsp_cons: 0 }
+        Front {
+            size,
+            req_prod_pvt: 0,
+            rsp_cons: 0,
+        }
     }
 
     /// Free request slots (RING_FULL when 0): requests not yet answered occupy slots.
@@ -113,7 +122,12 @@ impl Front {
         // Responses answer requests: more than we sent is also impossible.
         let sent = self.req_prod_pvt.wrapping_sub(self.rsp_cons);
         if n > sent {
-            return Err(RingError { what: "rsp_prod (beyond requests sent)", prod, cons: self.rsp_cons, size: sent });
+            return Err(RingError {
+                what: "rsp_prod (beyond requests sent)",
+                prod,
+                cons: self.rsp_cons,
+                size: sent,
+            });
         }
         Ok(n)
     }
@@ -141,7 +155,11 @@ pub struct Back {
 impl Back {
     /// BACK_RING_INIT.
     pub fn new(size: u32) -> Self {
-        Back { size, rsp_prod_pvt: 0, req_cons: 0 }
+        Back {
+            size,
+            rsp_prod_pvt: 0,
+            req_cons: 0,
+        }
     }
 
     /// RING_HAS_UNCONSUMED_REQUESTS, validated: requests the peer published that we may take.

@@ -147,7 +147,10 @@ pub fn init_server(p: &impl Iface) {
     for off in [LEFT_CONS, LEFT_PROD, RIGHT_CONS, RIGHT_PROD] {
         p.store32(off, 0);
     }
-    p.store32(LEFT_ORDER, u32::from(LEFT_ORDER_INLINE) | u32::from(RIGHT_ORDER_INLINE) << 16);
+    p.store32(
+        LEFT_ORDER,
+        u32::from(LEFT_ORDER_INLINE) | u32::from(RIGHT_ORDER_INLINE) << 16,
+    );
     p.store8(CLI_NOTIFY, NOTIFY_WRITE);
     p.store8(SRV_NOTIFY, 0);
     p.store8(SRV_LIVE, LIVE_CONNECTED);
@@ -170,7 +173,10 @@ mod tests {
             u32::from_le_bytes(core::array::from_fn(|i| self.0[off + i].get()))
         }
         fn store32(&self, off: usize, v: u32) {
-            v.to_le_bytes().iter().enumerate().for_each(|(i, b)| self.0[off + i].set(*b));
+            v.to_le_bytes()
+                .iter()
+                .enumerate()
+                .for_each(|(i, b)| self.0[off + i].set(*b));
         }
         fn load8(&self, off: usize) -> u8 {
             self.0[off].get()
@@ -195,7 +201,10 @@ mod tests {
         init_server(&p);
         assert_eq!(p.load8(LEFT_ORDER), 10);
         assert_eq!(p.load8(RIGHT_ORDER), 11);
-        assert_eq!((p.load8(SRV_LIVE), p.load8(CLI_LIVE)), (LIVE_CONNECTED, LIVE_WAITING));
+        assert_eq!(
+            (p.load8(SRV_LIVE), p.load8(CLI_LIVE)),
+            (LIVE_CONNECTED, LIVE_WAITING)
+        );
         assert_eq!(inline_offset(10), Some(1024));
         assert_eq!(inline_offset(11), Some(2048));
         assert_eq!(inline_offset(12), None);
@@ -223,7 +232,10 @@ mod tests {
     #[test]
     fn spans_wrap() {
         let p = Page::new();
-        let mut s = Server { left_cons: 1020, right_prod: 2040 };
+        let mut s = Server {
+            left_cons: 1020,
+            right_prod: 2040,
+        };
         p.store32(LEFT_PROD, 1030);
         assert_eq!(s.read_spans(&p, 100), Ok([(1024 + 1020, 4), (1024, 6)]));
         p.store32(RIGHT_CONS, 2040);

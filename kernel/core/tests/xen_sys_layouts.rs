@@ -8,14 +8,38 @@ use xp_core::xen::{shared_info, start_info, vcpu};
 fn start_info_matches_xen_sys() {
     type X = xen_sys::start_info;
     assert_eq!(size_of::<start_info::StartInfo>(), size_of::<X>());
-    assert_eq!(offset_of!(start_info::StartInfo, nr_pages), offset_of!(X, nr_pages));
-    assert_eq!(offset_of!(start_info::StartInfo, shared_info), offset_of!(X, shared_info));
-    assert_eq!(offset_of!(start_info::StartInfo, store_mfn), offset_of!(X, store_mfn));
-    assert_eq!(offset_of!(start_info::StartInfo, console_mfn), offset_of!(X, console));
-    assert_eq!(offset_of!(start_info::StartInfo, pt_base), offset_of!(X, pt_base));
-    assert_eq!(offset_of!(start_info::StartInfo, mfn_list), offset_of!(X, mfn_list));
-    assert_eq!(offset_of!(start_info::StartInfo, cmd_line), offset_of!(X, cmd_line));
-    assert_eq!(offset_of!(start_info::StartInfo, nr_p2m_frames), offset_of!(X, nr_p2m_frames));
+    assert_eq!(
+        offset_of!(start_info::StartInfo, nr_pages),
+        offset_of!(X, nr_pages)
+    );
+    assert_eq!(
+        offset_of!(start_info::StartInfo, shared_info),
+        offset_of!(X, shared_info)
+    );
+    assert_eq!(
+        offset_of!(start_info::StartInfo, store_mfn),
+        offset_of!(X, store_mfn)
+    );
+    assert_eq!(
+        offset_of!(start_info::StartInfo, console_mfn),
+        offset_of!(X, console)
+    );
+    assert_eq!(
+        offset_of!(start_info::StartInfo, pt_base),
+        offset_of!(X, pt_base)
+    );
+    assert_eq!(
+        offset_of!(start_info::StartInfo, mfn_list),
+        offset_of!(X, mfn_list)
+    );
+    assert_eq!(
+        offset_of!(start_info::StartInfo, cmd_line),
+        offset_of!(X, cmd_line)
+    );
+    assert_eq!(
+        offset_of!(start_info::StartInfo, nr_p2m_frames),
+        offset_of!(X, nr_p2m_frames)
+    );
 }
 
 #[test]
@@ -23,18 +47,36 @@ fn shared_info_matches_xen_sys() {
     type S = xen_sys::shared_info;
     type V = xen_sys::vcpu_info;
     assert_eq!(size_of::<shared_info::VcpuInfo>(), size_of::<V>());
-    assert_eq!(offset_of!(shared_info::VcpuInfo, evtchn_pending_sel), offset_of!(V, evtchn_pending_sel));
+    assert_eq!(
+        offset_of!(shared_info::VcpuInfo, evtchn_pending_sel),
+        offset_of!(V, evtchn_pending_sel)
+    );
     assert_eq!(offset_of!(shared_info::VcpuInfo, time), offset_of!(V, time));
     assert_eq!(size_of::<shared_info::SharedInfo>(), size_of::<S>());
-    assert_eq!(offset_of!(shared_info::SharedInfo, evtchn_pending), offset_of!(S, evtchn_pending));
-    assert_eq!(offset_of!(shared_info::SharedInfo, evtchn_mask), offset_of!(S, evtchn_mask));
-    assert_eq!(offset_of!(shared_info::SharedInfo, wc_version), offset_of!(S, wc_version));
-    assert_eq!(offset_of!(shared_info::SharedInfo, wc_sec_hi), offset_of!(S, wc_sec_hi));
+    assert_eq!(
+        offset_of!(shared_info::SharedInfo, evtchn_pending),
+        offset_of!(S, evtchn_pending)
+    );
+    assert_eq!(
+        offset_of!(shared_info::SharedInfo, evtchn_mask),
+        offset_of!(S, evtchn_mask)
+    );
+    assert_eq!(
+        offset_of!(shared_info::SharedInfo, wc_version),
+        offset_of!(S, wc_version)
+    );
+    assert_eq!(
+        offset_of!(shared_info::SharedInfo, wc_sec_hi),
+        offset_of!(S, wc_sec_hi)
+    );
 }
 
 #[test]
 fn vcpu_time_info_matches_xen_sys() {
-    assert_eq!(size_of::<vcpu::VcpuTimeInfo>(), size_of::<xen_sys::vcpu_time_info>());
+    assert_eq!(
+        size_of::<vcpu::VcpuTimeInfo>(),
+        size_of::<xen_sys::vcpu_time_info>()
+    );
     assert_eq!(
         offset_of!(vcpu::VcpuTimeInfo, tsc_to_system_mul),
         offset_of!(xen_sys::vcpu_time_info, tsc_to_system_mul)

@@ -34,13 +34,17 @@ impl EventWords for Words {
         self.0.mask(w).load(Ordering::Acquire)
     }
     fn clear_pending(&self, port: u32) {
-        self.0.pending(port as usize / 64).fetch_and(!(1 << (port % 64)), Ordering::AcqRel);
+        self.0
+            .pending(port as usize / 64)
+            .fetch_and(!(1 << (port % 64)), Ordering::AcqRel);
     }
 }
 
 impl UnmaskWords for Words {
     fn clear_mask(&self, port: u32) {
-        self.0.mask(port as usize / 64).fetch_and(!(1 << (port % 64)), Ordering::AcqRel);
+        self.0
+            .mask(port as usize / 64)
+            .fetch_and(!(1 << (port % 64)), Ordering::AcqRel);
     }
     fn test_pending(&self, port: u32) -> bool {
         self.0.pending(port as usize / 64).load(Ordering::Acquire) & (1 << (port % 64)) != 0
@@ -83,7 +87,9 @@ fn dispatch_pending() {
     let Some(w) = words() else { return };
     w.0.upcall_pending().store(0, Ordering::Release);
     evtchn_scan::scan(&w, NR_EVENT_CHANNELS, &mut |port| {
-        let h = HANDLERS.get(port as usize).map_or(0, |h| h.load(Ordering::Acquire));
+        let h = HANDLERS
+            .get(port as usize)
+            .map_or(0, |h| h.load(Ordering::Acquire));
         if h == 0 {
             UNEXPECTED.fetch_add(1, Ordering::Relaxed);
         } else {
@@ -97,7 +103,10 @@ fn dispatch_pending() {
 
 /// Route `port`'s events to `handler` and unmask it.
 pub fn bind(port: u32, handler: Handler) -> Result<(), XenError> {
-    let slot = HANDLERS.get(port as usize).ok_or(XenError { call: "evtchn::bind (port beyond handler table)", rc: -22 })?;
+    let slot = HANDLERS.get(port as usize).ok_or(XenError {
+        call: "evtchn::bind (port beyond handler table)",
+        rc: -22,
+    })?;
     slot.store(handler as usize, Ordering::Release);
     unmask(port);
     Ok(())
@@ -114,7 +123,8 @@ pub fn unbind(port: u32) {
 /// Set `port`'s mask bit.
 pub fn mask(port: u32) {
     if let (Some(w), true) = (words(), port < NR_EVENT_CHANNELS) {
-        w.0.mask(port as usize / 64).fetch_or(1 << (port % 64), Ordering::AcqRel);
+        w.0.mask(port as usize / 64)
+            .fetch_or(1 << (port % 64), Ordering::AcqRel);
     }
 }
 

@@ -40,9 +40,14 @@ pub enum GntError {
     NoFreeRef,
     NoFreeSlot,
     /// The peer still has the grant mapped (GTF_reading/GTF_writing set).
-    InUse { flags: u16 },
+    InUse {
+        flags: u16,
+    },
     /// Xen answered the operation with a GNTST_* status.
-    Status { op: &'static str, status: i16 },
+    Status {
+        op: &'static str,
+        status: i16,
+    },
     Xen(XenError),
 }
 impl From<XenError> for GntError {
@@ -53,8 +58,12 @@ impl From<XenError> for GntError {
 impl core::fmt::Display for GntError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            GntError::Status { op, status } => write!(f, "{op}: GNTST_{} ({status})", status_name(*status)),
-            GntError::InUse { flags } => write!(f, "grant still in use by the peer (flags {flags:#x})"),
+            GntError::Status { op, status } => {
+                write!(f, "{op}: GNTST_{} ({status})", status_name(*status))
+            }
+            GntError::InUse { flags } => {
+                write!(f, "grant still in use by the peer (flags {flags:#x})")
+            }
             GntError::Xen(e) => write!(f, "{e}"),
             other => write!(f, "{other:?}"),
         }
@@ -75,7 +84,10 @@ pub fn init() -> Result<(u32, u32), GntError> {
     let q = ops::query_size()?;
     let (status, frames) = ops::setup_table::<1>()?;
     if status != 0 {
-        return Err(GntError::Status { op: "setup_table", status });
+        return Err(GntError::Status {
+            op: "setup_table",
+            status,
+        });
     }
     let va = core::ptr::addr_of_mut!(TABLE) as u64;
     mmu::update_va_mapping(va, (frames[0] << 12) | pte::DATA_RW)?;
@@ -97,7 +109,10 @@ fn entry_body(r: GrantRef) -> (&'static AtomicU16, &'static AtomicU32) {
     // SAFETY: as in `entry_flags`; domid and frame of the same entry.
     unsafe {
         let e = base.add(r.0 as usize * ENTRY_SIZE);
-        (AtomicU16::from_ptr(e.add(ENTRY_DOMID) as *mut u16), AtomicU32::from_ptr(e.add(ENTRY_FRAME) as *mut u32))
+        (
+            AtomicU16::from_ptr(e.add(ENTRY_DOMID) as *mut u16),
+            AtomicU32::from_ptr(e.add(ENTRY_FRAME) as *mut u32),
+        )
     }
 }
 
@@ -105,14 +120,22 @@ fn entry_body(r: GrantRef) -> (&'static AtomicU16, &'static AtomicU32) {
 pub fn grant(domid: u16, mfn: u64, readonly: bool) -> Result<GrantRef, GntError> {
     let mut g = STATE.lock();
     let st = g.as_mut().ok_or(GntError::NotReady)?;
-    let (w, b) = st.used.iter().enumerate().find_map(|(w, &bits)| (bits != u64::MAX).then(|| (w, (!bits).trailing_zeros()))).ok_or(GntError::NoFreeRef)?;
+    let (w, b) = st
+        .used
+        .iter()
+        .enumerate()
+        .find_map(|(w, &bits)| (bits != u64::MAX).then(|| (w, (!bits).trailing_zeros())))
+        .ok_or(GntError::NoFreeRef)?;
     st.used[w] |= 1 << b;
     let r = GrantRef(w as u32 * 64 + b);
     let (dom, frame) = entry_body(r);
     dom.store(domid, Relaxed);
     frame.store(mfn as u32, Relaxed);
     // Release: domid and frame must be visible before the entry becomes valid.
-    entry_flags(r).store(GTF_PERMIT_ACCESS | if readonly { GTF_READONLY } else { 0 }, Release);
+    entry_flags(r).store(
+        GTF_PERMIT_ACCESS | if readonly { GTF_READONLY } else { 0 },
+        Release,
+    );
     GRANTED.fetch_add(1, Relaxed);
     Ok(r)
 }
@@ -126,7 +149,10 @@ pub fn grant_page(domid: u16, va: u64, readonly: bool) -> Result<GrantRef, GntEr
 /// End access (only if the peer does not have it mapped) and free the reference.
 pub fn end_access(r: GrantRef) -> Result<(), GntError> {
     if r.0 >= ENTRIES_PER_FRAME || r.0 < GNTTAB_NR_RESERVED_ENTRIES {
-        return Err(GntError::Status { op: "end_access", status: -3 });
+        return Err(GntError::Status {
+            op: "end_access",
+            status: -3,
+        });
     }
     let flags = entry_flags(r);
     let mut cur = flags.load(Acquire);
@@ -150,17 +176,32 @@ pub fn map(domid: u16, r: u32, readonly: bool) -> Result<Mapping, GntError> {
     let slot = {
         let mut g = STATE.lock();
         let st = g.as_mut().ok_or(GntError::NotReady)?;
-        let slot = (0..SLOTS).find(|i| st.slots & (1 << i) == 0).ok_or(GntError::NoFreeSlot)?;
+        let slot = (0..SLOTS)
+            .find(|i| st.slots & (1 << i) == 0)
+            .ok_or(GntError::NoFreeSlot)?;
         st.slots |= 1 << slot;
         slot
     };
     let va = slot_va(slot);
     let flags = GNTMAP_HOST_MAP | if readonly { GNTMAP_READONLY } else { 0 };
-    let mut a = MapGrantRef { host_addr: va, flags, ref_: r, dom: domid, ..Default::default() };
+    let mut a = MapGrantRef {
+        host_addr: va,
+        flags,
+        ref_: r,
+        dom: domid,
+        ..Default::default()
+    };
     let res = match ops::map(&mut a) {
         Err(e) => Err(GntError::from(e)),
-        Ok(()) if a.status == 0 => Ok(Mapping { va, handle: a.handle, slot }),
-        Ok(()) => Err(GntError::Status { op: "map_grant_ref", status: a.status }),
+        Ok(()) if a.status == 0 => Ok(Mapping {
+            va,
+            handle: a.handle,
+            slot,
+        }),
+        Ok(()) => Err(GntError::Status {
+            op: "map_grant_ref",
+            status: a.status,
+        }),
     };
     if res.is_err() {
         free_slot(slot);
@@ -170,15 +211,23 @@ pub fn map(domid: u16, r: u32, readonly: bool) -> Result<Mapping, GntError> {
 
 /// Unmap a peer's grant and give the slot its own page back.
 pub fn unmap(m: Mapping) -> Result<(), GntError> {
-    let mut a = UnmapGrantRef { host_addr: m.va, handle: m.handle, ..Default::default() };
+    let mut a = UnmapGrantRef {
+        host_addr: m.va,
+        handle: m.handle,
+        ..Default::default()
+    };
     ops::unmap(&mut a)?;
-    let restored = mm::va_to_mfn(m.va).map(|mfn| mmu::update_va_mapping(m.va, (mfn << 12) | pte::DATA_RW));
+    let restored =
+        mm::va_to_mfn(m.va).map(|mfn| mmu::update_va_mapping(m.va, (mfn << 12) | pte::DATA_RW));
     free_slot(m.slot);
     match (a.status, restored) {
         (0, Some(Ok(()))) => Ok(()),
         (0, Some(Err(e))) => Err(e.into()),
         (0, None) => Err(GntError::NotReady),
-        (status, _) => Err(GntError::Status { op: "unmap_grant_ref", status }),
+        (status, _) => Err(GntError::Status {
+            op: "unmap_grant_ref",
+            status,
+        }),
     }
 }
 

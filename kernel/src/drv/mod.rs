@@ -7,3 +7,5 @@ pub mod logger;
 pub mod ring;
 pub mod runstate;
 pub mod timer;
+pub mod vchan;
+pub mod xenstore;

@@ -27,7 +27,10 @@ pub struct SharedPage<'a> {
 
 impl SharedPage<'_> {
     fn at(&self, off: usize, size: usize) -> *mut u8 {
-        assert!(off + size <= PAGE && off.is_multiple_of(size), "shared page access at {off}+{size}");
+        assert!(
+            off + size <= PAGE && off.is_multiple_of(size),
+            "shared page access at {off}+{size}"
+        );
         // SAFETY: in bounds of the page (checked above).
         unsafe { self.base.add(off) }
     }
@@ -104,12 +107,21 @@ impl GrantedPage {
     pub fn new(domid: u16) -> Result<Self, gnttab::GntError> {
         let page = Box::new(Page([0; PAGE]));
         let gref = gnttab::grant_page(domid, &*page as *const Page as u64, false)?;
-        Ok(GrantedPage { page: Some(page), gref })
+        Ok(GrantedPage {
+            page: Some(page),
+            gref,
+        })
     }
 
     pub fn page(&self) -> SharedPage<'_> {
-        let base = self.page.as_ref().map_or(core::ptr::null_mut(), |p| &**p as *const Page as *mut u8);
-        SharedPage { base, _page: PhantomData }
+        let base = self
+            .page
+            .as_ref()
+            .map_or(core::ptr::null_mut(), |p| &**p as *const Page as *mut u8);
+        SharedPage {
+            base,
+            _page: PhantomData,
+        }
     }
 
     /// End the peer's access; refused (InUse) while the peer still has it mapped.
@@ -140,8 +152,14 @@ impl MappedPage {
     }
 
     pub fn page(&self) -> SharedPage<'_> {
-        let base = self.m.as_ref().map_or(core::ptr::null_mut(), |m| m.va as *mut u8);
-        SharedPage { base, _page: PhantomData }
+        let base = self
+            .m
+            .as_ref()
+            .map_or(core::ptr::null_mut(), |m| m.va as *mut u8);
+        SharedPage {
+            base,
+            _page: PhantomData,
+        }
     }
 
     pub fn unmap(mut self) -> Result<(), gnttab::GntError> {
@@ -189,5 +207,4 @@ impl Doorbell {
         self.sent += 1;
         let _ = evtchn::send(self.port);
     }
-
 }

@@ -8,7 +8,12 @@ use xp_core::xen::vcpu::{VcpuRunstateInfo, VMASST_TYPE_RUNSTATE_UPDATE_FLAG, XEN
 
 #[repr(C, align(64))]
 struct Area(VcpuRunstateInfo);
-static mut AREA: Area = Area(VcpuRunstateInfo { state: 0, _pad: 0, state_entry_time: 0, time: [0; 4] });
+static mut AREA: Area = Area(VcpuRunstateInfo {
+    state: 0,
+    _pad: 0,
+    state_entry_time: 0,
+    time: [0; 4],
+});
 
 static REGISTERED: spin::Once<bool> = spin::Once::new();
 
@@ -46,7 +51,11 @@ pub fn snapshot() -> Option<Snapshot> {
         let r = read_raw();
         fence(Ordering::Acquire);
         if entry_time() == t1 && r.state_entry_time == t1 {
-            return Some(Snapshot { state: r.state, state_entry_time: t1, time: r.time });
+            return Some(Snapshot {
+                state: r.state,
+                state_entry_time: t1,
+                time: r.time,
+            });
         }
     }
 }

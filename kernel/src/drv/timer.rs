@@ -27,7 +27,10 @@ struct Queue {
     q: TimerQueue<16>,
     next_id: u32,
 }
-static QUEUE: Mutex<Queue> = Mutex::new(Queue { q: TimerQueue::new(), next_id: 1 });
+static QUEUE: Mutex<Queue> = Mutex::new(Queue {
+    q: TimerQueue::new(),
+    next_id: 1,
+});
 
 /// A queued deadline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +106,11 @@ pub fn wait_until(deadline_ns: u64, mut cond: impl FnMut() -> bool) -> bool {
             break false;
         }
         reprogram();
-        evtchn::block();
+        // reprogram() drops deadlines that expired since the check above, this one
+        // included, and then nothing is armed for it: check again rather than block.
+        if now_ns() < deadline_ns {
+            evtchn::block();
+        }
     };
     if let Some(id) = id {
         cancel(id);
@@ -131,5 +138,9 @@ pub fn shot(deadline_ns: u64) -> Result<Shot, XenError> {
         blocks += 1;
     }
     let woke_ns = now_ns();
-    Ok(Shot { fired_ns: LAST_FIRE_NS.load(Acquire), woke_ns, blocks })
+    Ok(Shot {
+        fired_ns: LAST_FIRE_NS.load(Acquire),
+        woke_ns,
+        blocks,
+    })
 }

@@ -29,7 +29,13 @@ impl VchanServer {
         vchan::init_server(&page.page());
         let port = evtchn::alloc_unbound(client).map_err(|e| alloc::format!("{e}"))?;
         let bell = Doorbell::bind(port).map_err(|e| alloc::format!("{e}"))?;
-        Ok(VchanServer { page, bell, s: Server::default(), read_bytes: 0, written_bytes: 0 })
+        Ok(VchanServer {
+            page,
+            bell,
+            s: Server::default(),
+            read_bytes: 0,
+            written_bytes: 0,
+        })
     }
 
     pub fn gref(&self) -> u32 {
@@ -93,7 +99,8 @@ impl VchanServer {
         let mut n = 0;
         for (off, len) in spans {
             for i in 0..len {
-                page.u8(off + i).store(data[n], core::sync::atomic::Ordering::Relaxed);
+                page.u8(off + i)
+                    .store(data[n], core::sync::atomic::Ordering::Relaxed);
                 n += 1;
             }
         }

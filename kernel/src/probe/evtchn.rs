@@ -20,7 +20,14 @@ use xp_core::xen::hypercall::DOMID_SELF;
 pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "evtchn",
     about: "event channels: loopback lifecycle, masked-edge retention, poll, delivery latency",
-    options: &[OptSpec { key: "samples", kind: OptKind::U64 { min: 1, max: 1_000_000 }, help: "latency samples (default 1000)" }],
+    options: &[OptSpec {
+        key: "samples",
+        kind: OptKind::U64 {
+            min: 1,
+            max: 1_000_000,
+        },
+        help: "latency samples (default 1000)",
+    }],
     run,
 };
 
@@ -46,19 +53,36 @@ pub fn run(ctx: &mut Ctx<'_>) {
     };
     ctx.info("loopback_ports", format_args!("{a} <-> {b}"));
     let st = evtchn::status(a).map(|s| s.status);
-    ctx.check("status_interdomain", st == Ok(EvtchnStat::INTERDOMAIN), "interdomain", format_args!("{:?}", st.map(|s| s.name())));
+    ctx.check(
+        "status_interdomain",
+        st == Ok(EvtchnStat::INTERDOMAIN),
+        "interdomain",
+        format_args!("{:?}", st.map(|s| s.name())),
+    );
     if let Err(e) = evtchn::bind(a, on_event) {
         return ctx.error(e);
     }
     let h0 = HITS.load(Acquire);
     let _ = evtchn::send(b);
-    ctx.check("send_delivers", delivered_after(h0), "handler runs within 100 ms", HITS.load(Acquire) - h0);
+    ctx.check(
+        "send_delivers",
+        delivered_after(h0),
+        "handler runs within 100 ms",
+        HITS.load(Acquire) - h0,
+    );
     masked_edge(ctx, a, b);
     poll_wakes(ctx, a, b);
     latency(ctx, b);
     evtchn::unbind(a);
-    let closed = evtchn::close(b).and_then(|_| evtchn::status(b)).map(|s| s.status);
-    ctx.check("close_then_status", closed == Ok(EvtchnStat::CLOSED), "closed", format_args!("{:?}", closed.map(|s| s.name())));
+    let closed = evtchn::close(b)
+        .and_then(|_| evtchn::status(b))
+        .map(|s| s.status);
+    ctx.check(
+        "close_then_status",
+        closed == Ok(EvtchnStat::CLOSED),
+        "closed",
+        format_args!("{:?}", closed.map(|s| s.name())),
+    );
     let _ = evtchn::close(a);
     let unexpected = evtchn::UNEXPECTED.load(Relaxed);
     ctx.info("events_on_unbound_ports", unexpected);
@@ -71,9 +95,19 @@ fn masked_edge(ctx: &mut Ctx<'_>, a: u32, b: u32) {
     let _ = evtchn::send(b);
     let early = delivered_after(h0);
     let pending = evtchn::is_pending(a);
-    ctx.check("masked_not_delivered", !early && pending, "held pending, no handler", format_args!("delivered {early}, pending {pending}"));
+    ctx.check(
+        "masked_not_delivered",
+        !early && pending,
+        "held pending, no handler",
+        format_args!("delivered {early}, pending {pending}"),
+    );
     evtchn::unmask(a);
-    ctx.check("unmask_delivers_held_edge", delivered_after(h0), "handler runs after unmask", HITS.load(Acquire) - h0);
+    ctx.check(
+        "unmask_delivers_held_edge",
+        delivered_after(h0),
+        "handler runs after unmask",
+        HITS.load(Acquire) - h0,
+    );
 }
 
 /// SCHEDOP_poll on a masked port returns once it is pending.
@@ -84,7 +118,12 @@ fn poll_wakes(ctx: &mut Ctx<'_>, a: u32, b: u32) {
     let t = now_ns();
     let rc = evtchn::poll(&[a], t + 100_000_000);
     let waited = now_ns() - t;
-    ctx.check("poll_returns_on_pending", rc == 0 && waited < 100_000_000, "rc 0 before the 100 ms timeout", format_args!("rc {rc} after {waited} ns"));
+    ctx.check(
+        "poll_returns_on_pending",
+        rc == 0 && waited < 100_000_000,
+        "rc 0 before the 100 ms timeout",
+        format_args!("rc {rc} after {waited} ns"),
+    );
     crate::xen::shared::clear_pending(a);
     evtchn::unmask(a);
 }
@@ -104,6 +143,11 @@ fn latency(ctx: &mut Ctx<'_>, b: u32) {
             lost += 1;
         }
     }
-    ctx.stats("send_to_handler", &h, "ns", "EVTCHNOP_send on a loopback pair -> handler timestamp, events unmasked by SCHEDOP_block");
+    ctx.stats(
+        "send_to_handler",
+        &h,
+        "ns",
+        "EVTCHNOP_send on a loopback pair -> handler timestamp, events unmasked by SCHEDOP_block",
+    );
     ctx.check("no_lost_events", lost == 0, 0, lost);
 }

@@ -56,19 +56,43 @@ fn mapped(ctx: &mut Ctx<'_>, page: &Page, m: gnttab::Mapping, r: gnttab::GrantRe
         // SAFETY: reading our own page; volatile because it was written through the alias.
         unsafe { core::ptr::read_volatile(page.0.as_ptr().add(i)) == (i * 7 % 251) as u8 }
     });
-    ctx.check("map_shares_the_page", same, "bytes written through the mapping appear in the page", same);
+    ctx.check(
+        "map_shares_the_page",
+        same,
+        "bytes written through the mapping appear in the page",
+        same,
+    );
     let busy = gnttab::end_access(r);
     let refused = matches!(busy, Err(GntError::InUse { .. }));
-    ctx.check("end_access_refused_while_mapped", refused, "InUse (GTF_reading|GTF_writing)", format_args!("{busy:?}"));
+    ctx.check(
+        "end_access_refused_while_mapped",
+        refused,
+        "InUse (GTF_reading|GTF_writing)",
+        format_args!("{busy:?}"),
+    );
     let un = gnttab::unmap(m);
     ctx.check("unmap", un.is_ok(), "ok", format_args!("{un:?}"));
     let end = gnttab::end_access(r);
-    ctx.check("end_access_after_unmap", end.is_ok(), "ok", format_args!("{end:?}"));
+    ctx.check(
+        "end_access_after_unmap",
+        end.is_ok(),
+        "ok",
+        format_args!("{end:?}"),
+    );
 }
 
 fn refused(res: Result<gnttab::Mapping, GntError>) -> (bool, alloc::string::String) {
     match res {
-        Err(GntError::Status { status, .. }) => (true, alloc::format!("refused: {}", GntError::Status { op: "map_grant_ref", status })),
+        Err(GntError::Status { status, .. }) => (
+            true,
+            alloc::format!(
+                "refused: {}",
+                GntError::Status {
+                    op: "map_grant_ref",
+                    status
+                }
+            ),
+        ),
         Err(e) => (false, alloc::format!("error {e}")),
         Ok(m) => {
             let _ = gnttab::unmap(m);
@@ -80,12 +104,21 @@ fn refused(res: Result<gnttab::Mapping, GntError>) -> (bool, alloc::string::Stri
 fn refusals(ctx: &mut Ctx<'_>, domid: u16, va: u64, revoked: gnttab::GrantRef) {
     let (ok, seen) = refused(gnttab::map(domid, revoked.0, false));
     ctx.check("map_revoked_grant_refused", ok, "GNTST_* error", seen);
-    let (ok, seen) = refused(gnttab::map(domid, xp_core::xen::grant_table::ENTRIES_PER_FRAME - 1, false));
+    let (ok, seen) = refused(gnttab::map(
+        domid,
+        xp_core::xen::grant_table::ENTRIES_PER_FRAME - 1,
+        false,
+    ));
     ctx.check("map_ungranted_ref_refused", ok, "GNTST_* error", seen);
     match gnttab::grant_page(domid, va, true) {
         Ok(ro) => {
             let (ok, seen) = refused(gnttab::map(domid, ro.0, false));
-            ctx.check("readonly_grant_mapped_rw_refused", ok, "GNTST_* error", seen);
+            ctx.check(
+                "readonly_grant_mapped_rw_refused",
+                ok,
+                "GNTST_* error",
+                seen,
+            );
             let _ = gnttab::end_access(ro);
         }
         Err(e) => ctx.error(format_args!("read-only grant: {e}")),

@@ -10,11 +10,15 @@ mod ring;
 mod selftest;
 mod stall;
 mod timer;
+mod vchan;
+mod xenstore;
+mod xenstore_latency;
+mod xenstore_lazy;
 
 use crate::report;
 use core::fmt::{Display, Write};
-use xp_core::hist::Histogram;
 use xp_core::cmdline::{Cmdline, ProbeSpec};
+use xp_core::hist::Histogram;
 use xp_core::outcome::Outcome;
 use xp_core::xen::start_info::StartInfo;
 
@@ -35,6 +39,8 @@ pub struct Env {
     pub events: EventsInfo,
     /// Our domain id, when known (dom0: 0; a domU learns it from xenstore).
     pub domid: Option<u16>,
+    /// Our xenstore home path (GET_DOMAIN_PATH), or why there is no xenstore client.
+    pub xs_home: Result<alloc::string::String, alloc::string::String>,
     /// Grant-table setup: (nr_frames, max_nr_frames) from GNTTABOP_query_size.
     pub gnttab: Result<(u32, u32), crate::drv::gnttab::GntError>,
     /// System time (ns) at entry and when the kernel was ready to run probes.
@@ -120,7 +126,11 @@ impl Ctx<'_> {
     /// Distribution statistics (percentiles) and the non-empty histogram buckets of `h`.
     pub fn stats(&mut self, name: &str, h: &Histogram, unit: &str, method: &str) {
         let p = |ppm| h.percentile_ppm(ppm).unwrap_or(0);
-        let (min, avg, max) = (h.min().unwrap_or(0), h.mean().unwrap_or(0), h.max().unwrap_or(0));
+        let (min, avg, max) = (
+            h.min().unwrap_or(0),
+            h.mean().unwrap_or(0),
+            h.max().unwrap_or(0),
+        );
         let (p50, p99, p999) = (p(500_000), p(990_000), p(999_000));
         crate::println!(
             "  {name} [{unit}]: n={} min={min} avg={avg} p50={p50} p99={p99} p99.9={p999} max={max} ({method})",
@@ -128,18 +138,33 @@ impl Ctx<'_> {
         );
         let probe = self.probe;
         report::record("stats", |o| {
-            o.str("probe", probe).str("name", name).str("unit", unit).u64("count", h.count()).u64("min", min)
-                .u64("avg", avg).u64("p50", p50).u64("p99", p99).u64("p999", p999).u64("max", max)
-                .str("method", method).str("precision", "percentiles are bucket upper bounds, <= 6.25% above the sample")
+            o.str("probe", probe)
+                .str("name", name)
+                .str("unit", unit)
+                .u64("count", h.count())
+                .u64("min", min)
+                .u64("avg", avg)
+                .u64("p50", p50)
+                .u64("p99", p99)
+                .u64("p999", p999)
+                .u64("max", max)
+                .str("method", method)
+                .str(
+                    "precision",
+                    "percentiles are bucket upper bounds, <= 6.25% above the sample",
+                )
         });
         report::record("histogram", |o| {
-            o.str("probe", probe).str("name", name).str("unit", unit).raw("buckets", |w| {
-                w.write_char('[')?;
-                for (i, (lo, hi, n)) in h.iter_nonzero().enumerate() {
-                    write!(w, "{}[{lo},{hi},{n}]", if i > 0 { "," } else { "" })?;
-                }
-                w.write_char(']')
-            })
+            o.str("probe", probe)
+                .str("name", name)
+                .str("unit", unit)
+                .raw("buckets", |w| {
+                    w.write_char('[')?;
+                    for (i, (lo, hi, n)) in h.iter_nonzero().enumerate() {
+                        write!(w, "{}[{lo},{hi},{n}]", if i > 0 { "," } else { "" })?;
+                    }
+                    w.write_char(']')
+                })
         });
     }
 
@@ -156,8 +181,21 @@ impl Ctx<'_> {
 pub type RunFn = fn(&mut Ctx<'_>);
 
 /// The registry: what the command line may name, in `--help` order.
-pub const REGISTRY: &[ProbeSpec<RunFn>] =
-    &[platform::SPEC, evtchn::SPEC, gnttab::SPEC, ring::SPEC, timer::SPEC, stall::SPEC, selftest::PANIC, selftest::FAULT, selftest::VERDICT];
+pub const REGISTRY: &[ProbeSpec<RunFn>] = &[
+    platform::SPEC,
+    evtchn::SPEC,
+    gnttab::SPEC,
+    ring::SPEC,
+    vchan::SPEC,
+    xenstore::SPEC,
+    xenstore_latency::SPEC,
+    xenstore_lazy::SPEC,
+    timer::SPEC,
+    stall::SPEC,
+    selftest::PANIC,
+    selftest::FAULT,
+    selftest::VERDICT,
+];
 
 /// Probes run when the command line names none.
 pub const DEFAULT: &[&str] = &["platform"];

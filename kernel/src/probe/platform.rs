@@ -47,7 +47,10 @@ fn tsc_facts(ctx: &mut Ctx<'_>) {
     };
     ctx.info(
         "tsc_mode",
-        format_args!("{mode_name} ({mode}), emulated {}, guest TSC {khz} kHz, incarnation {incarnation}", vtsc & 1),
+        format_args!(
+            "{mode_name} ({mode}), emulated {}, guest TSC {khz} kHz, incarnation {incarnation}",
+            vtsc & 1
+        ),
     );
     const N: u64 = 1000;
     let t0 = crate::time::now_ns();
@@ -55,7 +58,12 @@ fn tsc_facts(ctx: &mut Ctx<'_>) {
         core::hint::black_box(crate::arch::rdtsc());
     }
     let per = (crate::time::now_ns() - t0) / N;
-    ctx.metric("rdtsc_cost", per, "ns", "mean of 1000 back-to-back rdtsc, pvclock before/after");
+    ctx.metric(
+        "rdtsc_cost",
+        per,
+        "ns",
+        "mean of 1000 back-to-back rdtsc, pvclock before/after",
+    );
 }
 
 fn xen_facts(ctx: &mut Ctx<'_>) {
@@ -91,10 +99,14 @@ fn domain_facts(ctx: &mut Ctx<'_>) {
     if version::query(XENVER_GUEST_HANDLE, &mut handle) >= 0 {
         ctx.info("domain_handle", Uuid(&handle));
     }
-    if si.is_dom0() {
-        ctx.info("domid", 0);
-    } else {
-        ctx.info("domid", "unknown until the xenstore client runs (domU)");
+    match (ctx.env.domid, &ctx.env.xs_home) {
+        (Some(d), Ok(home)) => {
+            ctx.info("domid", d);
+            ctx.info("xenstore_home", home);
+        }
+        (Some(d), Err(_)) => ctx.info("domid", d),
+        (None, Err(e)) => ctx.error(format_args!("domid unknown: xenstore client failed: {e}")),
+        (None, Ok(_)) => ctx.error("domid unknown"),
     }
     ctx.info("mode", if si.is_dom0() { "dom0" } else { "domU" });
     ctx.info("start_info_magic", si.magic_str());

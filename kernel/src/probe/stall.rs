@@ -14,12 +14,14 @@ use crate::drv::{runstate, timer};
 use crate::time::now_ns;
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use xp_core::runstate::total;
-use xp_core::stall::StallClass;
-use xp_core::xen::vcpu::VcpuTimeInfo;
 use xp_core::cmdline::{Ns, OptKind, OptSpec, ProbeSpec};
+use xp_core::runstate::total;
 use xp_core::runstate::Snapshot;
-use xp_core::stall::{classify, StallDetector, StallInput, StallThresholds, StallVerdict, SummaryWindow};
+use xp_core::stall::StallClass;
+use xp_core::stall::{
+    classify, StallDetector, StallInput, StallThresholds, StallVerdict, SummaryWindow,
+};
+use xp_core::xen::vcpu::VcpuTimeInfo;
 
 pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "stall",
@@ -72,7 +74,12 @@ fn beat() -> Beat {
     let rs = runstate::snapshot().unwrap_or_default();
     let clock = crate::xen::shared::time_info().unwrap_or_default();
     let tsc = crate::arch::rdtsc();
-    Beat { t: crate::time::at_tsc(&clock, tsc), rs, clock, tsc }
+    Beat {
+        t: crate::time::at_tsc(&clock, tsc),
+        rs,
+        clock,
+        tsc,
+    }
 }
 
 /// Xen's runstate accounts for less than half of a gap the pvclock measured: the guest's
@@ -83,19 +90,34 @@ fn is_clock_jump(gap_ns: u64, runstate_ns: u64) -> bool {
 
 pub fn run(ctx: &mut Ctx<'_>) {
     if ctx.env.events.runstate.is_err() || ctx.env.events.timer.is_err() {
-        return ctx.error("stall needs the runstate area and the timer (see the setup errors above)");
+        return ctx
+            .error("stall needs the runstate area and the timer (see the setup errors above)");
     }
     let c = Cfg {
         period: ctx.cmd.opt_duration_ns("stall", "period", 1_000_000),
         threshold: ctx.cmd.opt_duration_ns("stall", "threshold", 100_000_000),
         spin: ctx.cmd.opt_choice("stall", "mode", "block") == "spin",
         summary: ctx.cmd.opt_duration_ns("stall", "summary", 10_000_000_000),
-        duration: ctx.cmd.duration_s.unwrap_or(10).saturating_mul(1_000_000_000),
+        duration: ctx
+            .cmd
+            .duration_s
+            .unwrap_or(10)
+            .saturating_mul(1_000_000_000),
     };
     let mode = if c.spin { "spin" } else { "block" };
     ctx.info(
         "stall_config",
-        format_args!("mode {mode}, period {}, threshold {}, summary every {}, duration {}", Ns(c.period), Ns(c.threshold), Ns(c.summary), if c.duration == 0 { "forever".into() } else { alloc::format!("{}", Ns(c.duration)) }),
+        format_args!(
+            "mode {mode}, period {}, threshold {}, summary every {}, duration {}",
+            Ns(c.period),
+            Ns(c.threshold),
+            Ns(c.summary),
+            if c.duration == 0 {
+                "forever".into()
+            } else {
+                alloc::format!("{}", Ns(c.duration))
+            }
+        ),
     );
     let early0 = timer::EARLY.load(Relaxed);
     let lost0 = LOST.load(Relaxed);
@@ -103,12 +125,32 @@ pub fn run(ctx: &mut Ctx<'_>) {
     let heap0 = crate::mm::heap_usage().0;
     let stalls = heartbeat_loop(ctx, &c);
     let heap1 = crate::mm::heap_usage().0;
-    ctx.check("constant_memory", heap1 == heap0, format_args!("heap in use after the loop = before ({heap0} B)"), format_args!("{heap1} B"));
-    ctx.metric("stalls", stalls, "count", "heartbeat intervals above the threshold over the whole run");
+    ctx.check(
+        "constant_memory",
+        heap1 == heap0,
+        format_args!("heap in use after the loop = before ({heap0} B)"),
+        format_args!("{heap1} B"),
+    );
+    ctx.metric(
+        "stalls",
+        stalls,
+        "count",
+        "heartbeat intervals above the threshold over the whole run",
+    );
     let jumps = JUMPS.load(Relaxed) - jumps0;
-    ctx.check("no_clock_jumps", jumps == 0, "0 (pvclock gaps confirmed by Xen's runstate accounting)", jumps);
+    ctx.check(
+        "no_clock_jumps",
+        jumps == 0,
+        "0 (pvclock gaps confirmed by Xen's runstate accounting)",
+        jumps,
+    );
     let lost = LOST.load(Relaxed) - lost0;
-    ctx.check("no_lost_wakeups", lost == 0, "0 stalls classified lost_wakeup", lost);
+    ctx.check(
+        "no_lost_wakeups",
+        lost == 0,
+        "0 stalls classified lost_wakeup",
+        lost,
+    );
     if !c.spin {
         let early = timer::EARLY.load(Relaxed) - early0;
         ctx.check("no_early_wakeups", early == 0, 0, early);
@@ -125,7 +167,11 @@ fn heartbeat_loop(ctx: &mut Ctx<'_>, c: &Cfg) -> u64 {
     let end = (c.duration > 0).then(|| prev.t + c.duration);
     while end.is_none_or(|e| prev.t < e) {
         let deadline = prev.t + c.period;
-        let expected = if c.spin { spin_until(deadline) } else { sleep(ctx, deadline) };
+        let expected = if c.spin {
+            spin_until(deadline)
+        } else {
+            sleep(ctx, deadline)
+        };
         let now = beat();
         win.record_gap(now.t.saturating_sub(prev.t));
         if let Some(gap) = det.heartbeat(now.t) {
@@ -138,7 +184,12 @@ fn heartbeat_loop(ctx: &mut Ctx<'_>, c: &Cfg) -> u64 {
             if is_clock_jump(gap.gap_ns, total(&input.runstate)) {
                 report_clock_jump(ctx, &prev, &now, total(&input.runstate));
             } else {
-                report_stall(ctx, gap.start_ns, &input, &classify(&input, &StallThresholds::default()));
+                report_stall(
+                    ctx,
+                    gap.start_ns,
+                    &input,
+                    &classify(&input, &StallThresholds::default()),
+                );
             }
         }
         if now.t >= next_summary {
@@ -182,11 +233,18 @@ fn report_clock_jump(ctx: &mut Ctx<'_>, a: &Beat, b: &Beat, runstate_ns: u64) {
     );
     let probe = ctx.probe;
     crate::report::record("clock_jump", |o| {
-        o.str("probe", probe).u64("start_ns", a.t).u64("pvclock_gap_ns", gap).u64("runstate_ns", runstate_ns)
-            .u64("before_system_time", a.clock.system_time).u64("before_tsc_timestamp", a.clock.tsc_timestamp)
-            .u64("before_tsc", a.tsc).u64("after_system_time", b.clock.system_time)
-            .u64("after_tsc_timestamp", b.clock.tsc_timestamp).u64("after_tsc", b.tsc)
-            .u64("mul", u64::from(b.clock.tsc_to_system_mul)).i64("shift", i64::from(b.clock.tsc_shift))
+        o.str("probe", probe)
+            .u64("start_ns", a.t)
+            .u64("pvclock_gap_ns", gap)
+            .u64("runstate_ns", runstate_ns)
+            .u64("before_system_time", a.clock.system_time)
+            .u64("before_tsc_timestamp", a.clock.tsc_timestamp)
+            .u64("before_tsc", a.tsc)
+            .u64("after_system_time", b.clock.system_time)
+            .u64("after_tsc_timestamp", b.clock.tsc_timestamp)
+            .u64("after_tsc", b.tsc)
+            .u64("mul", u64::from(b.clock.tsc_to_system_mul))
+            .i64("shift", i64::from(b.clock.tsc_shift))
     });
 }
 
@@ -201,7 +259,13 @@ fn report_stall(ctx: &mut Ctx<'_>, start_ns: u64, input: &StallInput, v: &StallV
     let wall = crate::time::wall_ns().map(|w| w.saturating_sub(now_ns().saturating_sub(start_ns)));
     let tod = wall.map_or(alloc::string::String::from("?"), |w| {
         let s = w / 1_000_000_000;
-        alloc::format!("{:02}:{:02}:{:02}.{:03} UTC", s / 3600 % 24, s / 60 % 60, s % 60, w / 1_000_000 % 1000)
+        alloc::format!(
+            "{:02}:{:02}:{:02}.{:03} UTC",
+            s / 3600 % 24,
+            s / 60 % 60,
+            s % 60,
+            w / 1_000_000 % 1000
+        )
     });
     let rs = input.runstate;
     crate::println!(
@@ -219,11 +283,23 @@ fn report_stall(ctx: &mut Ctx<'_>, start_ns: u64, input: &StallInput, v: &StallV
     );
     let probe = ctx.probe;
     crate::report::record("stall", |o| {
-        let o = o.str("probe", probe).u64("start_ns", start_ns).u64("start_wall_ns", wall.unwrap_or(0));
-        let o = o.u64("gap_ns", f.gap_ns).str("class", v.class.name()).str("reason", v.reason);
-        let o = o.u64("running_ns", rs.running_ns).u64("runnable_ns", rs.runnable_ns);
-        let o = o.u64("blocked_ns", rs.blocked_ns).u64("offline_ns", rs.offline_ns);
-        let o = o.u64("blocked_past_deadline_ns", f.excess_blocked_ns).u64("runstate_coverage_permille", coverage);
+        let o = o
+            .str("probe", probe)
+            .u64("start_ns", start_ns)
+            .u64("start_wall_ns", wall.unwrap_or(0));
+        let o = o
+            .u64("gap_ns", f.gap_ns)
+            .str("class", v.class.name())
+            .str("reason", v.reason);
+        let o = o
+            .u64("running_ns", rs.running_ns)
+            .u64("runnable_ns", rs.runnable_ns);
+        let o = o
+            .u64("blocked_ns", rs.blocked_ns)
+            .u64("offline_ns", rs.offline_ns);
+        let o = o
+            .u64("blocked_past_deadline_ns", f.excess_blocked_ns)
+            .u64("runstate_coverage_permille", coverage);
         match f.late_ns {
             Some(l) => o.u64("late_ns", l),
             None => o,
@@ -249,10 +325,16 @@ fn summary(ctx: &mut Ctx<'_>, win: &SummaryWindow, now: &Beat) {
     );
     let probe = ctx.probe;
     crate::report::record("summary", |o| {
-        o.str("probe", probe).u64("elapsed_ns", s.elapsed_ns).u64("beats", h.count())
-            .u64("interval_p50_ns", p(500_000)).u64("interval_p99_ns", p(990_000)).u64("interval_max_ns", h.max().unwrap_or(0))
-            .u64("steal_ppm", u64::from(s.steal_ppm)).u64("running_ns", s.runstate.running_ns)
-            .u64("runnable_ns", s.runstate.runnable_ns).u64("blocked_ns", s.runstate.blocked_ns)
+        o.str("probe", probe)
+            .u64("elapsed_ns", s.elapsed_ns)
+            .u64("beats", h.count())
+            .u64("interval_p50_ns", p(500_000))
+            .u64("interval_p99_ns", p(990_000))
+            .u64("interval_max_ns", h.max().unwrap_or(0))
+            .u64("steal_ppm", u64::from(s.steal_ppm))
+            .u64("running_ns", s.runstate.running_ns)
+            .u64("runnable_ns", s.runstate.runnable_ns)
+            .u64("blocked_ns", s.runstate.blocked_ns)
             .u64("offline_ns", s.runstate.offline_ns)
             .u64("heap_used_bytes", crate::mm::heap_usage().0 as u64)
     });

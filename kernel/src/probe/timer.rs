@@ -8,11 +8,11 @@
 //! monotonic, and runstate times add up to elapsed time.
 
 use super::Ctx;
+use super::RunFn;
 use crate::drv::{runstate, timer};
 use crate::time::now_ns;
 use alloc::boxed::Box;
 use core::sync::atomic::Ordering::Relaxed;
-use super::RunFn;
 use xp_core::cmdline::{Ns, OptKind, OptSpec, ProbeSpec};
 use xp_core::hist::Histogram;
 use xp_core::runstate::total;
@@ -24,13 +24,26 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     options: &[
         OptSpec {
             key: "intervals",
-            kind: OptKind::DurationList { min_ns: 1_000, max_ns: 10_000_000_000 },
+            kind: OptKind::DurationList {
+                min_ns: 1_000,
+                max_ns: 10_000_000_000,
+            },
             help: "deadlines to measure (default 100us,1ms,10ms,100ms)",
         },
-        OptSpec { key: "samples", kind: OptKind::U64 { min: 1, max: 1_000_000 }, help: "samples per interval (default 200)" },
+        OptSpec {
+            key: "samples",
+            kind: OptKind::U64 {
+                min: 1,
+                max: 1_000_000,
+            },
+            help: "samples per interval (default 200)",
+        },
         OptSpec {
             key: "budget",
-            kind: OptKind::Duration { min_ns: 1_000_000, max_ns: 3_600_000_000_000 },
+            kind: OptKind::Duration {
+                min_ns: 1_000_000,
+                max_ns: 3_600_000_000_000,
+            },
             help: "time cap per interval (default 2s; at least 10 samples are taken)",
         },
     ],
@@ -39,7 +52,17 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
 
 const DEFAULT_INTERVALS: &[u64] = &[100_000, 1_000_000, 10_000_000, 100_000_000];
 /// cyclictest-style coarse buckets of lateness (ns).
-const EDGES: &[u64] = &[1_000, 10_000, 50_000, 100_000, 500_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+const EDGES: &[u64] = &[
+    1_000,
+    10_000,
+    50_000,
+    100_000,
+    500_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
 
 pub fn run(ctx: &mut Ctx<'_>) {
     if let Err(e) = &ctx.env.events.timer {
@@ -51,7 +74,10 @@ pub fn run(ctx: &mut Ctx<'_>) {
     conformance(ctx);
     let samples = ctx.cmd.opt_u64("timer", "samples", 200);
     let budget = ctx.cmd.opt_duration_ns("timer", "budget", 2_000_000_000);
-    let intervals: alloc::vec::Vec<u64> = ctx.cmd.opt_durations_ns("timer", "intervals", DEFAULT_INTERVALS).collect();
+    let intervals: alloc::vec::Vec<u64> = ctx
+        .cmd
+        .opt_durations_ns("timer", "intervals", DEFAULT_INTERVALS)
+        .collect();
     let early0 = timer::EARLY.load(Relaxed);
     for interval in intervals {
         let n = samples.min((budget / interval).max(10));
@@ -59,9 +85,19 @@ pub fn run(ctx: &mut Ctx<'_>) {
     }
     let early = timer::EARLY.load(Relaxed) - early0;
     let max_early = timer::MAX_EARLY_NS.load(Relaxed);
-    ctx.check("no_early_wakeups", early == 0, 0, format_args!("{early} (max {max_early} ns early)"));
+    ctx.check(
+        "no_early_wakeups",
+        early == 0,
+        0,
+        format_args!("{early} (max {max_early} ns early)"),
+    );
     let unarmed = timer::UNARMED.load(Relaxed) - unarmed0;
-    ctx.check("no_unarmed_wakeups", unarmed == 0, "0 (periodic timer stopped)", unarmed);
+    ctx.check(
+        "no_unarmed_wakeups",
+        unarmed == 0,
+        "0 (periodic timer stopped)",
+        unarmed,
+    );
 }
 
 /// Lateness of `n` singleshot wake-ups `interval` ahead, with runstate accounting.
@@ -93,11 +129,26 @@ fn measure(ctx: &mut Ctx<'_>, interval: u64, n: u64) {
     let coarse: alloc::vec::Vec<u64> = late.coarse_buckets(EDGES).map(|b| b.count).collect();
     crate::println!("  {name} cyclictest buckets (<1us,<10us,<50us,<100us,<500us,<1ms,<10ms,<100ms,<1s,>=1s): {coarse:?}");
     let rname = alloc::format!("resume_after_fire_{}", Ns(interval));
-    ctx.stats(&rname, &resume, "ns", "handler ran -> blocked code resumed (upcall return + hypercall exit)");
-    ctx.metric(&alloc::format!("extra_blocks_{}", Ns(interval)), extra_blocks, "count", "SCHEDOP_block returns not caused by the timer");
+    ctx.stats(
+        &rname,
+        &resume,
+        "ns",
+        "handler ran -> blocked code resumed (upcall return + hypercall exit)",
+    );
+    ctx.metric(
+        &alloc::format!("extra_blocks_{}", Ns(interval)),
+        extra_blocks,
+        "count",
+        "SCHEDOP_block returns not caused by the timer",
+    );
     if let (Some(a), Some(b)) = (rs0, runstate::snapshot()) {
         let t1 = now_ns();
-        runstate_adds_up(ctx, interval, &b.totals_at(t1).since(&a.totals_at(t0)), t1 - t0);
+        runstate_adds_up(
+            ctx,
+            interval,
+            &b.totals_at(t1).since(&a.totals_at(t0)),
+            t1 - t0,
+        );
     }
 }
 
@@ -118,7 +169,9 @@ fn runstate_adds_up(ctx: &mut Ctx<'_>, interval: u64, d: &RunstateTimes, elapsed
 
 /// VCPUOP_stop_singleshot_timer: a stopped 5 ms deadline must not raise VIRQ_TIMER.
 fn stop_cancels(ctx: &mut Ctx<'_>) {
-    let Ok(port) = ctx.env.events.timer else { return };
+    let Ok(port) = ctx.env.events.timer else {
+        return;
+    };
     let t = now_ns();
     let stopped = timer::program(t + 5_000_000).and_then(|_| timer::stop());
     crate::xen::shared::clear_pending(port);
@@ -144,7 +197,12 @@ fn overhead(ctx: &mut Ctx<'_>) {
         h.record(t.wrapping_add(i) & 0xffff);
     }
     let per = (now_ns() - t0) / N;
-    ctx.metric("overhead_per_sample", per, "ns", "mean of 10000 x (pvclock read + histogram record), back to back");
+    ctx.metric(
+        "overhead_per_sample",
+        per,
+        "ns",
+        "mean of 10000 x (pvclock read + histogram record), back to back",
+    );
 }
 
 fn conformance(ctx: &mut Ctx<'_>) {
@@ -155,14 +213,23 @@ fn conformance(ctx: &mut Ctx<'_>) {
             "past_deadline_fires_at_once",
             s.blocks <= 1,
             "fires before the first SCHEDOP_block returns",
-            format_args!("{} block(s), fired {} ns after programming", s.blocks, s.fired_ns.saturating_sub(t_prog)),
+            format_args!(
+                "{} block(s), fired {} ns after programming",
+                s.blocks,
+                s.fired_ns.saturating_sub(t_prog)
+            ),
         ),
         Err(e) => ctx.check("past_deadline_fires_at_once", false, "accepted", e),
     };
     stop_cancels(ctx);
     let rc = crate::xen::vcpu::set_periodic_timer(500_000);
     let einval = matches!(rc, Err(e) if e.rc == -xp_core::xen::errno::EINVAL);
-    ctx.check("periodic_below_1ms_rejected", einval, "EINVAL (-22)", format_args!("{rc:?}"));
+    ctx.check(
+        "periodic_below_1ms_rejected",
+        einval,
+        "EINVAL (-22)",
+        format_args!("{rc:?}"),
+    );
     let _ = crate::xen::vcpu::stop_periodic_timer();
     let mut last = now_ns();
     let mut back = 0u32;

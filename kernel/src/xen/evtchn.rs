@@ -19,20 +19,38 @@ pub fn send(port: u32) -> Result<(), XenError> {
 
 /// EVTCHNOP_bind_virq: a port for `virq` on `vcpu`.
 pub fn bind_virq(virq: u32, vcpu: u32) -> Result<u32, XenError> {
-    let mut a = BindVirq { virq, vcpu, port: 0 };
+    let mut a = BindVirq {
+        virq,
+        vcpu,
+        port: 0,
+    };
     op(EVTCHNOP_BIND_VIRQ, "EVTCHNOP_bind_virq", &mut a).map(|_| a.port)
 }
 
 /// EVTCHNOP_alloc_unbound: a port `remote_dom` may bind to.
 pub fn alloc_unbound(remote_dom: u16) -> Result<u32, XenError> {
-    let mut a = AllocUnbound { dom: DOMID_SELF, remote_dom, port: 0 };
+    let mut a = AllocUnbound {
+        dom: DOMID_SELF,
+        remote_dom,
+        port: 0,
+    };
     op(EVTCHNOP_ALLOC_UNBOUND, "EVTCHNOP_alloc_unbound", &mut a).map(|_| a.port)
 }
 
 /// EVTCHNOP_bind_interdomain: connect to `remote_port` of `remote_dom`.
 pub fn bind_interdomain(remote_dom: u16, remote_port: u32) -> Result<u32, XenError> {
-    let mut a = BindInterdomain { remote_dom, _pad: 0, remote_port, local_port: 0 };
-    op(EVTCHNOP_BIND_INTERDOMAIN, "EVTCHNOP_bind_interdomain", &mut a).map(|_| a.local_port)
+    let mut a = BindInterdomain {
+        remote_dom,
+        _pad: 0,
+        remote_port,
+        local_port: 0,
+    };
+    op(
+        EVTCHNOP_BIND_INTERDOMAIN,
+        "EVTCHNOP_bind_interdomain",
+        &mut a,
+    )
+    .map(|_| a.local_port)
 }
 
 /// EVTCHNOP_close.
@@ -42,6 +60,10 @@ pub fn close(port: u32) -> Result<(), XenError> {
 
 /// EVTCHNOP_status of one of our ports.
 pub fn status(port: u32) -> Result<Status, XenError> {
-    let mut a = Status { dom: DOMID_SELF, port, ..Default::default() };
+    let mut a = Status {
+        dom: DOMID_SELF,
+        port,
+        ..Default::default()
+    };
     op(EVTCHNOP_STATUS, "EVTCHNOP_status", &mut a).map(|_| a)
 }

@@ -14,14 +14,22 @@ fn op<T>(cmd: u64, name: &'static str, arg: &mut T) -> Result<(), XenError> {
 
 /// GNTTABOP_query_size for our own table.
 pub fn query_size() -> Result<QuerySize, XenError> {
-    let mut a = QuerySize { dom: DOMID_SELF, ..Default::default() };
+    let mut a = QuerySize {
+        dom: DOMID_SELF,
+        ..Default::default()
+    };
     op(GNTTABOP_QUERY_SIZE, "GNTTABOP_query_size", &mut a).map(|_| a)
 }
 
 /// GNTTABOP_setup_table: the machine frames of our first `N` grant-table frames.
 pub fn setup_table<const N: usize>() -> Result<(i16, [u64; N]), XenError> {
     let mut frames = [0u64; N];
-    let mut a = SetupTable { dom: DOMID_SELF, nr_frames: N as u32, frame_list: frames.as_mut_ptr() as u64, ..Default::default() };
+    let mut a = SetupTable {
+        dom: DOMID_SELF,
+        nr_frames: N as u32,
+        frame_list: frames.as_mut_ptr() as u64,
+        ..Default::default()
+    };
     op(GNTTABOP_SETUP_TABLE, "GNTTABOP_setup_table", &mut a)?;
     Ok((a.status, frames))
 }

@@ -101,7 +101,10 @@ pub struct EventBits {
 
 /// The event bitmaps, once shared_info is mapped.
 pub fn events() -> Option<EventBits> {
-    Some(EventBits { s: base()?, v: vcpu0()? })
+    Some(EventBits {
+        s: base()?,
+        v: vcpu0()?,
+    })
 }
 
 impl EventBits {
@@ -113,7 +116,10 @@ impl EventBits {
     /// `evtchn_pending[i]`.
     pub fn pending(&self, i: usize) -> &AtomicU64 {
         // SAFETY: address of a field of the mapped page; nothing is read here.
-        self.word(unsafe { core::ptr::addr_of_mut!((*self.s).evtchn_pending) }, i)
+        self.word(
+            unsafe { core::ptr::addr_of_mut!((*self.s).evtchn_pending) },
+            i,
+        )
     }
     /// `evtchn_mask[i]`.
     pub fn mask(&self, i: usize) -> &AtomicU64 {
@@ -140,6 +146,7 @@ impl EventBits {
 /// Clear the pending bit of `port` atomically (never a plain word write).
 pub fn clear_pending(port: u32) {
     if let Some(e) = events() {
-        e.pending(port as usize / 64).fetch_and(!(1u64 << (port % 64)), Ordering::AcqRel);
+        e.pending(port as usize / 64)
+            .fetch_and(!(1u64 << (port % 64)), Ordering::AcqRel);
     }
 }

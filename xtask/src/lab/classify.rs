@@ -95,8 +95,14 @@ pub fn classify(mode: Mode, dom0_started: bool, raw: &str) -> Line<'_> {
 #[cfg(test)]
 #[test]
 fn peer_lines_carry_their_name() {
-    assert_eq!(classify(Mode::DomU, true, "XPP|xpeer1|hello|x"), Line::Peer("xpeer1", "hello|x"));
-    assert_eq!(classify(Mode::DomU, true, "XPP|nobar"), Line::Dom0("XPP|nobar"));
+    assert_eq!(
+        classify(Mode::DomU, true, "XPP|xpeer1|hello|x"),
+        Line::Peer("xpeer1", "hello|x")
+    );
+    assert_eq!(
+        classify(Mode::DomU, true, "XPP|nobar"),
+        Line::Dom0("XPP|nobar")
+    );
 }
 
 fn xen_event(rest: &str) -> XenEvent {

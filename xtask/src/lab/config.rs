@@ -150,7 +150,10 @@ pub fn peer_cfg_path(i: usize) -> String {
 /// The xl config of a peer domain (`@MAIN_DOMID@` is replaced by init at creation time).
 pub fn peer_xl_config(p: &super::Peer) -> Result<String> {
     ensure!(
-        !p.name.is_empty() && p.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+        !p.name.is_empty()
+            && p.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-'),
         "peer name {:?} must be letters, digits or '-'",
         p.name
     );
@@ -185,7 +188,11 @@ pub fn lab_env(cfg: &LabConfig) -> String {
         ),
         (
             "XP_PEERS",
-            cfg.peers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(" "),
+            cfg.peers
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
         ),
         (
             "XP_VERBOSE",

@@ -220,7 +220,11 @@ pub fn build_run(base: &Path, cfg: &LabConfig, out: &Path) -> Result<()> {
         config::xl_config(cfg)?.as_bytes(),
     )?;
     for (i, peer) in cfg.peers.iter().enumerate() {
-        w.file(&config::peer_cfg_path(i), 0o644, config::peer_xl_config(peer)?.as_bytes())?;
+        w.file(
+            &config::peer_cfg_path(i),
+            0o644,
+            config::peer_xl_config(peer)?.as_bytes(),
+        )?;
     }
     if let Some(s) = &cfg.dom0_script {
         w.file(config::SCRIPT_PATH, 0o755, s.as_bytes())?;

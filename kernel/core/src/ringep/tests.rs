@@ -15,7 +15,9 @@ impl Page {
     }
     fn set(&self, off: usize, b: &[u8]) {
         assert_eq!(off % b.len(), 0, "misaligned");
-        b.iter().enumerate().for_each(|(i, &v)| self.0[off + i].set(v));
+        b.iter()
+            .enumerate()
+            .for_each(|(i, &v)| self.0[off + i].set(v));
     }
 }
 impl SharedIdx for Page {
@@ -55,7 +57,13 @@ fn echo_through_phases() {
             assert_eq!(sent, f.layout.size);
             assert!(f.push(&p), "the idle backend asked to be told");
             let s = b.serve(&p, 1000 + round, u32::MAX).unwrap();
-            assert_eq!(s, Served { n: sent, notify: true });
+            assert_eq!(
+                s,
+                Served {
+                    n: sent,
+                    notify: true
+                }
+            );
             assert_eq!(b.final_check(&p), Ok(0));
             for _ in 0..sent {
                 let r = f.take_response(&p, len).unwrap().unwrap();
@@ -65,7 +73,10 @@ fn echo_through_phases() {
             assert_eq!(f.final_check(&p), Ok(0));
         }
     }
-    assert!(f.write_request(&p, 113, 0).is_none(), "more than the 128-byte slot holds");
+    assert!(
+        f.write_request(&p, 113, 0).is_none(),
+        "more than the 128-byte slot holds"
+    );
 }
 
 #[test]
@@ -88,7 +99,14 @@ fn hostile_front_is_refused() {
     assert!(matches!(b.serve(&p, 0, 64), Err(PeerError::Index(_))));
     p.store(REQ_PROD, 2);
     p.store(slot_offset(1, 64, 32) + MSG_LEN, 17); // more than a 32-byte slot holds
-    assert_eq!(b.serve(&p, 0, 64), Err(PeerError::Len { seq: 0, len: 17, cap: 16 }));
+    assert_eq!(
+        b.serve(&p, 0, 64),
+        Err(PeerError::Len {
+            seq: 0,
+            len: 17,
+            cap: 16
+        })
+    );
     p.store(SLOT_SIZE, 40);
     assert_eq!(b.serve(&p, 0, 64), Err(PeerError::SlotSize(40)));
 }
@@ -98,7 +116,9 @@ fn hostile_back_is_refused() {
     let (p, mut f, _) = pair(16);
     f.write_request(&p, 16, 0).unwrap();
     p.store(RSP_PROD, 2); // two responses to one request
-    assert!(matches!(f.take_response(&p, 16), Err(PeerError::Index(e)) if e.what.contains("beyond")));
+    assert!(
+        matches!(f.take_response(&p, 16), Err(PeerError::Index(e)) if e.what.contains("beyond"))
+    );
     let (p, mut f, _) = pair(16);
     f.write_request(&p, 16, 0).unwrap();
     p.store(RSP_PROD, 1000); // far ahead
@@ -108,12 +128,21 @@ fn hostile_back_is_refused() {
     f.push(&p);
     b.serve(&p, 0, 64).unwrap();
     p.store64(slot_offset(0, 64, 32) + MSG_PAYLOAD + 8, 0); // corrupt the echo
-    assert_eq!(f.take_response(&p, 16), Err(PeerError::Payload { seq: 0, word: 1 }));
+    assert_eq!(
+        f.take_response(&p, 16),
+        Err(PeerError::Payload { seq: 0, word: 1 })
+    );
     f.write_request(&p, 16, 0).unwrap();
     f.push(&p);
     b.serve(&p, 0, 64).unwrap();
     p.store(slot_offset(1, 64, 32) + MSG_SEQ, 7);
-    assert_eq!(f.take_response(&p, 16), Err(PeerError::Seq { expected: 1, got: 7 }));
+    assert_eq!(
+        f.take_response(&p, 16),
+        Err(PeerError::Seq {
+            expected: 1,
+            got: 7
+        })
+    );
 }
 
 #[test]

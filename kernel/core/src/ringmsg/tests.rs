@@ -7,7 +7,13 @@ fn layouts() {
     assert_eq!(Layout::for_payload(16), Some(Layout { slot: 32, size: 64 }));
     assert_eq!(Layout::for_payload(0), Some(Layout { slot: 32, size: 64 }));
     assert_eq!(Layout::for_payload(64), Some(Layout { slot: 80, size: 32 }));
-    assert_eq!(Layout::for_payload(MAX_PAYLOAD), Some(Layout { slot: 1024, size: 2 }));
+    assert_eq!(
+        Layout::for_payload(MAX_PAYLOAD),
+        Some(Layout {
+            slot: 1024,
+            size: 2
+        })
+    );
     assert_eq!(Layout::for_payload(MAX_PAYLOAD + 1), None);
     assert_eq!(Layout::from_peer(33), Err(PeerError::SlotSize(33)));
     assert_eq!(Layout::from_peer(0), Err(PeerError::SlotSize(0)));
@@ -23,10 +29,25 @@ fn lengths_and_messages() {
     assert!(check_len(l, 1, 64).is_ok());
     let e = check_len(l, 7, 65).unwrap_err();
     assert_eq!(e.check(), "peer_message_len_valid");
-    assert_eq!(e.to_string(), "message 7 claims 65 bytes, its slot holds 64");
-    let r = shring::RingError { what: "rsp_prod", prod: 100, cons: 0, size: 32 };
+    assert_eq!(
+        e.to_string(),
+        "message 7 claims 65 bytes, its slot holds 64"
+    );
+    let r = shring::RingError {
+        what: "rsp_prod",
+        prod: 100,
+        cons: 0,
+        size: 32,
+    };
     assert!(PeerError::from(r).to_string().contains("rsp_prod"));
-    assert_eq!(PeerError::NoNotify { pending: 3, waited_ns: 5_000 }.check(), "peer_notifies");
+    assert_eq!(
+        PeerError::NoNotify {
+            pending: 3,
+            waited_ns: 5_000
+        }
+        .check(),
+        "peer_notifies"
+    );
 }
 
 #[test]

@@ -17,7 +17,10 @@ impl SharedIdx for Hdr {
 
 fn at(start: u32) -> Hdr {
     let h = Hdr::default();
-    for (i, v) in [start, start.wrapping_add(1), start, start.wrapping_add(1)].into_iter().enumerate() {
+    for (i, v) in [start, start.wrapping_add(1), start, start.wrapping_add(1)]
+        .into_iter()
+        .enumerate()
+    {
         h.0[i].set(v);
     }
     h
@@ -53,9 +56,17 @@ fn hostile_indexes_are_errors() {
     b.req_cons = 10;
     h.store(REQ_PROD, 5); // behind the consumer: looks like 2^32 - 5 ahead
     assert!(b.unconsumed_requests(&h).is_err());
-    let f = Front { size: 32, req_prod_pvt: 3, rsp_cons: 0 };
+    let f = Front {
+        size: 32,
+        req_prod_pvt: 3,
+        rsp_cons: 0,
+    };
     h.store(RSP_PROD, 4); // more responses than requests sent
-    assert!(f.unconsumed_responses(&h).unwrap_err().what.contains("beyond requests"));
+    assert!(f
+        .unconsumed_responses(&h)
+        .unwrap_err()
+        .what
+        .contains("beyond requests"));
 }
 
 /// One step of a front/back pair that follow the protocol; `notified` tracks whether a
@@ -69,7 +80,11 @@ enum Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![(1u8..8).prop_map(Op::FrontSend), Just(Op::BackServe), Just(Op::FrontCollect)]
+    prop_oneof![
+        (1u8..8).prop_map(Op::FrontSend),
+        Just(Op::BackServe),
+        Just(Op::FrontCollect)
+    ]
 }
 
 proptest! {

@@ -80,11 +80,25 @@ crate::assert_layout!(UnmapGrantRef, 24; dev_bus_addr => 8, handle => 16, status
 /// A GNTST_* status's name.
 pub fn status_name(st: i16) -> &'static str {
     const NAMES: [&str; 14] = [
-        "okay", "general_error", "bad_domain", "bad_gntref", "bad_handle", "bad_virt_addr",
-        "bad_dev_addr", "no_device_space", "permission_denied", "bad_page", "bad_copy_arg",
-        "address_too_big", "eagain", "no_space",
+        "okay",
+        "general_error",
+        "bad_domain",
+        "bad_gntref",
+        "bad_handle",
+        "bad_virt_addr",
+        "bad_dev_addr",
+        "no_device_space",
+        "permission_denied",
+        "bad_page",
+        "bad_copy_arg",
+        "address_too_big",
+        "eagain",
+        "no_space",
     ];
-    NAMES.get(usize::from(st.unsigned_abs())).copied().unwrap_or("unknown")
+    NAMES
+        .get(usize::from(st.unsigned_abs()))
+        .copied()
+        .unwrap_or("unknown")
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod shared_info;
 pub mod start_info;
 pub mod vcpu;
 pub mod version;
+pub mod xenstore;
 
 /// Size of a page on x86.
 pub const PAGE_SIZE: usize = 4096;

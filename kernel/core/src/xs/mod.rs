@@ -22,6 +22,10 @@
 //!   pointers start at zero" -> [`ring`]; "Whenever the ring structure is
 //!   updated the event channel must be signalled" -> [`NotifyPolicy`] (which
 //!   can also break that rule on purpose).
+//! - A misbehaving daemon, simulated: [`FaultyRing`] changes the client's
+//!   view of the ring so each kind of broken peer can be shown to end in an
+//!   error.
+//! - Telling C xenstored and oxenstored apart by their answers: [`fingerprint`].
 //!
 //! A client round trip: [`Pending::start`] for a req_id, [`Request::encode`]
 //! into a buffer, [`write_request`] (repeat while partial) and notify as the
@@ -30,6 +34,8 @@
 //! payload with [`reply`] or [`XsError::from_payload`].
 
 pub mod error;
+pub mod fault;
+pub mod fingerprint;
 pub mod notify;
 pub mod path;
 pub mod pending;
@@ -41,6 +47,7 @@ pub mod ring;
 pub mod wire;
 
 pub use error::{UnknownError, XsError};
+pub use fault::{Fault, FaultyRing};
 pub use notify::{NotifyPolicy, ProducerMode};
 pub use path::{validate_path, validate_watch_path, PathError};
 pub use pending::{InFlight, Pending, Route, RouteError, TableFull};

@@ -37,7 +37,11 @@ const ALL: [(Attack, &str, &str); 11] = [
     (Attack::RevokedGrant, "revoked-grant", "peer_grant_mappable"),
     (Attack::BadEvtchn, "bad-evtchn", "peer_evtchn_bindable"),
     (Attack::RspFarAhead, "rsp-far-ahead", "peer_indexes_valid"),
-    (Attack::RspUnrequested, "rsp-unrequested", "peer_indexes_valid"),
+    (
+        Attack::RspUnrequested,
+        "rsp-unrequested",
+        "peer_indexes_valid",
+    ),
     (Attack::RspCorrupt, "rsp-corrupt", "peer_echo_intact"),
     (Attack::RspSilent, "rsp-silent", "peer_notifies"),
 ];
@@ -57,7 +61,8 @@ pub const NAMES: &[&str] = &[
     "rsp-silent",
 ];
 /// What `ring.role=hostile` runs by default.
-pub const FRONT_DEFAULT: &str = "req-behind,req-far-ahead,bad-len,slot-size,req-storm,revoked-grant,bad-evtchn";
+pub const FRONT_DEFAULT: &str =
+    "req-behind,req-far-ahead,bad-len,slot-size,req-storm,revoked-grant,bad-evtchn";
 
 impl Attack {
     pub fn from_name(s: &str) -> Option<Attack> {
@@ -72,23 +77,45 @@ impl Attack {
     }
     /// A frontend's attack (the victim is a backend)?
     pub fn by_front(self) -> bool {
-        !matches!(self, Attack::RspFarAhead | Attack::RspUnrequested | Attack::RspCorrupt | Attack::RspSilent)
+        !matches!(
+            self,
+            Attack::RspFarAhead | Attack::RspUnrequested | Attack::RspCorrupt | Attack::RspSilent
+        )
     }
 }
 
 /// The victim's verdict on its peer: a FAILURE naming what the peer did. Returns the check.
-pub fn judge(ctx: &mut Ctx<'_>, res: Result<(), PeerError>, lost: Option<PeerError>, lost_n: u64) -> Option<&'static str> {
+pub fn judge(
+    ctx: &mut Ctx<'_>,
+    res: Result<(), PeerError>,
+    lost: Option<PeerError>,
+    lost_n: u64,
+) -> Option<&'static str> {
     let e = res.err().or(lost)?;
     match e {
-        PeerError::NoNotify { .. } => ctx.check(e.check(), false, "an event for every update past our event index", format_args!("{lost_n} lost wake-ups; first: {e}")),
-        _ => ctx.check(e.check(), false, "the peer follows io/ring.h", format_args!("{e}; disconnected")),
+        PeerError::NoNotify { .. } => ctx.check(
+            e.check(),
+            false,
+            "an event for every update past our event index",
+            format_args!("{lost_n} lost wake-ups; first: {e}"),
+        ),
+        _ => ctx.check(
+            e.check(),
+            false,
+            "the peer follows io/ring.h",
+            format_args!("{e}; disconnected"),
+        ),
     };
     Some(e.check())
 }
 
 /// Run one attack in this domain: our broken end against our honest end.
 pub fn loopback(ctx: &mut Ctx<'_>, cfg: &Cfg, domid: u16, a: Attack) {
-    crate::println!("  -- attack {}: the victim must report {}", a.name(), a.expect());
+    crate::println!(
+        "  -- attack {}: the victim must report {}",
+        a.name(),
+        a.expect()
+    );
     let seen = match a {
         Attack::RevokedGrant => revoked_grant(ctx, domid),
         Attack::BadEvtchn => bad_evtchn(ctx, domid),
@@ -102,7 +129,12 @@ pub fn loopback(ctx: &mut Ctx<'_>, cfg: &Cfg, domid: u16, a: Attack) {
         },
     };
     let name = alloc::format!("detects_{}", a.name());
-    ctx.check(&name, seen == Some(a.expect()), a.expect(), seen.unwrap_or("nothing"));
+    ctx.check(
+        &name,
+        seen == Some(a.expect()),
+        a.expect(),
+        seen.unwrap_or("nothing"),
+    );
 }
 
 fn on_ring(ctx: &mut Ctx<'_>, cfg: &Cfg, lp: &Loop, a: Attack) -> Option<&'static str> {
@@ -132,7 +164,9 @@ fn on_ring(ctx: &mut Ctx<'_>, cfg: &Cfg, lp: &Loop, a: Attack) -> Option<&'stati
         judge(ctx, res, victim.first_lost, victim.lost)
     } else {
         let layout = Layout::for_payload(16).unwrap_or(Layout { slot: 32, size: 64 });
-        let mut victim = FrontDrv::new(lp.page.page(), fb, layout, cfg.timeout_ns);
+        // The hostile end runs on our vCPU and cannot be preempted: 300 ms is plenty.
+        let timeout = cfg.timeout_ns.min(300_000_000);
+        let mut victim = FrontDrv::new(lp.page.page(), fb, layout, timeout);
         let mut hostile = HostileBack::new(lp.map.page(), bb, a);
         let res = victim.rtt(16, 2, &mut || hostile.on_event()).map(drop);
         judge(ctx, res, victim.first_lost, victim.lost)
@@ -144,44 +178,45 @@ fn revoked_grant(ctx: &mut Ctx<'_>, domid: u16) -> Option<&'static str> {
     let mut page = GrantedPage::new(domid).ok()?;
     let gref = page.gref.0;
     let _ = page.end();
-    victim_maps(ctx, domid, gref)
+    map_or_fail(ctx, domid, gref).err()
 }
 
-/// What a victim backend does with a published ring-ref: map it, or fail the peer.
-pub fn victim_maps(ctx: &mut Ctx<'_>, domid: u16, gref: u32) -> Option<&'static str> {
-    match MappedPage::map(domid, gref) {
-        Ok(m) => {
-            let _ = m.unmap();
-            None
-        }
-        Err(e @ gnttab::GntError::Status { .. }) => {
-            ctx.check("peer_grant_mappable", false, "the peer's ring-ref maps", format_args!("ring-ref {gref}: {e}; disconnected"));
-            Some("peer_grant_mappable")
-        }
-        Err(e) => {
+/// A victim backend maps the peer's ring-ref, or fails the peer when Xen refuses it.
+pub fn map_or_fail(ctx: &mut Ctx<'_>, domid: u16, gref: u32) -> Result<MappedPage, &'static str> {
+    MappedPage::map(domid, gref).map_err(|e| {
+        if let gnttab::GntError::Status { .. } = e {
+            let seen = format_args!("ring-ref {gref}: {e}; disconnected");
+            ctx.check(
+                "peer_grant_mappable",
+                false,
+                "the peer's ring-ref maps",
+                seen,
+            );
+            "peer_grant_mappable"
+        } else {
             ctx.error(format_args!("mapping ring-ref {gref}: {e}"));
-            None
+            "error"
         }
-    }
+    })
 }
 
 /// The peer publishes an event channel that is not open for us (here: one it closed).
 fn bad_evtchn(ctx: &mut Ctx<'_>, domid: u16) -> Option<&'static str> {
     let port = evtchn::alloc_unbound(domid).ok()?;
     let _ = evtchn::close(port);
-    victim_binds(ctx, domid, port)
+    bind_or_fail(ctx, domid, port).err()
 }
 
-/// What a victim backend does with a published event-channel: bind it, or fail the peer.
-pub fn victim_binds(ctx: &mut Ctx<'_>, domid: u16, port: u32) -> Option<&'static str> {
-    match evtchn::bind_interdomain(domid, port) {
-        Ok(p) => {
-            let _ = evtchn::close(p);
-            None
-        }
-        Err(e) => {
-            ctx.check("peer_evtchn_bindable", false, "the peer's event-channel binds", format_args!("port {port}: {e}; disconnected"));
-            Some("peer_evtchn_bindable")
-        }
-    }
+/// A victim backend binds the peer's event-channel, or fails the peer.
+pub fn bind_or_fail(ctx: &mut Ctx<'_>, domid: u16, port: u32) -> Result<u32, &'static str> {
+    evtchn::bind_interdomain(domid, port).map_err(|e| {
+        let seen = format_args!("port {port}: {e}; disconnected");
+        ctx.check(
+            "peer_evtchn_bindable",
+            false,
+            "the peer's event-channel binds",
+            seen,
+        );
+        "peer_evtchn_bindable"
+    })
 }

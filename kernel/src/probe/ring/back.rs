@@ -14,10 +14,12 @@ use xp_core::ringmsg::PeerError;
 
 /// Requests served per batch before re-checking (keeps a storm from starving us).
 const BUDGET: u32 = 64;
+/// Batches per `serve` call.
+const MAX_BATCHES: u32 = 16;
 /// How long the backend sleeps before checking the ring by itself.
 pub const WATCHDOG_NS: u64 = 200_000_000;
 /// How long an event may be in flight after requests became visible.
-const GRACE_NS: u64 = 20_000_000;
+const GRACE_NS: u64 = 100_000_000;
 
 pub struct BackDrv<'p> {
     pub ep: BackEp,
@@ -34,49 +36,63 @@ pub struct BackDrv<'p> {
 impl<'p> BackDrv<'p> {
     pub fn new(page: SharedPage<'p>, bell: Doorbell) -> Self {
         let seen = bell.kicks();
-        BackDrv { ep: BackEp::default(), page, bell, served: 0, lost: 0, first_lost: None, seen }
+        BackDrv {
+            ep: BackEp::default(),
+            page,
+            bell,
+            served: 0,
+            lost: 0,
+            first_lost: None,
+            seen,
+        }
     }
 
-    /// Serve until the ring is empty and the final check agrees.
-    pub fn serve(&mut self) -> Result<u32, PeerError> {
-        let mut total = 0;
-        loop {
+    /// Serve until the ring is empty and the final check agrees, or for at most
+    /// `MAX_BATCHES` batches, so that a flood cannot keep us from checking whether to
+    /// stop. True: more requests are waiting.
+    pub fn serve(&mut self) -> Result<bool, PeerError> {
+        for _ in 0..MAX_BATCHES {
             let s = self.ep.serve(&self.page, now_ns(), BUDGET)?;
-            total += s.n;
+            self.served += u64::from(s.n);
             if s.notify {
                 self.bell.ring();
             }
             if s.n < BUDGET && self.ep.final_check(&self.page)? == 0 {
-                break;
+                return Ok(false);
             }
         }
-        self.served += u64::from(total);
-        Ok(total)
+        Ok(true)
     }
 
     /// Loopback: serve if our event came since the last call.
-    pub fn on_event(&mut self) -> Result<u32, PeerError> {
+    pub fn on_event(&mut self) -> Result<(), PeerError> {
         let k = self.bell.kicks();
-        if k == self.seen {
-            return Ok(0);
+        if k != self.seen {
+            self.seen = k;
+            while self.serve()? {}
         }
-        self.seen = k;
-        self.serve()
+        Ok(())
     }
 
-    /// Serve until `stop()` says so or the peer breaks the protocol.
+    /// Serve until `stop()` says so (once is enough: it may be edge-triggered) or the peer
+    /// breaks the protocol.
     pub fn run(&mut self, stop: &mut dyn FnMut() -> bool, idle: Idle<'_>) -> Result<(), PeerError> {
+        let mut halt = false;
         loop {
             let seen = self.bell.kicks();
-            self.serve()?;
-            if stop() {
+            let more = self.serve()?;
+            if halt || stop() {
                 return Ok(());
+            }
+            if more {
+                continue;
             }
             let t = now_ns();
             let bell = &self.bell;
             let kicked = timer::wait_until(t + WATCHDOG_NS, || {
                 idle();
-                bell.kicks() != seen || stop()
+                halt = halt || stop();
+                halt || bell.kicks() != seen
             });
             if !kicked {
                 self.watchdog(seen, t, idle)?;
@@ -99,7 +115,8 @@ impl<'p> BackDrv<'p> {
         }
         self.lost += 1;
         let waited_ns = now_ns() - slept_at;
-        self.first_lost.get_or_insert(PeerError::NoNotify { pending, waited_ns });
+        self.first_lost
+            .get_or_insert(PeerError::NoNotify { pending, waited_ns });
         Ok(())
     }
 }

@@ -49,7 +49,21 @@ pub struct Stream {
 impl<'p> FrontDrv<'p> {
     pub fn new(page: SharedPage<'p>, bell: Doorbell, layout: Layout, timeout_ns: u64) -> Self {
         let ep = FrontEp::new(&page, layout);
-        FrontDrv { ep, page, bell, timeout_ns, wakeups: 0, spurious: 0, lost: 0, first_lost: None }
+        Self::attach(page, bell, ep, timeout_ns)
+    }
+
+    /// Drive a ring whose page `ep` already initialised (before it was published).
+    pub fn attach(page: SharedPage<'p>, bell: Doorbell, ep: FrontEp, timeout_ns: u64) -> Self {
+        FrontDrv {
+            ep,
+            page,
+            bell,
+            timeout_ns,
+            wakeups: 0,
+            spurious: 0,
+            lost: 0,
+            first_lost: None,
+        }
     }
 
     /// Sleep until our event (after the final check asked for it) or the timeout.
@@ -68,7 +82,8 @@ impl<'p> FrontDrv<'p> {
             0 => Err(PeerError::Silent { waited_ns }),
             pending => {
                 self.lost += 1;
-                self.first_lost.get_or_insert(PeerError::NoNotify { pending, waited_ns });
+                self.first_lost
+                    .get_or_insert(PeerError::NoNotify { pending, waited_ns });
                 Ok(())
             }
         }
@@ -102,7 +117,11 @@ impl<'p> FrontDrv<'p> {
 
     /// `n` round trips of `len` bytes, one request outstanding at a time.
     pub fn rtt(&mut self, len: u32, n: u32, idle: Idle<'_>) -> Result<Rtt, PeerError> {
-        let mut r = Rtt { rtt: Box::default(), there: Box::default(), back: Box::default() };
+        let mut r = Rtt {
+            rtt: Box::default(),
+            there: Box::default(),
+            back: Box::default(),
+        };
         for _ in 0..n {
             let t0 = now_ns();
             self.send(len);
@@ -136,7 +155,12 @@ impl<'p> FrontDrv<'p> {
             }
         }
         let elapsed_ns = now_ns() - t0;
-        Ok(Stream { n, elapsed_ns, sent_events: self.bell.sent - ev0, got_events: self.bell.kicks() - kick0 })
+        Ok(Stream {
+            n,
+            elapsed_ns,
+            sent_events: self.bell.sent - ev0,
+            got_events: self.bell.kicks() - kick0,
+        })
     }
 
     /// Switch to the layout for `len`-byte payloads (the ring is idle between phases).

@@ -26,7 +26,18 @@ pub struct HostileFront<'p> {
 impl<'p> HostileFront<'p> {
     pub fn new(page: SharedPage<'p>, bell: Doorbell, attack: Attack) -> Self {
         let layout = Layout::for_payload(16).unwrap_or(Layout { slot: 32, size: 64 });
-        HostileFront { ep: FrontEp::new(&page, layout), page, bell, attack, stage: 0 }
+        Self::attach(page, bell, FrontEp::new(&page, layout), attack)
+    }
+
+    /// Attack over a ring whose page `ep` initialised before it was published.
+    pub fn attach(page: SharedPage<'p>, bell: Doorbell, ep: FrontEp, attack: Attack) -> Self {
+        HostileFront {
+            ep,
+            page,
+            bell,
+            attack,
+            stage: 0,
+        }
     }
 
     /// Everything sent has been answered (read straight from the page: we do not care).
@@ -38,7 +49,12 @@ impl<'p> HostileFront<'p> {
 
     /// The attack is over (or the victim stopped answering, which is also an end).
     pub fn done(&self) -> bool {
-        self.stage > if self.attack == Attack::ReqStorm { STORMS } else { 1 }
+        self.stage
+            > if self.attack == Attack::ReqStorm {
+                STORMS
+            } else {
+                1
+            }
     }
 
     pub fn step(&mut self) {
@@ -93,7 +109,13 @@ pub struct HostileBack<'p> {
 impl<'p> HostileBack<'p> {
     pub fn new(page: SharedPage<'p>, bell: Doorbell, attack: Attack) -> Self {
         let seen = bell.kicks();
-        HostileBack { ep: BackEp::default(), page, bell, attack, seen }
+        HostileBack {
+            ep: BackEp::default(),
+            page,
+            bell,
+            attack,
+            seen,
+        }
     }
 
     /// On our event: answer wrongly.
@@ -127,7 +149,9 @@ impl<'p> HostileBack<'p> {
 
     /// Flip the first payload word of the next request, so its echo differs.
     fn corrupt_next_request(&self) {
-        let Ok(l) = Layout::from_peer(self.page.load(SLOT_SIZE)) else { return };
+        let Ok(l) = Layout::from_peer(self.page.load(SLOT_SIZE)) else {
+            return;
+        };
         let w = self.page.u64(l.offset(self.ep.ring.req_cons) + MSG_PAYLOAD);
         w.fetch_xor(0xff, core::sync::atomic::Ordering::Relaxed);
     }

@@ -35,10 +35,15 @@ pub fn own_domid(ctx: &Ctx<'_>) -> Result<u16, crate::xen::XenError> {
 impl Loop {
     pub fn new(domid: u16) -> Result<Loop, alloc::string::String> {
         let page = GrantedPage::new(domid).map_err(|e| alloc::format!("grant: {e}"))?;
-        let map = MappedPage::map(domid, page.gref.0).map_err(|e| alloc::format!("map own grant: {e}"))?;
+        let map = MappedPage::map(domid, page.gref.0)
+            .map_err(|e| alloc::format!("map own grant: {e}"))?;
         let a = evtchn::alloc_unbound(DOMID_SELF).map_err(|e| alloc::format!("{e}"))?;
         let b = evtchn::bind_interdomain(DOMID_SELF, a).map_err(|e| alloc::format!("{e}"))?;
-        Ok(Loop { page, map, ports: (a, b) })
+        Ok(Loop {
+            page,
+            map,
+            ports: (a, b),
+        })
     }
 
     /// Doorbells for (front, back).
@@ -55,7 +60,9 @@ impl Loop {
             let _ = evtchn::close(p);
         }
         if unmapped.is_err() || ended.is_err() {
-            ctx.error(format_args!("loopback teardown: unmap {unmapped:?}, end access {ended:?}"));
+            ctx.error(format_args!(
+                "loopback teardown: unmap {unmapped:?}, end access {ended:?}"
+            ));
         }
     }
 }
@@ -79,8 +86,12 @@ pub fn run(ctx: &mut Ctx<'_>, cfg: &Cfg) {
 
 /// After the attacks, a fresh connection must work as if nothing happened.
 fn survives(ctx: &mut Ctx<'_>, cfg: &Cfg, domid: u16) {
-    let Ok(lp) = Loop::new(domid) else { return ctx.error("no loopback ring after the attacks") };
-    let Ok((fb, bb)) = lp.bells() else { return ctx.error("no loopback ports after the attacks") };
+    let Ok(lp) = Loop::new(domid) else {
+        return ctx.error("no loopback ring after the attacks");
+    };
+    let Ok((fb, bb)) = lp.bells() else {
+        return ctx.error("no loopback ports after the attacks");
+    };
     let layout = Layout::for_payload(16).unwrap_or(Layout { slot: 32, size: 64 });
     let mut front = FrontDrv::new(lp.page.page(), fb, layout, cfg.timeout_ns);
     let mut back = BackDrv::new(lp.map.page(), bb);
@@ -88,8 +99,12 @@ fn survives(ctx: &mut Ctx<'_>, cfg: &Cfg, domid: u16) {
         let _ = back.on_event();
     });
     let seen = res.as_ref().map(|r| r.rtt.count()).map_err(|e| *e);
-    ctx.check("keeps_serving_after_attacks", seen == Ok(20), "20 verified round trips on a new ring", format_args!("{seen:?}"));
-    drop((front, back));
+    ctx.check(
+        "keeps_serving_after_attacks",
+        seen == Ok(20),
+        "20 verified round trips on a new ring",
+        format_args!("{seen:?}"),
+    );
     lp.close(ctx);
 }
 
@@ -103,7 +118,10 @@ fn honest(ctx: &mut Ctx<'_>, cfg: &Cfg, domid: u16) {
         Err(e) => return ctx.error(e),
     };
     ctx.info("grant_ref", lp.page.gref.0);
-    ctx.info("ports", format_args!("front {} <-> back {}", lp.ports.0, lp.ports.1));
+    ctx.info(
+        "ports",
+        format_args!("front {} <-> back {}", lp.ports.0, lp.ports.1),
+    );
     let layout = Layout::for_payload(cfg.sizes[0]).unwrap_or(Layout { slot: 32, size: 64 });
     let mut front = FrontDrv::new(lp.page.page(), fb, layout, cfg.timeout_ns);
     let mut back = BackDrv::new(lp.map.page(), bb);
@@ -121,18 +139,26 @@ fn honest(ctx: &mut Ctx<'_>, cfg: &Cfg, domid: u16) {
         ctx.check(e.check(), false, "the frontend follows io/ring.h", e);
     }
     figures::wakeups(ctx, &front, Some((back.lost, back.served)));
-    drop((front, back));
     lp.close(ctx);
 }
 
 /// Round trips then streaming, for each size.
-pub fn phases(ctx: &mut Ctx<'_>, cfg: &Cfg, how: &str, f: &mut FrontDrv<'_>, idle: &mut dyn FnMut()) -> Result<(), PeerError> {
+pub fn phases(
+    ctx: &mut Ctx<'_>,
+    cfg: &Cfg,
+    how: &str,
+    f: &mut FrontDrv<'_>,
+    idle: &mut dyn FnMut(),
+) -> Result<(), PeerError> {
     for &len in &cfg.sizes {
         if !f.set_size(len) {
             ctx.error(format_args!("no layout for {len}-byte messages"));
             continue;
         }
-        ctx.info(&alloc::format!("layout_{len}B"), format_args!("{} slots of {} bytes", f.ep.layout.size, f.ep.layout.slot));
+        ctx.info(
+            &alloc::format!("layout_{len}B"),
+            format_args!("{} slots of {} bytes", f.ep.layout.size, f.ep.layout.slot),
+        );
         let r = f.rtt(len, cfg.messages, idle)?;
         figures::rtt(ctx, how, len, &r);
         let s = f.stream(len, cfg.stream, idle)?;

@@ -23,6 +23,10 @@ mod figures;
 mod front;
 mod hostile;
 mod loopback;
+mod remote;
+mod remote_back;
+pub(crate) mod store;
+mod xenbus;
 
 use super::{Ctx, RunFn};
 use alloc::vec::Vec;
@@ -37,7 +41,7 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
         OptSpec { key: "messages", kind: OptKind::U64 { min: 1, max: 1_000_000 }, help: "round trips per size (default 200)" },
         OptSpec { key: "stream", kind: OptKind::U64 { min: 1, max: 10_000_000 }, help: "messages streamed per size (default 2000)" },
         OptSpec { key: "sizes", kind: OptKind::U64List { min: 0, max: MAX_PAYLOAD as u64 }, help: "payload bytes per message (default 16,256,1008)" },
-        OptSpec { key: "timeout", kind: OptKind::Duration { min_ns: 1_000_000, max_ns: 60_000_000_000 }, help: "how long to wait for a response before judging the peer (default 500ms)" },
+        OptSpec { key: "timeout", kind: OptKind::Duration { min_ns: 1_000_000, max_ns: 60_000_000_000 }, help: "how long to wait for a response before judging the peer (default 2s)" },
         OptSpec { key: "attacks", kind: OptKind::ChoiceList(attack::NAMES), help: "hostile behaviours to run (hostile: default all front attacks; loopback: none)" },
         OptSpec { key: "peer", kind: OptKind::U64 { min: 0, max: 0x7fef }, help: "the other end's domid (back: which frontend to serve)" },
     ],
@@ -51,20 +55,31 @@ pub struct Cfg {
     pub sizes: Vec<u32>,
     pub timeout_ns: u64,
     pub attacks: Vec<attack::Attack>,
-    #[allow(dead_code)] // used by the two-domain roles
     pub peer: Option<u16>,
 }
 
 fn cfg(ctx: &Ctx<'_>, role: &str) -> Cfg {
     let c = ctx.cmd;
-    let default_attacks = if role == "hostile" { attack::FRONT_DEFAULT } else { "" };
+    let default_attacks = if role == "hostile" {
+        attack::FRONT_DEFAULT
+    } else {
+        ""
+    };
     Cfg {
         messages: c.opt_u64("ring", "messages", 200) as u32,
         stream: c.opt_u64("ring", "stream", 2000) as u32,
-        sizes: c.opt_u64s("ring", "sizes", &[16, 256, 1008]).map(|s| s as u32).collect(),
-        timeout_ns: c.opt_duration_ns("ring", "timeout", 500_000_000),
-        attacks: c.opt_choices("ring", "attacks", default_attacks).filter_map(attack::Attack::from_name).collect(),
-        peer: c.raw_opt("ring", "peer").map(|_| c.opt_u64("ring", "peer", 0) as u16),
+        sizes: c
+            .opt_u64s("ring", "sizes", &[16, 256, 1008])
+            .map(|s| s as u32)
+            .collect(),
+        timeout_ns: c.opt_duration_ns("ring", "timeout", 2_000_000_000),
+        attacks: c
+            .opt_choices("ring", "attacks", default_attacks)
+            .filter_map(attack::Attack::from_name)
+            .collect(),
+        peer: c
+            .raw_opt("ring", "peer")
+            .map(|_| c.opt_u64("ring", "peer", 0) as u16),
     }
 }
 
@@ -73,6 +88,8 @@ pub fn run(ctx: &mut Ctx<'_>) {
     let cfg = cfg(ctx, role);
     match role {
         "loopback" => loopback::run(ctx, &cfg),
-        other => ctx.error(format_args!("ring.role={other} needs the xenstore client, which this build does not have")),
+        "front" => remote::front(ctx, &cfg),
+        "back" => remote_back::back(ctx, &cfg),
+        _ => remote::hostile(ctx, &cfg),
     }
 }

@@ -1,0 +1,83 @@
+//! Probe `xenstore`: conformance of xenstored as a domU sees it over its ring.
+//!
+//! Each check says what is expected and what was seen. The daemon is first
+//! fingerprinted from behaviour alone (identify.rs); where C xenstored and
+//! oxenstored are documented to differ (quota errors, limits, permission
+//! answers, message types), the expectation is that of the implementation
+//! found, and the other's is shown beside it. Groups: reads and writes,
+//! value and path limits, permissions, many requests in flight (basic.rs),
+//! watches (watch.rs), transactions (tx.rs), message types and quotas
+//! (quota.rs). `fault=` instead injects misbehaviour into the client's view
+//! of the ring (fault.rs), which must end in ERROR.
+
+mod basic;
+pub mod common;
+mod fault;
+mod identify;
+mod quota;
+mod tx;
+mod watch;
+
+pub use identify::identify;
+
+use super::{Ctx, RunFn};
+use common::{client_options, describe, session, CONSUMER, NOTIFY, NOTIFY_DELAY, TIMEOUT};
+use xp_core::cmdline::{OptKind, OptSpec, ProbeSpec};
+
+pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
+    name: "xenstore",
+    about: "xenstored conformance over the ring, with the implementation fingerprinted from behaviour",
+    options: &[
+        NOTIFY,
+        NOTIFY_DELAY,
+        CONSUMER,
+        TIMEOUT,
+        OptSpec {
+            key: "fault",
+            kind: OptKind::Choice(&["rsp_prod", "req_cons", "len", "req_id", "type", "truncated", "all"]),
+            help: "inject a misbehaving-xenstored fault into the client's view of the ring (ERROR expected)",
+        },
+    ],
+    run,
+};
+
+/// Where the probe writes (removed before and after).
+pub const BASE: &[u8] = b"data/xp-c";
+
+pub fn run(ctx: &mut Ctx<'_>) {
+    let (policy, timeout) = client_options(ctx.cmd, "xenstore");
+    let fault = ctx.cmd.raw_opt("xenstore", "fault");
+    let (home, domid) = (
+        ctx.env.xs_home.clone().unwrap_or_default(),
+        ctx.env.domid.unwrap_or(0),
+    );
+    session(ctx, |ctx, c| {
+        c.set_policy(policy);
+        c.timeout_ns = timeout;
+        ctx.info("notify_policy", describe(&policy));
+        if let Some(f) = fault {
+            return fault::inject(ctx, c, f);
+        }
+        let _ = c.rm(0, BASE);
+        let imp = identify(ctx, c)?;
+        basic::read_write(ctx, c)?;
+        basic::value_limit(ctx, c, imp)?;
+        basic::path_limits(ctx, c, imp, &home)?;
+        basic::permissions(ctx, c, imp, domid)?;
+        basic::misc(ctx, c, domid, &home)?;
+        watch::watches(ctx, c, &home)?;
+        tx::transactions(ctx, c, imp)?;
+        quota::message_types(ctx, c, imp)?;
+        quota::quotas(ctx, c, imp)?;
+        c.rm(0, BASE)?;
+        let n = c.counters;
+        ctx.info(
+            "client_counters",
+            format_args!(
+                "{} requests, {} replies, {} notifies",
+                n.requests, n.replies, n.notifies
+            ),
+        );
+        Ok(())
+    });
+}

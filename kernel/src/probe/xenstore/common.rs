@@ -1,0 +1,163 @@
+//! What the three xenstore probes share: running with the client (SKIP
+//! without one), the notification-mode options, per-implementation
+//! expectations.
+
+use crate::drv::xenstore::{self as xs, Client, ErrName, XsErr};
+use crate::probe::Ctx;
+use alloc::format;
+use core::fmt;
+use xp_core::cmdline::{Cmdline, OptKind, OptSpec};
+use xp_core::outcome::Outcome;
+use xp_core::xs::fingerprint::{Impl, Signal};
+use xp_core::xs::{NotifyPolicy, ProducerMode, XsError};
+
+pub const NOTIFY: OptSpec = OptSpec {
+    key: "notify",
+    kind: OptKind::Choice(&["eager", "lazy", "delayed"]),
+    help: "after writing requests: eager (signal each time, the spec), lazy (never), delayed (notify_delay later)",
+};
+pub const NOTIFY_DELAY: OptSpec = OptSpec {
+    key: "notify_delay",
+    kind: OptKind::Duration {
+        min_ns: 0,
+        max_ns: 60_000_000_000,
+    },
+    help: "delay of notify=delayed (default 1ms)",
+};
+pub const CONSUMER: OptSpec = OptSpec {
+    key: "consumer",
+    kind: OptKind::Choice(&["notify", "lazy"]),
+    help: "after consuming replies: notify (the spec) or lazy (never)",
+};
+pub const TIMEOUT: OptSpec = OptSpec {
+    key: "timeout",
+    kind: OptKind::Duration {
+        min_ns: 1_000_000,
+        max_ns: 600_000_000_000,
+    },
+    help: "deadline of each request (default 5s; raise it with notify=lazy)",
+};
+
+/// The notification policy and request timeout `probe`'s options ask for.
+pub fn client_options(cmd: &Cmdline<'_>, probe: &str) -> (NotifyPolicy, u64) {
+    let lazy_consumer = cmd.opt_choice(probe, "consumer", "notify") == "lazy";
+    let producer = match cmd.opt_choice(probe, "notify", "eager") {
+        "lazy" => ProducerMode::Lazy,
+        "delayed" => ProducerMode::Delayed {
+            delay_ns: cmd.opt_duration_ns(probe, "notify_delay", 1_000_000),
+        },
+        _ => ProducerMode::Eager,
+    };
+    let timeout = cmd.opt_duration_ns(probe, "timeout", xs::DEFAULT_TIMEOUT_NS);
+    (NotifyPolicy::new(producer, lazy_consumer), timeout)
+}
+
+/// Describes a policy for reports.
+pub fn describe(p: &NotifyPolicy) -> alloc::string::String {
+    let producer = match p.producer {
+        ProducerMode::Eager => alloc::string::String::from("eager"),
+        ProducerMode::Lazy => "lazy".into(),
+        ProducerMode::Delayed { delay_ns } => alloc::format!("delayed {} us", delay_ns / 1000),
+    };
+    let consumer = if p.lazy_consumer { "lazy" } else { "notify" };
+    alloc::format!("producer {producer}, consumer {consumer}")
+}
+
+/// Runs `f` with the client; SKIP when there is none (dom0), ERROR for an error `f`
+/// returns. The client's policy and timeout are restored afterwards, and a client `f`
+/// left broken is resynchronised.
+pub fn session(ctx: &mut Ctx<'_>, f: impl FnOnce(&mut Ctx<'_>, &mut Client) -> Result<(), XsErr>) {
+    if !xs::available() {
+        let why = ctx.env.xs_home.as_ref().err().cloned().unwrap_or_default();
+        ctx.check_as(
+            "xenstore_available",
+            Outcome::Skip,
+            "a xenstore ring (domU)",
+            why,
+        );
+        return;
+    }
+    let r = xs::with(|c| {
+        let saved = (c.policy(), c.timeout_ns);
+        let r = f(ctx, c);
+        c.set_policy(saved.0);
+        c.timeout_ns = saved.1;
+        if c.broken().is_some() {
+            c.resync();
+        }
+        r
+    });
+    if let Ok(Err(e)) | Err(e) = r {
+        ctx.error(format_args!("xenstore: {e}"));
+    }
+}
+
+/// A daemon's answer: success (`None`) or its error. Other failures (timeouts, protocol
+/// violations) stay errors, for the probe to report as ERROR.
+pub fn answer<T>(r: Result<T, XsErr>) -> Result<Option<XsError>, XsErr> {
+    match r {
+        Ok(_) => Ok(None),
+        Err(XsErr::Daemon(e)) => Ok(Some(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// An answer as text: `OK` or the error name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Ans(pub Option<XsError>);
+
+impl fmt::Display for Ans {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            None => f.write_str("OK"),
+            Some(e) => ErrName(e).fmt(f),
+        }
+    }
+}
+
+/// Checks an answer that both implementations give alike.
+pub fn check_answer(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    want: Option<XsError>,
+    got: Option<XsError>,
+) -> bool {
+    ctx.check(name, want == got, Ans(want), Ans(got))
+}
+
+/// Checks an observation against what the fingerprinted implementation is documented
+/// to do; the other implementation's value is shown too. Without a fingerprint both are
+/// shown and the check fails.
+pub fn check_impl<T: PartialEq + fmt::Display>(
+    ctx: &mut Ctx<'_>,
+    imp: Option<Impl>,
+    name: &str,
+    want: impl Fn(Impl) -> T,
+    got: T,
+) -> bool {
+    let Some(imp) = imp else {
+        let both = format!(
+            "C xenstored: {}; oxenstored: {}",
+            want(Impl::C),
+            want(Impl::Ocaml)
+        );
+        return ctx.check(name, false, both, got);
+    };
+    let (mine, other) = (want(imp), want(imp.other()));
+    let expected = match mine == other {
+        true => format!("{mine}"),
+        false => format!("{mine} ({}; {}: {other})", imp.name(), imp.other().name()),
+    };
+    ctx.check(name, got == mine, expected, got)
+}
+
+/// Checks a [`Signal`]'s answer against the fingerprinted implementation.
+pub fn check_signal(
+    ctx: &mut Ctx<'_>,
+    imp: Option<Impl>,
+    name: &str,
+    s: Signal,
+    got: Option<XsError>,
+) -> bool {
+    check_impl(ctx, imp, name, |i| Ans(s.expected(i)), Ans(got))
+}
