@@ -139,13 +139,8 @@ watch_guest() {
     while kill -0 $xl_pid 2>/dev/null; do
         now
         if [ -z "$DOMID" ]; then
-            DOMID=$(sed -n 's/.*Waiting for domain .* (domid \([0-9]*\)) to die.*/\1/p' $XLOUT 2>/dev/null)
-            if [ -n "$DOMID" ]; then
-                stage guest-started
-                deadline=$((t + XP_TIMEOUT * 100))
-                start_peers
-                start_script
-            elif [ $t -gt $((start + XL_BUILD_CS)) ]; then
+            guest_started
+            if [ -z "$DOMID" ] && [ $t -gt $((start + XL_BUILD_CS)) ]; then
                 timed_out=1; break
             fi
         elif [ $t -ge $deadline ]; then
@@ -153,6 +148,18 @@ watch_guest() {
         fi
         sleep 0.05
     done
+    # A quick probe can end before one poll saw it start: peers and the script still run.
+    [ -n "$DOMID" ] || guest_started
+}
+
+# Once xl says the domain was built and unpaused: note its id, start peers and the script.
+guest_started() {
+    DOMID=$(sed -n 's/.*Waiting for domain .* (domid \([0-9]*\)) to die.*/\1/p' $XLOUT 2>/dev/null)
+    [ -n "$DOMID" ] || return 0
+    stage guest-started
+    deadline=$((t + XP_TIMEOUT * 100))
+    start_peers
+    start_script
 }
 
 # Lets xenconsoled drain the ring of the (preserved) domain, then closes the FIFO by ending
