@@ -29,6 +29,7 @@ pub fn cargo() -> Command {
         if !keep
             && (k.starts_with("CARGO_")
                 || k.starts_with("RUSTC")
+                || k == "CARGO"
                 || k == "RUSTFLAGS"
                 || k == "RUSTUP_TOOLCHAIN")
         {

@@ -71,14 +71,15 @@ pub fn multiboot_module(path: &Path, args: &str) -> Result<String> {
 
 /// QEMU's options besides memory, kernel, command line and modules.
 ///
-/// `-icount shift=0,sleep=off`: guest time is virtual, 1 ns per executed instruction (a 1 GHz in-order CPU), and
+/// `-icount shift=2,sleep=off`: guest time is virtual, 4 ns per executed instruction (a 250 MIPS CPU; at 1 ns, Xen's
+/// boot-time busy-waits need 4x the instructions and a dom0 run takes twice as long), and
 /// jumps straight to the next timer deadline when every CPU idles. So (1) a loaded host
 /// cannot show up inside the lab as timer lateness or false stalls (with real time it did:
 /// millisecond lateness, 100 ms "lost wake-ups"); (2) the TSC rate stays constant (`shift=auto`
 /// changes it on the fly, after Xen calibrated it); (3) timer interrupts are never delivered
 /// late while QEMU sleeps (`sleep=on` showed 55 ms late wake-ups); (4) idle time costs no
 /// real time. Runs are reproducible; absolute figures are those of this virtual machine.
-const QEMU_FIXED: &str = "-smp 1 -cpu max,-smap -accel tcg -icount shift=0,sleep=off -nographic \
+const QEMU_FIXED: &str = "-smp 1 -cpu max,-smap -accel tcg -icount shift=2,sleep=off -nographic \
                           -nodefaults -no-reboot -monitor none -serial stdio \
                           -device isa-debug-exit,iobase=0xf4,iosize=0x04";
 
