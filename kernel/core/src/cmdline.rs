@@ -441,13 +441,7 @@ impl<'a> Cmdline<'a> {
         key: &str,
         default: &'s [u64],
     ) -> impl Iterator<Item = u64> + 's {
-        let raw = self.raw_opt(probe, key);
-        let given = raw
-            .into_iter()
-            .flat_map(|v| v.split(','))
-            .filter_map(parse_duration_ns);
-        let fallback = default.iter().copied().filter(move |_| raw.is_none());
-        given.chain(fallback)
+        self.opt_list(probe, key, default, parse_duration_ns)
     }
 
     /// `probe.key` as a list of numbers (validated at parse time), or `default`.
@@ -457,11 +451,19 @@ impl<'a> Cmdline<'a> {
         key: &str,
         default: &'s [u64],
     ) -> impl Iterator<Item = u64> + 's {
+        self.opt_list(probe, key, default, parse_u64)
+    }
+
+    /// A comma-separated option parsed item by item, or `default` when absent.
+    fn opt_list<'s>(
+        &'s self,
+        probe: &str,
+        key: &str,
+        default: &'s [u64],
+        parse: fn(&str) -> Option<u64>,
+    ) -> impl Iterator<Item = u64> + 's {
         let raw = self.raw_opt(probe, key);
-        let given = raw
-            .into_iter()
-            .flat_map(|v| v.split(','))
-            .filter_map(parse_u64);
+        let given = raw.into_iter().flat_map(|v| v.split(',')).filter_map(parse);
         given.chain(default.iter().copied().filter(move |_| raw.is_none()))
     }
 
