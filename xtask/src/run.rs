@@ -117,6 +117,7 @@ pub fn parse_peer(spec: &str, memory_mib: u32) -> Result<lab::Peer> {
             name: name.into(),
             cmdline: cmdline.into(),
             memory_mib,
+            kernel: None,
         }),
         _ => {
             anyhow::bail!("bad --peer '{spec}' (expected NAME:CMDLINE, e.g. xpeer:probes=platform)")

@@ -198,6 +198,7 @@ impl Scenario {
                     name: p.name.clone(),
                     cmdline: p.cmdline.clone(),
                     memory_mib: p.memory,
+                    kernel: None,
                 })
                 .collect(),
             out_dir: out_root.join(&self.name),

@@ -49,9 +49,77 @@ pub fn all(ctx: &Ctx) -> Result<(Vec<Figure>, EnvInfo)> {
     f.push(wall("lab_wall_dom0", &d0, "probe as dom0, platform probe"));
     f.push(min_memory(ctx, domu.iter().any(ok))?);
     f.push(entry_to_ready(&domu));
-    f.push(missing("linux_pv_boot", "ns", "Linux PV guest boot to init in the same lab", "the lab boots no Linux PV guest: dom0's initramfs carries no guest kernel and LabConfig cannot add one (needs lab support)"));
-    f.extend(measurement_run(ctx, &registry)?);
+    f.push(linux_boot(ctx)?);
+    let vchan = vchan_run(ctx, &registry)?;
+    f.extend(measurement_run(ctx, &registry, vchan.as_ref())?);
     Ok((f, EnvInfo { xen_version }))
+}
+
+/// A Linux PV guest's boot beside ours, in the same lab: the lab's dom0 kernel booted as a peer
+/// domU (128 MiB, no root file system). Ready = its printk time when it tries to mount root
+/// (the point where it would run init), in the same virtual time as our entry_to_ready.
+fn linux_boot(ctx: &Ctx) -> Result<Figure> {
+    let method = "Linux 6.1 (Debian's dom0 kernel) as a PV domU, 128 MiB: printk time of its \
+                  \"Unable to mount root fs\" / \"Run /init\" line, n=1";
+    let kernel = crate::lab::provision(false)?.dom0_kernel;
+    let out = ctx.run("linux-pv", |o| {
+        o.cmdline = "probes=platform".into();
+        o.peers = vec![crate::lab::Peer {
+            name: "linux".into(),
+            cmdline: "console=hvc0 loglevel=6 printk.time=1".into(),
+            memory_mib: 128,
+            kernel: Some(kernel.clone()),
+        }];
+    })?;
+    let lines: Vec<&String> = out
+        .lab
+        .peer_lines
+        .iter()
+        .filter(|(n, _)| n == "linux")
+        .map(|(_, l)| l)
+        .collect();
+    let ready = lines
+        .iter()
+        .find(|l| l.contains("Unable to mount root fs") || l.contains("Run /init"));
+    Ok(match ready.and_then(|l| printk_secs(l)) {
+        Some(s) => Figure::new("linux_pv_boot".into(), s * 1e9, "ns", Some(1), method),
+        None => missing(
+            "linux_pv_boot",
+            "ns",
+            method,
+            &format!(
+                "no ready line in the Linux guest's {} console lines (last: {:?})",
+                lines.len(),
+                lines.last()
+            ),
+        ),
+    })
+}
+
+/// The seconds of a printk timestamp (`[    1.234567] ...`).
+fn printk_secs(line: &str) -> Option<f64> {
+    line.trim_start()
+        .strip_prefix('[')?
+        .split(']')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The vchan baseline: tests/lab/vchan-interop.toml's run (dom0's vchan-socket-proxy looping
+/// the guest's pings back), if this kernel has the vchan probe.
+fn vchan_run(ctx: &Ctx, registry: &[String]) -> Result<Option<Outcome>> {
+    if !registry.iter().any(|r| r == "vchan") {
+        return Ok(None);
+    }
+    let s = crate::scenario::load(&crate::build::root().join("tests/lab/vchan-interop.toml"))?;
+    let out = ctx.run("vchan", |o| {
+        o.cmdline = s.cmdline.clone();
+        o.dom0_script = s.dom0_script.clone();
+        o.timeout_s = s.timeout;
+    })?;
+    Ok(Some(out))
 }
 
 fn ok(o: &Outcome) -> bool {
@@ -228,7 +296,7 @@ const XS_ITER: u32 = 100;
 
 /// One domU run for the per-op figures: dom0 runs test-xenstore while the guest idles in the
 /// stall probe, then the guest measures (timer overhead, xenstore, ring when the kernel has them).
-fn measurement_run(ctx: &Ctx, registry: &[String]) -> Result<Vec<Figure>> {
+fn measurement_run(ctx: &Ctx, registry: &[String], vchan: Option<&Outcome>) -> Result<Vec<Figure>> {
     let has = |p: &str| registry.iter().any(|r| r == p);
     let xs_probe = ["xenstore-latency", "xenstore"]
         .into_iter()
@@ -250,6 +318,17 @@ fn measurement_run(ctx: &Ctx, registry: &[String]) -> Result<Vec<Figure>> {
     })?;
     let mut f = vec![super::ops::timer_overhead(&out)];
     f.extend(super::ops::xenstore(&out, xs_probe, XS_ITER));
-    f.extend(super::ops::ring(&out, has("ring")));
+    f.extend(super::ops::ring(&out, has("ring"), vchan));
     Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn printk_timestamps() {
+        let l = "[   13.612345] VFS: Unable to mount root fs on unknown-block(0,0)";
+        assert_eq!(super::printk_secs(l), Some(13.612345));
+        assert_eq!(super::printk_secs("no stamp"), None);
+        assert_eq!(super::printk_secs("[ garbage] x"), None);
+    }
 }

@@ -123,7 +123,7 @@ fn guest_xenstore(o: &Outcome, probe: Option<&str>, op: &str) -> Figure {
 }
 
 /// Ring round trip (the ring probe's `*rtt*` stats) and a vchan baseline if any record has one.
-pub fn ring(o: &Outcome, probe_present: bool) -> Vec<Figure> {
+pub fn ring(o: &Outcome, probe_present: bool, vchan_run: Option<&Outcome>) -> Vec<Figure> {
     let method = "ring probe: mean of its *rtt* stats record";
     let rtt = if probe_present {
         let st = records(o, "stats", "ring")
@@ -154,15 +154,28 @@ pub fn ring(o: &Outcome, probe_present: bool) -> Vec<Figure> {
             "this kernel has no ring probe (not in the probe registry)",
         )
     };
-    let vmethod = "round trip through libxenvchan (vchan-socket-proxy) in the same run";
-    let vchan = o
-        .parsed
-        .records
-        .iter()
-        .find(|r| r["kind"] == "stats" && field(r, "name").contains("vchan"));
+    let vmethod = "vchan probe, ping mode: 16-byte round trips from the guest through libxenvchan to dom0's \
+                   vchan-socket-proxy (looping its output to its input) and back, run of tests/lab/vchan-interop.toml";
+    let vchan = vchan_run.into_iter().chain([o]).find_map(|run| {
+        run.parsed
+            .records
+            .iter()
+            .find(|r| r["kind"] == "stats" && field(r, "name") == "vchan_rtt_16B")
+    });
     let vchan = match vchan.and_then(|r| Some((r["avg"].as_f64()?, r))) {
-        Some((v, r)) => Figure::new("vchan_rtt".into(), v, &field(r, "unit"), r["count"].as_u64(), &format!("{vmethod}: {} ({})", field(r, "name"), field(r, "method"))),
-        None => missing("vchan_rtt", "ns", vmethod, "no vchan peer: the lab sets up no vchan-socket-proxy pair for the guest's ring (needs ring probe + lab support)"),
+        Some((v, r)) => Figure::new(
+            "vchan_rtt".into(),
+            v,
+            &field(r, "unit"),
+            r["count"].as_u64(),
+            &format!("{vmethod}: {} ({})", field(r, "name"), field(r, "method")),
+        ),
+        None => missing(
+            "vchan_rtt",
+            "ns",
+            vmethod,
+            "no vchan_rtt_16B stats: this kernel has no vchan probe, or its run failed",
+        ),
     };
     vec![rtt, vchan]
 }

@@ -159,14 +159,23 @@ pub fn peer_xl_config(p: &super::Peer) -> Result<String> {
         p.name
     );
     Ok(format!(
-        "name = \"{}\"\ntype = \"pv\"\nkernel = \"{PROBE_PATH}\"\nmemory = {}\nmaxmem = {}\n\
+        "name = \"{}\"\ntype = \"pv\"\nkernel = \"{}\"\nmemory = {}\nmaxmem = {}\n\
          vcpus = 1\ntsc_mode = \"native\"\nextra = {}\non_poweroff = \"preserve\"\non_reboot = \"preserve\"\n\
          on_crash = \"preserve\"\non_watchdog = \"preserve\"\n",
         p.name,
+        peer_kernel_path(p),
         p.memory_mib,
         p.memory_mib,
         xl_quoted("a peer's command line", &p.cmdline)?
     ))
+}
+
+/// Where a peer's kernel is in dom0: its own image if it brings one, else the probe.
+pub fn peer_kernel_path(p: &super::Peer) -> String {
+    match p.kernel {
+        Some(_) => format!("/probe/{}.kernel", p.name),
+        None => PROBE_PATH.to_string(),
+    }
 }
 
 /// Shell assignments sourced by the init script (values are single-quoted).
@@ -236,6 +245,27 @@ mod tests {
         assert!(xl_config(&big)
             .unwrap()
             .contains("memory = 128\nmaxmem = 128\n"));
+    }
+
+    #[test]
+    fn peer_configs_name_their_kernel() {
+        let mut p = crate::lab::Peer {
+            name: "linux".into(),
+            cmdline: "console=hvc0".into(),
+            memory_mib: 128,
+            kernel: None,
+        };
+        assert!(peer_xl_config(&p)
+            .unwrap()
+            .contains("kernel = \"/probe/xenprobe\"\n"));
+        p.kernel = Some("/cache/vmlinux".into());
+        let c = peer_xl_config(&p).unwrap();
+        assert!(
+            c.contains("kernel = \"/probe/linux.kernel\"\n") && c.contains("memory = 128\n"),
+            "{c}"
+        );
+        p.name = "bad name".into();
+        assert!(peer_xl_config(&p).is_err());
     }
 
     #[test]

@@ -225,6 +225,11 @@ pub fn build_run(base: &Path, cfg: &LabConfig, out: &Path) -> Result<()> {
             0o644,
             config::peer_xl_config(peer)?.as_bytes(),
         )?;
+        if let Some(k) = &peer.kernel {
+            let image = fs::read(k)
+                .with_context(|| format!("reading peer {}'s kernel {}", peer.name, k.display()))?;
+            w.file(&config::peer_kernel_path(peer), 0o644, &image)?;
+        }
     }
     if let Some(s) = &cfg.dom0_script {
         w.file(config::SCRIPT_PATH, 0o755, s.as_bytes())?;

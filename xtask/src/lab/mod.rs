@@ -154,6 +154,9 @@ pub struct Peer {
     pub name: String,
     pub cmdline: String,
     pub memory_mib: u32,
+    /// Another PV kernel to boot instead of the probe (e.g. the dom0 Linux as a guest, for a
+    /// boot-time baseline); it is copied into dom0's initramfs.
+    pub kernel: Option<PathBuf>,
 }
 
 /// The stages of a run, in order. `LabRun::stage` is the last one entered: when a run fails,
