@@ -26,9 +26,9 @@ impl core::fmt::Display for RingError {
     }
 }
 
-/// Bytes between consumer and producer, checked against the ring size.
+/// Bytes (or slots) between consumer and producer, checked against the ring size (any size,
+/// even 0 for a ring not set up yet; only [`mask`] needs a power of two).
 pub fn used(prod: u32, cons: u32, size: u32) -> Result<u32, RingError> {
-    debug_assert!(size.is_power_of_two());
     let n = prod.wrapping_sub(cons);
     if n > size {
         Err(RingError { prod, cons, size })

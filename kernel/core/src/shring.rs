@@ -65,17 +65,12 @@ impl core::fmt::Display for RingError {
 }
 
 fn unconsumed(what: &'static str, prod: u32, cons: u32, size: u32) -> Result<u32, RingError> {
-    let n = prod.wrapping_sub(cons);
-    if n > size {
-        Err(RingError {
-            what,
-            prod,
-            cons,
-            size,
-        })
-    } else {
-        Ok(n)
-    }
+    crate::ring::used(prod, cons, size).map_err(|e| RingError {
+        what,
+        prod: e.prod,
+        cons: e.cons,
+        size: e.size,
+    })
 }
 
 /// `new - event < new - old`: the peer asked (via its event index) to be told about

@@ -85,18 +85,28 @@ fn disconnect(ctx: &mut Ctx<'_>, dev: &Dev, mut c: FrontConn, last: bool) {
     }
 }
 
+/// The frontend's xenbus device, reported as `device`; `peer_role` names the other end.
+fn front_device(ctx: &mut Ctx<'_>, peer_role: &str) -> Option<Dev> {
+    match xenbus::front_dev(ctx.env) {
+        Ok(dev) => {
+            let what = format_args!(
+                "{} <-> {} ({peer_role} domid {})",
+                dev.own, dev.peer_dir, dev.peer
+            );
+            ctx.info("device", what);
+            Some(dev)
+        }
+        Err(e) => {
+            ctx.error(e);
+            None
+        }
+    }
+}
+
 pub fn front(ctx: &mut Ctx<'_>, cfg: &Cfg) {
-    let dev = match xenbus::front_dev(ctx.env) {
-        Ok(d) => d,
-        Err(e) => return ctx.error(e),
+    let Some(dev) = front_device(ctx, "backend") else {
+        return;
     };
-    ctx.info(
-        "device",
-        format_args!(
-            "{} <-> {} (backend domid {})",
-            dev.own, dev.peer_dir, dev.peer
-        ),
-    );
     let (c, s) = match connect(ctx, &dev, Publish::Honest) {
         Ok(r) => r,
         Err(e) => return ctx.error(e),
@@ -123,17 +133,9 @@ fn measure(ctx: &mut Ctx<'_>, cfg: &Cfg, dev: &Dev, c: &FrontConn) {
 }
 
 pub fn hostile(ctx: &mut Ctx<'_>, cfg: &Cfg) {
-    let dev = match xenbus::front_dev(ctx.env) {
-        Ok(d) => d,
-        Err(e) => return ctx.error(e),
+    let Some(dev) = front_device(ctx, "victim") else {
+        return;
     };
-    ctx.info(
-        "device",
-        format_args!(
-            "{} <-> {} (victim domid {})",
-            dev.own, dev.peer_dir, dev.peer
-        ),
-    );
     for &a in &cfg.attacks {
         if !a.by_front() {
             ctx.error(format_args!(
