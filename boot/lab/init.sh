@@ -48,6 +48,18 @@ fail() {
     finish
 }
 
+# Whether the driver of module $1 is built into the kernel (a --dom0-kernel of your own).
+builtin() {
+    case "$1" in
+        xen-evtchn) [ -e /dev/xen/evtchn ] ;;
+        xen-privcmd) [ -e /dev/xen/privcmd ] ;;
+        xenfs) grep -q xenfs /proc/filesystems ;;
+        xen-gntdev) [ -e /dev/xen/gntdev ] ;;
+        xen-gntalloc) [ -e /dev/xen/gntalloc ] ;;
+        *) false ;;
+    esac
+}
+
 setup_dom0() {
     mount -t proc proc /proc
     mount -t sysfs sysfs /sys
@@ -59,7 +71,8 @@ setup_dom0() {
     ln -sf /run/lock /var/lock
     stage dom0-up
     for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc; do
-        insmod /lib/modules/xen/$m.ko || fail dom0 "insmod $m failed"
+        insmod /lib/modules/xen/$m.ko 2>/run/insmod.err || builtin $m ||
+            fail dom0 "insmod $m failed: $(cat /run/insmod.err) (a --dom0-kernel other than the release's needs its Xen drivers built in: CONFIG_XEN_DEV_EVTCHN, CONFIG_XEN_PRIVCMD, CONFIG_XENFS, CONFIG_XEN_GNTDEV, CONFIG_XEN_GRANT_DEV_ALLOC =y)"
     done
     mount -t xenfs xenfs /proc/xen || fail dom0 "mounting xenfs on /proc/xen failed"
 }

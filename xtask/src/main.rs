@@ -31,6 +31,13 @@ commands:
       --memory MIB           domU memory (default 4, libxc's floor for a 64-bit PV guest)
       --timeout S            how long the probe may run (default 60)
       --dom0-script \"...\"    shell lines dom0 runs while the probe runs ($DOMID, $DOMNAME)
+      --xen FILE             boot your own hypervisor (xen.gz or xen) with the release's dom0
+      --dom0-kernel FILE     boot your own dom0 kernel (bzImage or PV vmlinux)
+      --xen-args \"...\"       more options for Xen's command line
+      --pcpus N              pCPUs of the lab machine (default 1; with 2+ dom0 gets pCPU 0)
+      --vcpus N              vCPUs of the probe domain (default 1, at most --pcpus)
+      --shared-dom0-cpu      with --pcpus 2+: dom0 and the probe share every pCPU
+      --peer NAME:CMDLINE    one more probe domain after the main one
       --json FILE            write all records, the verdict and lab timings as JSON
       --out DIR              where serial.log etc. go (default lab-out/run)
       --verbose              echo the raw serial console to stderr

@@ -19,6 +19,11 @@ pub const USAGE: &[&str] = &[
     "--dom0-script \"...\"",
     "--peer NAME:CMDLINE",
     "--xen-args \"...\"",
+    "--xen FILE",
+    "--dom0-kernel FILE",
+    "--pcpus N",
+    "--vcpus N",
+    "--shared-dom0-cpu",
     "--out DIR",
     "--verbose",
 ];
@@ -37,6 +42,11 @@ pub struct RunOpts {
     pub peers: Vec<lab::Peer>,
     /// Extra options for Xen's command line (e.g. "clocksource=tsc").
     pub xen_args: String,
+    /// Your own hypervisor (xen.gz or xen) / dom0 kernel (bzImage or PV vmlinux).
+    pub xen: Option<PathBuf>,
+    pub dom0_kernel: Option<PathBuf>,
+    /// pCPUs, the probe's vCPUs, and whether dom0 shares pCPU 0 with it.
+    pub cpus: lab::Cpus,
     pub out_dir: PathBuf,
     pub verbose: bool,
 }
@@ -53,6 +63,9 @@ impl Default for RunOpts {
             dom0_script: None,
             peers: Vec::new(),
             xen_args: String::new(),
+            xen: None,
+            dom0_kernel: None,
+            cpus: lab::Cpus::default(),
             out_dir: crate::build::root().join("lab-out/run"),
             verbose: false,
         }
@@ -98,6 +111,7 @@ pub fn parse_opts(mut a: Args) -> Result<(RunOpts, Option<PathBuf>)> {
         .unwrap_or(o.memory_mib);
     o.dom0_script = a.value("--dom0-script")?;
     o.xen_args = a.value("--xen-args")?.unwrap_or_default();
+    parse_lab_shape(&mut a, &mut o)?;
     while let Some(p) = a.value("--peer")? {
         o.peers.push(parse_peer(&p, o.memory_mib)?);
     }
@@ -108,6 +122,17 @@ pub fn parse_opts(mut a: Args) -> Result<(RunOpts, Option<PathBuf>)> {
     let json = a.value("--json")?.map(PathBuf::from);
     a.finish()?;
     Ok((o, json))
+}
+
+/// `--xen`, `--dom0-kernel`, `--pcpus`, `--vcpus`, `--shared-dom0-cpu`.
+fn parse_lab_shape(a: &mut Args, o: &mut RunOpts) -> Result<()> {
+    o.xen = a.value("--xen")?.map(PathBuf::from);
+    o.dom0_kernel = a.value("--dom0-kernel")?.map(PathBuf::from);
+    let cpus = "a count of CPUs (1 to 16)";
+    o.cpus.pcpus = a.number("--pcpus", cpus)?.unwrap_or(o.cpus.pcpus);
+    o.cpus.vcpus = a.number("--vcpus", cpus)?.unwrap_or(o.cpus.vcpus);
+    o.cpus.shared_dom0_cpu = a.flag("--shared-dom0-cpu");
+    Ok(())
 }
 
 /// `--peer NAME:CMDLINE` (`@MAIN_DOMID@` in CMDLINE becomes the main domain's id).
@@ -153,6 +178,9 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
         dom0_script: opts.dom0_script.clone(),
         peers: opts.peers.clone(),
         xen_args: opts.xen_args.clone(),
+        xen: opts.xen.clone(),
+        dom0_kernel: opts.dom0_kernel.clone(),
+        cpus: opts.cpus,
         out_dir: opts.out_dir.clone(),
         verbose: opts.verbose,
         ..LabConfig::new(opts.mode, kernel.to_path_buf())
@@ -170,9 +198,18 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
             p.line(l);
         }
     };
-    let lab = lab::run(&cfg, &mut print)?;
+    let mut lab = lab::run(&cfg, &mut print)?;
     drop(progress);
     let parsed = results::parse(&lab.probe_lines);
+    // Debian's Xen prints no "Latest ChangeSet": take XENVER_changeset as the probe read it.
+    if let Some(b) = lab
+        .what
+        .xen_build
+        .as_mut()
+        .filter(|b| b.changeset.is_none())
+    {
+        b.changeset = parsed.info("xen_changeset").map(String::from);
+    }
     let (mut verdict, mut reason) = judge(&parsed, &lab);
     let peers: Vec<(String, Parsed)> = opts
         .peers

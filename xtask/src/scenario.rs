@@ -28,6 +28,20 @@ pub struct Scenario {
     /// Extra options for Xen's command line.
     #[serde(default)]
     pub xen_args: String,
+    /// Your own hypervisor (xen.gz or xen), like `--xen`: relative to the repository root;
+    /// `{cache}` stands for the lab cache directory (e.g. "{cache}/xen-build/xen.gz").
+    pub xen: Option<String>,
+    /// Your own dom0 kernel, like `--dom0-kernel` (same path rules as `xen`).
+    pub dom0_kernel: Option<String>,
+    /// pCPUs of the lab machine (`--pcpus`, default 1).
+    #[serde(default = "one")]
+    pub pcpus: u32,
+    /// vCPUs of the probe domain (`--vcpus`, default 1).
+    #[serde(default = "one")]
+    pub vcpus: u32,
+    /// With pcpus >= 2: dom0 shares the pCPUs with the probe (`--shared-dom0-cpu`).
+    #[serde(default)]
+    pub shared_dom0_cpu: bool,
     /// Peer domains: `[[peer]] name = "..." cmdline = "..."` (`@MAIN_DOMID@` is substituted).
     #[serde(default)]
     pub peer: Vec<PeerSpec>,
@@ -130,8 +144,23 @@ fn credit2() -> String {
 fn four() -> u32 {
     4
 }
+fn one() -> u32 {
+    1
+}
 fn sixty() -> u64 {
     60
+}
+
+/// A scenario's file path: `{cache}` is the lab cache directory; relative paths are taken
+/// from the repository root.
+pub fn resolve_path(p: &str) -> Result<PathBuf> {
+    let cache = crate::lab::cache_dir()?;
+    let p = PathBuf::from(p.replace("{cache}", &cache.to_string_lossy()));
+    Ok(if p.is_absolute() {
+        p
+    } else {
+        crate::build::root().join(p)
+    })
 }
 
 /// Load every scenario under `dir`, sorted by file name.
@@ -161,6 +190,30 @@ pub fn load(path: &Path) -> Result<Scenario> {
 
 impl Scenario {
     pub fn opts(&self, out_root: &Path) -> Result<RunOpts> {
+        let (mode, xenstored, sched) = self.enums()?;
+        Ok(RunOpts {
+            mode,
+            xenstored,
+            sched,
+            cmdline: self.cmdline.clone(),
+            memory_mib: self.memory,
+            timeout_s: self.timeout,
+            dom0_script: self.dom0_script.clone(),
+            xen_args: self.xen_args.clone(),
+            peers: self.peers(),
+            xen: self.xen.as_deref().map(resolve_path).transpose()?,
+            dom0_kernel: self.dom0_kernel.as_deref().map(resolve_path).transpose()?,
+            cpus: crate::lab::Cpus {
+                pcpus: self.pcpus,
+                vcpus: self.vcpus,
+                shared_dom0_cpu: self.shared_dom0_cpu,
+            },
+            out_dir: out_root.join(&self.name),
+            verbose: false,
+        })
+    }
+
+    fn enums(&self) -> Result<(Mode, Xenstored, Sched)> {
         let mode = match self.mode.as_str() {
             "domu" => Mode::DomU,
             "dom0" => Mode::Dom0,
@@ -182,28 +235,17 @@ impl Scenario {
                 self.name
             ),
         };
-        Ok(RunOpts {
-            mode,
-            xenstored,
-            sched,
-            cmdline: self.cmdline.clone(),
-            memory_mib: self.memory,
-            timeout_s: self.timeout,
-            dom0_script: self.dom0_script.clone(),
-            xen_args: self.xen_args.clone(),
-            peers: self
-                .peer
-                .iter()
-                .map(|p| crate::lab::Peer {
-                    name: p.name.clone(),
-                    cmdline: p.cmdline.clone(),
-                    memory_mib: p.memory,
-                    kernel: None,
-                })
-                .collect(),
-            out_dir: out_root.join(&self.name),
-            verbose: false,
-        })
+        Ok((mode, xenstored, sched))
+    }
+
+    fn peers(&self) -> Vec<crate::lab::Peer> {
+        let peer = |p: &PeerSpec| crate::lab::Peer {
+            name: p.name.clone(),
+            cmdline: p.cmdline.clone(),
+            memory_mib: p.memory,
+            kernel: None,
+        };
+        self.peer.iter().map(peer).collect()
     }
 
     /// Every way `out` differs from what the scenario expects (empty = pass).

@@ -27,6 +27,9 @@ pub fn print(opts: &RunOpts, out: &Outcome) {
         "xen:     {}",
         start.map_or("?".into(), |r| field(r, "xen_version"))
     );
+    for l in crate::lab::describe(&out.lab.what) {
+        eprintln!("booted:  {l}");
+    }
     for r in p.of_kind("probe_end") {
         let name = field(r, "probe");
         let checks: Vec<_> = p
@@ -103,6 +106,7 @@ pub fn to_json(opts: &RunOpts, out: &Outcome) -> Value {
             "cmdline": opts.cmdline,
         },
         "records": out.parsed.records,
+        "booted": out.lab.what,
         "lab": {
             "stage": format!("{:?}", out.lab.stage),
             "guest_end": format!("{:?}", out.lab.guest_end),

@@ -46,11 +46,49 @@ pub fn xen_cmdline(cfg: &LabConfig) -> String {
     let mem = dom0_mib(cfg);
     let line = format!(
         "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem={mem}M,max:{mem}M \
-         dom0_max_vcpus=1 noreboot sched={} {}",
+         {} noreboot sched={} {}",
+        dom0_cpus(cfg),
         cfg.sched.xen_name(),
         cfg.xen_args
     );
     line.trim_end().to_string()
+}
+
+/// dom0's vCPUs: one Linux vCPU (pinned to pCPU 0 when it has a pCPU of its own); the probe
+/// as dom0 gets the probe's vCPU count.
+fn dom0_cpus(cfg: &LabConfig) -> String {
+    match cfg.mode {
+        Mode::Dom0 => format!("dom0_max_vcpus={}", cfg.cpus.vcpus),
+        Mode::DomU if cfg.cpus.dom0_pinned() => "dom0_max_vcpus=1 dom0_vcpus_pin".into(),
+        Mode::DomU => "dom0_max_vcpus=1".into(),
+    }
+}
+
+/// The xl `cpus=` line of probe domains: every pCPU but dom0's, when dom0 has its own.
+fn xl_cpus(cfg: &LabConfig) -> String {
+    match cfg.cpus.pcpus {
+        _ if !cfg.cpus.dom0_pinned() => String::new(),
+        2 => "cpus = \"1\"\n".into(),
+        n => format!("cpus = \"1-{}\"\n", n - 1),
+    }
+}
+
+/// Refuses CPU layouts the lab cannot build, naming the value and what is possible.
+pub fn check_cpus(cfg: &LabConfig) -> Result<()> {
+    let c = cfg.cpus;
+    ensure!(
+        (1..=16).contains(&c.pcpus),
+        "--pcpus {}: the lab machine has 1 to 16 pCPUs",
+        c.pcpus
+    );
+    ensure!(
+        (1..=c.pcpus).contains(&c.vcpus),
+        "--vcpus {} with --pcpus {}: the probe domain may have 1 to {} vCPUs (raise --pcpus)",
+        c.vcpus,
+        c.pcpus,
+        c.pcpus
+    );
+    Ok(())
 }
 
 /// A multiboot module for QEMU's `-initrd`: a path, then its command line. QEMU splits modules
@@ -79,7 +117,7 @@ pub fn multiboot_module(path: &Path, args: &str) -> Result<String> {
 /// changes it on the fly, after Xen calibrated it); (3) timer interrupts are never delivered
 /// late while QEMU sleeps (`sleep=on` showed 55 ms late wake-ups); (4) idle time costs no
 /// real time. Runs are reproducible; absolute figures are those of this virtual machine.
-const QEMU_FIXED: &str = "-smp 1 -cpu max,-smap -accel tcg -icount shift=2,sleep=off -nographic \
+const QEMU_FIXED: &str = "-cpu max,-smap -accel tcg -icount shift=2,sleep=off -nographic \
                           -nodefaults -no-reboot -monitor none -serial stdio \
                           -device isa-debug-exit,iobase=0xf4,iosize=0x04";
 
@@ -105,6 +143,7 @@ fn dom0_mib(cfg: &LabConfig) -> u32 {
 /// QEMU's arguments (everything after the program name).
 pub fn qemu_args(cfg: &LabConfig, xen: &Path, modules: &[String]) -> Vec<String> {
     let mut a = vec!["-m".to_string(), machine_mib(cfg).to_string()];
+    a.extend(["-smp".into(), cfg.cpus.pcpus.to_string()]);
     a.extend(QEMU_FIXED.split_whitespace().map(String::from));
     a.extend(["-kernel".into(), xen.to_string_lossy().into_owned()]);
     a.extend(["-append".into(), xen_cmdline(cfg)]);
@@ -135,10 +174,12 @@ fn xl_quoted(what: &str, s: &str) -> Result<String> {
 pub fn xl_config(cfg: &LabConfig) -> Result<String> {
     Ok(format!(
         "name = \"{DOMAIN_NAME}\"\ntype = \"pv\"\nkernel = \"{PROBE_PATH}\"\nmemory = {}\nmaxmem = {}\n\
-         vcpus = 1\ntsc_mode = \"native\"\nextra = {}\non_poweroff = \"preserve\"\non_reboot = \"preserve\"\n\
+         vcpus = {}\n{}tsc_mode = \"native\"\nextra = {}\non_poweroff = \"preserve\"\non_reboot = \"preserve\"\n\
          on_crash = \"preserve\"\non_watchdog = \"preserve\"\n",
         cfg.memory_mib,
         cfg.memory_mib,
+        cfg.cpus.vcpus,
+        xl_cpus(cfg),
         xl_quoted("the guest command line", &cfg.cmdline)?
     ))
 }
@@ -149,7 +190,7 @@ pub fn peer_cfg_path(i: usize) -> String {
 }
 
 /// The xl config of a peer domain (`@MAIN_DOMID@` is replaced by init at creation time).
-pub fn peer_xl_config(p: &super::Peer) -> Result<String> {
+pub fn peer_xl_config(p: &super::Peer, cfg: &LabConfig) -> Result<String> {
     ensure!(
         !p.name.is_empty()
             && p.name
@@ -160,12 +201,13 @@ pub fn peer_xl_config(p: &super::Peer) -> Result<String> {
     );
     Ok(format!(
         "name = \"{}\"\ntype = \"pv\"\nkernel = \"{}\"\nmemory = {}\nmaxmem = {}\n\
-         vcpus = 1\ntsc_mode = \"native\"\nextra = {}\non_poweroff = \"preserve\"\non_reboot = \"preserve\"\n\
+         vcpus = 1\n{}tsc_mode = \"native\"\nextra = {}\non_poweroff = \"preserve\"\non_reboot = \"preserve\"\n\
          on_crash = \"preserve\"\non_watchdog = \"preserve\"\n",
         p.name,
         peer_kernel_path(p),
         p.memory_mib,
         p.memory_mib,
+        xl_cpus(cfg),
         xl_quoted("a peer's command line", &p.cmdline)?
     ))
 }
@@ -255,17 +297,17 @@ mod tests {
             memory_mib: 128,
             kernel: None,
         };
-        assert!(peer_xl_config(&p)
+        assert!(peer_xl_config(&p, &cfg())
             .unwrap()
             .contains("kernel = \"/probe/xenprobe\"\n"));
         p.kernel = Some("/cache/vmlinux".into());
-        let c = peer_xl_config(&p).unwrap();
+        let c = peer_xl_config(&p, &cfg()).unwrap();
         assert!(
             c.contains("kernel = \"/probe/linux.kernel\"\n") && c.contains("memory = 128\n"),
             "{c}"
         );
         p.name = "bad name".into();
-        assert!(peer_xl_config(&p).is_err());
+        assert!(peer_xl_config(&p, &cfg()).is_err());
     }
 
     #[test]
@@ -280,6 +322,42 @@ mod tests {
         };
         assert!(xen_cmdline(&d).ends_with("sched=credit"));
         assert!(xen_cmdline(&d).contains("dom0_mem=32M,max:32M"));
+    }
+
+    #[test]
+    fn cpu_layouts() {
+        let one = cfg();
+        assert!(xen_cmdline(&one).contains("dom0_max_vcpus=1 noreboot"));
+        assert!(!xl_config(&one).unwrap().contains("cpus = \""));
+        let mut c = cfg();
+        c.cpus = crate::lab::Cpus {
+            pcpus: 3,
+            vcpus: 2,
+            shared_dom0_cpu: false,
+        };
+        assert!(xen_cmdline(&c).contains("dom0_max_vcpus=1 dom0_vcpus_pin noreboot"));
+        let xl = xl_config(&c).unwrap();
+        assert!(xl.contains("vcpus = 2\ncpus = \"1-2\"\n"), "{xl}");
+        let a = qemu_args(&c, Path::new("/x"), &[]);
+        assert!(a.windows(2).any(|w| w == ["-smp", "3"]));
+        c.cpus.shared_dom0_cpu = true;
+        assert!(xen_cmdline(&c).contains("dom0_max_vcpus=1 noreboot"));
+        assert!(!xl_config(&c).unwrap().contains("cpus = \""));
+        c.cpus = crate::lab::Cpus {
+            pcpus: 2,
+            vcpus: 3,
+            shared_dom0_cpu: false,
+        };
+        let e = check_cpus(&c).unwrap_err().to_string();
+        assert!(
+            e.contains("--vcpus 3 with --pcpus 2") && e.contains("1 to 2 vCPUs"),
+            "{e}"
+        );
+        c.cpus.pcpus = 0;
+        assert!(check_cpus(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("--pcpus 0"));
     }
 
     #[test]

@@ -62,6 +62,33 @@ fn vaddr_to_offset(ph: &[Phdr], vaddr: u64) -> Option<usize> {
         .next()
 }
 
+const PT_NOTE: u32 = 4;
+
+/// Whether an ELF64 file carries a PT_NOTE with owner "Xen" (a PV kernel's ELF notes).
+pub fn has_xen_notes(b: &[u8]) -> bool {
+    let Ok(ph) = phdrs(b) else {
+        return false;
+    };
+    ph.iter()
+        .filter(|p| p.ty == PT_NOTE)
+        .any(|p| notes_named(b, p, b"Xen\0"))
+}
+
+fn notes_named(b: &[u8], p: &Phdr, name: &[u8]) -> bool {
+    let (mut off, end) = (p.offset as usize, (p.offset + p.filesz) as usize);
+    while off + 12 <= end {
+        let (Ok(namesz), Ok(descsz)) = (u32_at(b, off), u32_at(b, off + 4)) else {
+            return false;
+        };
+        let n = b.get(off + 12..off + 12 + namesz as usize);
+        if n == Some(name) {
+            return true;
+        }
+        off += 12 + (namesz as usize).next_multiple_of(4) + (descsz as usize).next_multiple_of(4);
+    }
+    false
+}
+
 /// The DT_NEEDED sonames of a dynamically linked ELF64 file (empty for a static one).
 pub fn needed(b: &[u8]) -> Result<Vec<String>> {
     let ph = phdrs(b)?;

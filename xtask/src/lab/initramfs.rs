@@ -223,7 +223,7 @@ pub fn build_run(base: &Path, cfg: &LabConfig, out: &Path) -> Result<()> {
         w.file(
             &config::peer_cfg_path(i),
             0o644,
-            config::peer_xl_config(peer)?.as_bytes(),
+            config::peer_xl_config(peer, cfg)?.as_bytes(),
         )?;
         if let Some(k) = &peer.kernel {
             let image = fs::read(k)

@@ -42,11 +42,13 @@
 //! other entries are times since QEMU started: the stages, and `dom0:NAME` for each marker.
 //! Throughput of the DomU console relay is about 2000 lines/s (one hvc0 write per line).
 
+mod banner;
 mod classify;
 mod config;
 mod cpio;
 mod elf;
 mod host;
+pub mod image;
 mod initramfs;
 mod kernel;
 mod monitor;
@@ -123,6 +125,39 @@ pub struct LabConfig {
     pub xen_args: String,
     /// Extra options appended to the Linux dom0 command line (DomU mode).
     pub dom0_args: String,
+    /// The lab machine's CPUs and where dom0 and the probe run on them.
+    pub cpus: Cpus,
+    /// Boot this hypervisor (xen.gz or xen) instead of the release's.
+    pub xen: Option<PathBuf>,
+    /// Boot this dom0 kernel (bzImage or PV vmlinux) instead of the release's (DomU mode).
+    pub dom0_kernel: Option<PathBuf>,
+}
+
+/// pCPUs of the lab machine (QEMU `-smp`) and vCPUs of the probe domain (xl `vcpus=`).
+/// With 2 or more pCPUs dom0 gets pCPU 0 to itself (`dom0_max_vcpus=1 dom0_vcpus_pin`, the
+/// probe domains `cpus=` the others) unless `shared_dom0_cpu` (today's single-CPU layout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cpus {
+    pub pcpus: u32,
+    pub vcpus: u32,
+    pub shared_dom0_cpu: bool,
+}
+
+impl Default for Cpus {
+    fn default() -> Self {
+        Cpus {
+            pcpus: 1,
+            vcpus: 1,
+            shared_dom0_cpu: false,
+        }
+    }
+}
+
+impl Cpus {
+    /// Whether dom0 is pinned to pCPU 0 and probe domains kept off it.
+    pub fn dom0_pinned(&self) -> bool {
+        self.pcpus >= 2 && !self.shared_dom0_cpu
+    }
 }
 
 impl LabConfig {
@@ -143,6 +178,9 @@ impl LabConfig {
             peers: Vec::new(),
             xen_args: String::new(),
             dom0_args: String::new(),
+            cpus: Cpus::default(),
+            xen: None,
+            dom0_kernel: None,
         }
     }
 }
@@ -218,4 +256,53 @@ pub struct LabRun {
     pub wall: Duration,
     /// Time since QEMU started at which each stage (and each dom0 marker) was reached.
     pub timings: Vec<(String, Duration)>,
+    /// What ran: the release, the hypervisor and dom0 kernel files, Xen's banner, the CPUs.
+    pub what: LabInfo,
+}
+
+/// What a run booted, for the JSON and the report.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LabInfo {
+    pub release: String,
+    /// The hypervisor file and its sha256 (the release's own, or `--xen`).
+    pub xen: Option<image::ImageInfo>,
+    /// `--dom0-kernel`, when given.
+    pub dom0_kernel: Option<image::ImageInfo>,
+    /// Xen's banner: version, extraversion, changeset, compile date.
+    pub xen_build: Option<banner::XenBuild>,
+    pub pcpus: u32,
+    pub vcpus: u32,
+    /// "own pCPU 0" or "shared".
+    pub dom0_cpu: String,
+}
+
+/// What a run booted, one line per part, for the human summary.
+pub fn describe(w: &LabInfo) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Some(b) = &w.xen_build {
+        let cs = b.changeset.as_deref().map(|c| format!(", changeset {c}"));
+        v.push(format!(
+            "Xen {}{} (release {}), compiled {}{}",
+            b.version,
+            b.extraversion,
+            w.release,
+            b.compile_date.as_deref().unwrap_or("?"),
+            cs.unwrap_or_default()
+        ));
+    }
+    for (what, i) in [("hypervisor", &w.xen), ("dom0 kernel", &w.dom0_kernel)] {
+        if let Some(i) = i {
+            v.push(format!(
+                "{what} {} ({}), sha256 {}",
+                i.file.display(),
+                i.kind,
+                i.sha256
+            ));
+        }
+    }
+    v.push(format!(
+        "{} pCPU(s), probe {} vCPU(s), dom0 CPU {}",
+        w.pcpus, w.vcpus, w.dom0_cpu
+    ));
+    v
 }

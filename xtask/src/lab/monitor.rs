@@ -22,6 +22,8 @@ pub struct Monitor {
     pub stop_at: Option<Duration>,
     /// The lab (not the probe) failed: dom0 said so, or Xen/dom0 crashed.
     pub lab_failure: Option<String>,
+    /// Xen's banner (version, extraversion, compile date, changeset).
+    pub xen_build: Option<super::banner::XenBuild>,
     xl: Vec<String>,
     diag: Vec<String>,
     dom0: VecDeque<String>,
@@ -49,6 +51,7 @@ impl Monitor {
             timings: Vec::new(),
             stop_at: None,
             lab_failure: None,
+            xen_build: None,
             xl: Vec::new(),
             diag: Vec::new(),
             dom0: VecDeque::new(),
@@ -75,6 +78,10 @@ impl Monitor {
     /// Feeds one serial line (received `t` after QEMU started).
     pub fn line(&mut self, t: Duration, raw: &str, on_probe: &mut dyn FnMut(&str)) {
         push_tail(&mut self.serial, raw.trim_end_matches('\r'));
+        // The banner may follow the firmware's last words on the same line.
+        if let Some(i) = raw.find("(XEN) ") {
+            super::banner::XenBuild::feed(&mut self.xen_build, raw[i + 6..].trim_end());
+        }
         match classify(self.mode, self.stage >= Stage::Dom0Boot, raw) {
             Line::Xen(ev, text) => {
                 push_tail(&mut self.xen, text);

@@ -177,3 +177,18 @@ fn reason_codes() {
     assert_eq!(end_from_reason(3), GuestEnd::Crash);
     assert_eq!(end_from_reason(4), GuestEnd::Other(4));
 }
+
+#[test]
+fn banner_after_firmware_text_is_read() {
+    let (m, _) = replay(
+        Mode::DomU,
+        "Booting from ROM..(XEN) Xen version 4.20.4 (Debian 4.20.4+63) (x@y) (gcc) debug=n Tue Oct 14 10:11:12 UTC 2025\n\
+         (XEN) Latest ChangeSet: git:7abfd2bce2",
+    );
+    let b = m.xen_build.unwrap();
+    assert_eq!(
+        (b.version.as_str(), b.extraversion.as_str()),
+        ("4.20", ".4")
+    );
+    assert_eq!(b.changeset.as_deref(), Some("git:7abfd2bce2"));
+}

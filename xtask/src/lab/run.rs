@@ -1,8 +1,9 @@
 //! One lab run: prepare the boot modules, start QEMU, follow its serial stream, end it.
 
 use super::host::{self, progress, render};
+use super::image::{self, ImageInfo};
 use super::monitor::Monitor;
-use super::{config, initramfs, provision, LabConfig, LabRun, Mode, Stage};
+use super::{config, initramfs, provision, LabConfig, LabInfo, LabRun, Mode, Stage};
 use anyhow::{Context, Result};
 use std::fs;
 use std::io::{Read, Write};
@@ -47,71 +48,137 @@ pub fn run(cfg: &LabConfig, on_probe_line: &mut dyn FnMut(&str)) -> Result<LabRu
     let t0 = Instant::now();
     fs::create_dir_all(&cfg.out_dir)
         .with_context(|| format!("creating {}", cfg.out_dir.display()))?;
+    config::check_cpus(cfg)?;
+    let custom = Custom::resolve(cfg)?;
     let serial_log = cfg.out_dir.join("serial.log");
     let mut mon = Monitor::new(cfg.mode);
     let assets = match provision::provision(cfg.verbose) {
         Ok(a) => a,
         Err(e) => {
-            return Ok(failed_early(
-                mon,
-                serial_log,
-                t0,
-                format!("provisioning: {e:#}"),
-            ))
+            let why = format!("provisioning: {e:#}");
+            return Ok(failed_early(mon, serial_log, t0, why, custom.info(cfg)));
         }
     };
+    let what = custom.info_with(cfg, &assets)?;
+    let xen = custom.xen.as_ref().map_or(&assets.xen, |(p, _)| p);
     let mut cmd = qemu_command();
     cmd.args(config::qemu_args(
         cfg,
-        &assets.xen,
-        &boot_modules(cfg, &assets)?,
+        xen,
+        &boot_modules(cfg, &assets, &custom)?,
     ));
     mon.timings.push(("prepare".into(), t0.elapsed()));
-    eprintln!("[lab] $ {}", render(&cmd));
-    let spawned = cmd
+    let qemu = match start_qemu(&mut cmd) {
+        Ok(q) => q,
+        Err(e) => return Ok(failed_early(mon, serial_log, t0, format!("{e:#}"), what)),
+    };
+    let (status, failure) = drive(cfg, qemu, &mut mon, &serial_log, on_probe_line)?;
+    Ok(lab_run(mon, status, failure, serial_log, t0, what))
+}
+
+/// The user's own hypervisor and dom0 kernel, checked and made bootable before QEMU starts.
+struct Custom {
+    xen: Option<(PathBuf, ImageInfo)>,
+    dom0_kernel: Option<(PathBuf, ImageInfo)>,
+}
+
+impl Custom {
+    fn resolve(cfg: &LabConfig) -> Result<Custom> {
+        let cache = provision::cache_dir()?;
+        let xen = cfg.xen.as_deref().map(|f| image::prepare_xen(f, &cache));
+        let dom0 = cfg
+            .dom0_kernel
+            .as_deref()
+            .map(|f| image::prepare_dom0_kernel(f, &cache));
+        Ok(Custom {
+            xen: xen.transpose()?,
+            dom0_kernel: dom0.transpose()?,
+        })
+    }
+
+    fn info(&self, cfg: &LabConfig) -> LabInfo {
+        LabInfo {
+            release: "4.17".into(),
+            xen: self.xen.as_ref().map(|(_, i)| i.clone()),
+            dom0_kernel: self.dom0_kernel.as_ref().map(|(_, i)| i.clone()),
+            xen_build: None,
+            pcpus: cfg.cpus.pcpus,
+            vcpus: cfg.cpus.vcpus,
+            dom0_cpu: if cfg.cpus.dom0_pinned() {
+                "own pCPU 0"
+            } else {
+                "shared"
+            }
+            .into(),
+        }
+    }
+
+    /// The run's facts, with the release's own hypervisor when no `--xen` was given.
+    fn info_with(&self, cfg: &LabConfig, assets: &provision::Assets) -> Result<LabInfo> {
+        let mut what = self.info(cfg);
+        if what.xen.is_none() {
+            what.xen = Some(ImageInfo {
+                file: assets.xen.clone(),
+                sha256: image::sha256(&assets.xen)?,
+                kind: "Xen hypervisor (the release's)".into(),
+                found: None,
+            });
+        }
+        Ok(what)
+    }
+}
+
+fn start_qemu(cmd: &mut Command) -> Result<Qemu> {
+    eprintln!("[lab] $ {}", render(cmd));
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn();
-    let mut qemu = match spawned {
-        Ok(c) => Qemu(c),
-        Err(e) => {
-            return Ok(failed_early(
-                mon,
-                serial_log,
-                t0,
-                format!("cannot start QEMU: {e}"),
-            ))
-        }
-    };
+        .spawn()
+        .context("cannot start QEMU")?;
+    Ok(Qemu(child))
+}
+
+/// Follows a started QEMU to the end; returns its exit status and the failure report.
+fn drive(
+    cfg: &LabConfig,
+    mut qemu: Qemu,
+    mon: &mut Monitor,
+    serial_log: &Path,
+    on_probe_line: &mut dyn FnMut(&str),
+) -> Result<(Option<i32>, Option<String>)> {
     let start = Instant::now();
     mon.enter(Stage::XenBoot, Duration::ZERO, "qemu started, xen booting");
-    let rx = spawn_readers(&mut qemu.0, &serial_log, cfg.verbose.then_some(start))?;
+    let rx = spawn_readers(&mut qemu.0, serial_log, cfg.verbose.then_some(start))?;
     let margin = if cfg.mode == Mode::DomU {
         MARGIN_DOMU
     } else {
         MARGIN_DOM0
     };
-    let (end, stderr) = follow(&mut mon, &rx, start, cfg.timeout + margin, on_probe_line);
+    let (end, stderr) = follow(mon, &rx, start, cfg.timeout + margin, on_probe_line);
     if end == End::HardTimeout {
         mon.hard_timeout(start.elapsed());
     }
-    let status = finish_qemu(&mut qemu, &mut mon, start, end == End::Eof);
+    let status = finish_qemu(&mut qemu, mon, start, end == End::Eof);
     let failure = mon.failure(end == End::HardTimeout, &stderr);
     if let Some(f) = &failure {
         progress(Some(start.elapsed()), f.lines().next().unwrap_or_default());
     }
-    Ok(lab_run(mon, status, failure, serial_log, t0))
+    Ok((status, failure))
 }
 
 /// The multiboot modules after Xen: Linux + the run's initramfs (DomU), or the probe (Dom0).
-fn boot_modules(cfg: &LabConfig, assets: &provision::Assets) -> Result<Vec<String>> {
+fn boot_modules(cfg: &LabConfig, assets: &provision::Assets, c: &Custom) -> Result<Vec<String>> {
     Ok(match cfg.mode {
         Mode::DomU => {
             let initrd = cfg.out_dir.join("dom0-initrd.cpio");
             initramfs::build_run(&assets.initrd_base, cfg, &initrd)?;
+            let linux = c
+                .dom0_kernel
+                .as_ref()
+                .map_or(&assets.dom0_kernel, |(p, _)| p);
             vec![
-                config::dom0_linux_module(&assets.dom0_kernel, &cfg.dom0_args)?,
+                config::dom0_linux_module(linux, &cfg.dom0_args)?,
                 config::multiboot_module(&initrd.canonicalize()?, "")?,
             ]
         }
@@ -129,7 +196,9 @@ fn lab_run(
     failure: Option<String>,
     log: PathBuf,
     t0: Instant,
+    mut what: LabInfo,
 ) -> LabRun {
+    what.xen_build = mon.xen_build.clone();
     LabRun {
         stage: mon.stage,
         guest_end: mon.guest_end,
@@ -141,14 +210,15 @@ fn lab_run(
         peer_lines: mon.peer_lines,
         wall: t0.elapsed(),
         timings: mon.timings,
+        what,
     }
 }
 
 /// A run that failed before QEMU ran (stage Provision: provisioning or QEMU's start).
-fn failed_early(mon: Monitor, log: PathBuf, t0: Instant, why: String) -> LabRun {
+fn failed_early(mon: Monitor, log: PathBuf, t0: Instant, why: String, what: LabInfo) -> LabRun {
     let why = format!("stage provisioning failed: {why}");
     progress(None, &why);
-    lab_run(mon, None, Some(why), log, t0)
+    lab_run(mon, None, Some(why), log, t0, what)
 }
 
 /// QEMU, under util-linux's `setpriv --pdeathsig KILL` when available, so that it dies with
