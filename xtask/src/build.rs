@@ -67,8 +67,9 @@ fn target_dir() -> PathBuf {
 }
 
 /// Install the kernel's target with rustup if the pinned toolchain lacks it
-/// (rustup does not always do it by itself, e.g. with RUSTUP_AUTO_INSTALL=0).
-fn ensure_target() -> Result<()> {
+/// (rustup does not add rust-toolchain.toml's targets to a toolchain that was already
+/// installed, as on a fresh CI machine with Rust preinstalled).
+pub fn ensure_target() -> Result<()> {
     let out = Command::new("rustup")
         .current_dir(root())
         .args(["target", "list", "--installed"])

@@ -75,7 +75,8 @@ fn host_steps(no_lint: bool) -> Vec<(&'static str, Result<()>)> {
             "-D",
             "warnings",
         ];
-        steps.push(("clippy (kernel)", build::run(cargo().args(kernel))));
+        let clippy = build::ensure_target().and_then(|()| build::run(cargo().args(kernel)));
+        steps.push(("clippy (kernel)", clippy));
     }
     steps
 }
