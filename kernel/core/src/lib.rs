@@ -17,6 +17,7 @@ pub mod runstate;
 pub mod shring;
 pub mod xen;
 // Time, statistics and stall classification (timer and stall probes).
+pub mod evtchn_fifo;
 pub mod evtchn_scan;
 pub mod hist;
 pub mod pvclock;

@@ -82,3 +82,59 @@ fn vcpu_time_info_matches_xen_sys() {
         offset_of!(xen_sys::vcpu_time_info, tsc_to_system_mul)
     );
 }
+
+#[test]
+fn fifo_event_channel_abi_matches_xen_sys() {
+    use xp_core::xen::event_channel as ec;
+    type C = xen_sys::evtchn_fifo_control_block;
+    assert_eq!(size_of::<ec::EvtchnFifoControlBlock>(), size_of::<C>());
+    assert_eq!(
+        offset_of!(ec::EvtchnFifoControlBlock, head),
+        offset_of!(C, head)
+    );
+    type I = xen_sys::evtchn_init_control;
+    assert_eq!(size_of::<ec::InitControl>(), size_of::<I>());
+    assert_eq!(offset_of!(ec::InitControl, vcpu), offset_of!(I, vcpu));
+    assert_eq!(
+        offset_of!(ec::InitControl, link_bits),
+        offset_of!(I, link_bits)
+    );
+    assert_eq!(
+        size_of::<ec::ExpandArray>(),
+        size_of::<xen_sys::evtchn_expand_array>()
+    );
+    assert_eq!(
+        size_of::<ec::SetPriority>(),
+        size_of::<xen_sys::evtchn_set_priority>()
+    );
+    let ops = [
+        (ec::EVTCHNOP_INIT_CONTROL, xen_sys::EVTCHNOP_init_control),
+        (ec::EVTCHNOP_EXPAND_ARRAY, xen_sys::EVTCHNOP_expand_array),
+        (ec::EVTCHNOP_SET_PRIORITY, xen_sys::EVTCHNOP_set_priority),
+        (ec::EVTCHNOP_UNMASK, xen_sys::EVTCHNOP_unmask),
+    ];
+    ops.iter()
+        .for_each(|&(ours, theirs)| assert_eq!(ours, u64::from(theirs)));
+    let consts = [
+        (ec::EVTCHN_FIFO_PENDING, xen_sys::EVTCHN_FIFO_PENDING),
+        (ec::EVTCHN_FIFO_MASKED, xen_sys::EVTCHN_FIFO_MASKED),
+        (ec::EVTCHN_FIFO_LINKED, xen_sys::EVTCHN_FIFO_LINKED),
+        (ec::EVTCHN_FIFO_BUSY, xen_sys::EVTCHN_FIFO_BUSY),
+        (ec::EVTCHN_FIFO_LINK_MASK, xen_sys::EVTCHN_FIFO_LINK_MASK),
+        (
+            ec::EVTCHN_FIFO_NR_CHANNELS,
+            xen_sys::EVTCHN_FIFO_NR_CHANNELS,
+        ),
+        (
+            ec::EVTCHN_FIFO_PRIORITY_DEFAULT,
+            xen_sys::EVTCHN_FIFO_PRIORITY_DEFAULT,
+        ),
+        (
+            ec::EVTCHN_FIFO_PRIORITY_MIN,
+            xen_sys::EVTCHN_FIFO_PRIORITY_MIN,
+        ),
+    ];
+    consts
+        .iter()
+        .for_each(|&(ours, theirs)| assert_eq!(ours, theirs));
+}

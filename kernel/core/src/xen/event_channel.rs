@@ -7,6 +7,9 @@ pub const EVTCHNOP_SEND: u64 = 4;
 pub const EVTCHNOP_STATUS: u64 = 5;
 pub const EVTCHNOP_ALLOC_UNBOUND: u64 = 6;
 pub const EVTCHNOP_UNMASK: u64 = 9;
+pub const EVTCHNOP_INIT_CONTROL: u64 = 11;
+pub const EVTCHNOP_EXPAND_ARRAY: u64 = 12;
+pub const EVTCHNOP_SET_PRIORITY: u64 = 13;
 
 /// VIRQ_TIMER: the per-vCPU timer virtual interrupt.
 pub const VIRQ_TIMER: u32 = 0;
@@ -81,3 +84,67 @@ pub struct Status {
     pub u: [u32; 2],
 }
 crate::assert_layout!(Status, 24; port => 4, status => 8, vcpu => 12, u => 16);
+
+/// EVTCHNOP_init_control: register `vcpu`'s FIFO control block (the first call
+/// switches the domain from the 2-level to the FIFO ABI).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InitControl {
+    /// Guest frame of the page holding the control block (a PV guest's mfn).
+    pub control_gfn: u64,
+    /// Byte offset of the control block in that page (8-byte aligned).
+    pub offset: u32,
+    pub vcpu: u32,
+    /// OUT: `EVTCHN_FIFO_LINK_BITS` of this Xen.
+    pub link_bits: u8,
+    pub _pad: [u8; 7],
+}
+crate::assert_layout!(InitControl, 24; control_gfn => 0, offset => 8, vcpu => 12, link_bits => 16);
+
+/// EVTCHNOP_expand_array: add one page to the event array.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExpandArray {
+    pub array_gfn: u64,
+}
+crate::assert_layout!(ExpandArray, 8; array_gfn => 0);
+
+/// EVTCHNOP_set_priority: queue future events of `port` at `priority` (0 highest, 15 lowest).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SetPriority {
+    pub port: u32,
+    pub priority: u32,
+}
+crate::assert_layout!(SetPriority, 8; port => 0, priority => 4);
+
+/// FIFO ABI: priorities 0 (highest) to 15 (lowest); new ports get 7.
+pub const EVTCHN_FIFO_PRIORITY_MAX: u32 = 0;
+pub const EVTCHN_FIFO_PRIORITY_DEFAULT: u32 = 7;
+pub const EVTCHN_FIFO_PRIORITY_MIN: u32 = 15;
+pub const EVTCHN_FIFO_MAX_QUEUES: usize = EVTCHN_FIFO_PRIORITY_MIN as usize + 1;
+/// Bit numbers in an `event_word_t`.
+pub const EVTCHN_FIFO_PENDING: u32 = 31;
+pub const EVTCHN_FIFO_MASKED: u32 = 30;
+pub const EVTCHN_FIFO_LINKED: u32 = 29;
+pub const EVTCHN_FIFO_BUSY: u32 = 28;
+/// The LINK field: the next port of the queue, in the low 17 bits.
+pub const EVTCHN_FIFO_LINK_BITS: u32 = 17;
+pub const EVTCHN_FIFO_LINK_MASK: u32 = (1 << EVTCHN_FIFO_LINK_BITS) - 1;
+pub const EVTCHN_FIFO_NR_CHANNELS: u32 = 1 << EVTCHN_FIFO_LINK_BITS;
+/// Event words (u32) per event-array page, and the most pages an array has.
+pub const EVTCHN_FIFO_EVENT_WORDS_PER_PAGE: u32 = (super::PAGE_SIZE / 4) as u32;
+pub const EVTCHN_FIFO_MAX_EVENT_ARRAY_PAGES: u32 =
+    EVTCHN_FIFO_NR_CHANNELS / EVTCHN_FIFO_EVENT_WORDS_PER_PAGE;
+
+/// `struct evtchn_fifo_control_block`: per-vCPU READY bits (one per priority)
+/// and the HEAD port of each priority's queue. Xen writes it concurrently:
+/// only ever accessed atomically at these offsets.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EvtchnFifoControlBlock {
+    pub ready: u32,
+    pub _rsvd: u32,
+    pub head: [u32; EVTCHN_FIFO_MAX_QUEUES],
+}
+crate::assert_layout!(EvtchnFifoControlBlock, 72; ready => 0, head => 8);
