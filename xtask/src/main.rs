@@ -6,7 +6,9 @@
 mod bench;
 mod build;
 mod cli;
+mod dist;
 mod lab;
+mod prom;
 mod report;
 mod results;
 mod run;
@@ -46,6 +48,7 @@ commands:
 {REPORT}
 {XL}
 {BENCH}
+{DIST}
 
 exit codes (run): 0 SUCCESS, 3 SKIP, 4 ERROR, 5 FAILURE, 6 CRASH";
 
@@ -63,15 +66,17 @@ fn main() {
         "report" => report::main(Args::new("report", report::USAGE, argv)),
         "xl" => xl::main(Args::new("xl", xl::USAGE, argv)),
         "bench" => bench::main(Args::new("bench", bench::USAGE, argv)),
+        "dist" => dist::main(Args::new("dist", &[], argv)),
         "help" | "--help" | "-h" => {
             let help = HELP
                 .replace("{REPORT}", report::HELP)
                 .replace("{XL}", xl::HELP);
+            let help = help.replace("{DIST}", dist::HELP);
             println!("{}", help.replace("{BENCH}", bench::HELP));
             Ok(0)
         }
         other => Err(anyhow::anyhow!(
-            "unknown command '{other}' (accepted: build, run, test, report, xl, bench, help)"
+            "unknown command '{other}' (accepted: build, run, test, report, xl, bench, dist, help)"
         )),
     };
     match res {

@@ -47,10 +47,16 @@ pub fn main(mut a: Args) -> Result<i32> {
 }
 
 fn host_steps(no_lint: bool) -> Vec<(&'static str, Result<()>)> {
-    let mut steps = vec![(
-        "host tests",
-        build::run(cargo().args(["test", "-p", "xp-core", "-p", "xtask"])),
-    )];
+    let crates = ["xp-core", "xtask", "xp-kbuild", "xp-host", "xenprobe"];
+    let mut test = cargo();
+    test.arg("test");
+    for c in crates {
+        test.args(["-p", c]);
+    }
+    let mut steps = vec![
+        ("host tests", build::run(&mut test)),
+        ("prometheus scrape of follow --metrics", crate::prom::test()),
+    ];
     if !no_lint {
         if let Err(e) = build::ensure_components(&["clippy", "rustfmt"]) {
             steps.push(("lint tools", Err(e)));

@@ -4,8 +4,10 @@
 //! guest log, `cargo xtask report` on the log), see xl/lab.rs.
 
 use crate::cli::Args;
-use anyhow::{ensure, Context, Result};
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
+use xp_host::xlcfg;
+pub use xp_host::xlcfg::{keys, XlCfg};
 
 mod lab;
 
@@ -27,47 +29,9 @@ pub const HELP: &str = "\
       --kernel-path PATH     kernel= as the Xen host sees it (default: the built image's path)
       --lab                  then boot this config in the lab with xl create, as on a real host";
 
-/// What goes into the config.
-pub struct XlCfg {
-    pub name: String,
-    pub kernel: String,
-    pub memory_mib: u32,
-    pub cmdline: String,
-}
-
-/// A value between double quotes in an xl config (xl's parser has no escapes).
-fn quoted(what: &str, s: &str) -> Result<String> {
-    ensure!(
-        !s.contains(['"', '\\', '\n', '\r']),
-        "{what} must not contain '\"', '\\' or a newline: {s:?}"
-    );
-    Ok(format!("\"{s}\""))
-}
-
-/// The xl config: the lab's keys (xtask/src/lab/config.rs), with real-host lifecycle actions:
-/// the domain goes away when it powers off, and is kept for inspection when it crashes.
+/// The config text, as `cargo xtask xl` writes it (xp_host::xlcfg, shared with `xenprobe`).
 pub fn config(c: &XlCfg) -> Result<String> {
-    ensure!(c.memory_mib >= 1, "memory must be at least 1 MiB");
-    Ok(format!(
-        "# xenprobe probe domain, written by `cargo xtask xl`; run it with `xl create -c FILE`\n\
-         name = {}\ntype = \"pv\"\nkernel = {}\nmemory = {}\nmaxmem = {}\nvcpus = 1\nextra = {}\n\
-         on_poweroff = \"destroy\"\non_reboot = \"destroy\"\non_crash = \"preserve\"\non_watchdog = \"destroy\"\n",
-        quoted("the domain name", &c.name)?,
-        quoted("the kernel path", &c.kernel)?,
-        c.memory_mib,
-        c.memory_mib,
-        quoted("the guest command line", &c.cmdline)?,
-    ))
-}
-
-/// `key = value` pairs of an xl config (comments and blank lines skipped, quotes removed).
-pub fn keys(cfg: &str) -> Vec<(String, String)> {
-    cfg.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
-        .collect()
+    xlcfg::config(c, "`cargo xtask xl`")
 }
 
 pub fn main(mut a: Args) -> Result<i32> {
@@ -134,50 +98,4 @@ fn instructions(out: &Path, c: &XlCfg, elf: &Path) -> String {
         n = c.name,
         elf = elf.display(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cfg() -> XlCfg {
-        XlCfg {
-            name: "xenprobe".into(),
-            kernel: "/opt/xenprobe".into(),
-            memory_mib: 4,
-            cmdline: "probes=stall duration=0".into(),
-        }
-    }
-
-    #[test]
-    fn config_has_the_lab_keys_and_real_host_actions() {
-        let k = keys(&config(&cfg()).unwrap());
-        let get = |n: &str| k.iter().find(|(x, _)| x == n).map(|(_, v)| v.as_str());
-        assert_eq!(get("kernel"), Some("/opt/xenprobe"));
-        assert_eq!(get("extra"), Some("probes=stall duration=0"));
-        assert_eq!(get("memory"), Some("4"));
-        assert_eq!(get("on_poweroff"), Some("destroy"));
-        assert_eq!(get("on_crash"), Some("preserve"));
-        // Every key the lab's own config has (xtask/src/lab/config.rs, xl_config).
-        let lab = [
-            "name",
-            "type",
-            "kernel",
-            "memory",
-            "maxmem",
-            "vcpus",
-            "extra",
-            "on_poweroff",
-            "on_reboot",
-            "on_crash",
-            "on_watchdog",
-        ];
-        let mine: Vec<&str> = k.iter().map(|(x, _)| x.as_str()).collect();
-        assert_eq!(mine, lab);
-        assert!(config(&XlCfg {
-            cmdline: "a\"b".into(),
-            ..cfg()
-        })
-        .is_err());
-    }
 }

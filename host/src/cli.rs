@@ -1,0 +1,113 @@
+//! The command line (clap): every subcommand has --help, the binary --version.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// xenprobe on a Xen host: boot the embedded probe with xl, report on its console, follow
+/// stall runs and serve them to Prometheus.
+///
+/// Exit codes of create, report and follow are the run's verdict (xtf-runner's): 0 SUCCESS,
+/// 3 SKIP, 4 ERROR, 5 FAILURE, 6 CRASH (no result line). A bad option or a broken
+/// environment is 4 with a message saying what to do.
+#[derive(Debug, Parser)]
+#[command(name = "xenprobe", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Boot the embedded probe as a PV guest with `xl create -c` (as root in dom0), stream
+    /// its console and exit with its verdict.
+    Create(Create),
+    /// Write the xl config and the probe image for hosts where someone else runs xl.
+    XlConfig(XlConfig),
+    /// Follow a growing console log: print each stall and summary as it arrives; with
+    /// --metrics, serve them to Prometheus.
+    Follow(Follow),
+    /// Print a shell completion script (e.g. `xenprobe completions bash >
+    /// /etc/bash_completion.d/xenprobe`).
+    Completions(Completions),
+}
+
+/// What the probe domain is.
+#[derive(Debug, Args, Clone)]
+pub struct Domain {
+    /// The probe command line (xl extra=), e.g. "probes=stall duration=0 stall.threshold=200ms".
+    #[arg(long, default_value = xp_host::xlcfg::DEFAULT_CMDLINE)]
+    pub cmdline: String,
+    /// Guest memory in MiB (4 is libxc's floor for a 64-bit PV guest).
+    #[arg(long, default_value_t = 4, value_name = "MIB")]
+    pub memory: u32,
+    /// The domain's name.
+    #[arg(long, default_value = xp_host::xlcfg::DEFAULT_NAME)]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct Create {
+    #[command(flatten)]
+    pub domain: Domain,
+    /// Print the xl config instead of running xl (nothing is written).
+    #[arg(long)]
+    pub print_config: bool,
+    /// Also show the @xp records (machine lines); the console log always has them.
+    #[arg(long)]
+    pub raw: bool,
+    /// Where the probe image, the xl config and the console log go.
+    #[arg(long, default_value = "/var/lib/xenprobe", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The full console (human lines and @xp records, after `xl info`), for `report`
+    /// [default: DIR/NAME.log].
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Seconds the probe may run; then the domain is destroyed and the verdict is CRASH
+    /// (default: no limit, e.g. for `duration=0` stall runs).
+    #[arg(long, value_name = "S")]
+    pub timeout: Option<u64>,
+    /// The xl binary.
+    #[arg(long, default_value = "xl", value_name = "PATH")]
+    pub xl: String,
+}
+
+#[derive(Debug, Args)]
+pub struct XlConfig {
+    #[command(flatten)]
+    pub domain: Domain,
+    /// Where the config goes.
+    #[arg(long, default_value = "xenprobe.cfg", value_name = "FILE")]
+    pub out: PathBuf,
+    /// Where the probe image goes.
+    #[arg(long, default_value = "xenprobe-probe.elf", value_name = "FILE")]
+    pub image: PathBuf,
+    /// kernel= as the Xen host sees it, when the files are copied there [default: the
+    /// image's absolute path].
+    #[arg(long, value_name = "PATH")]
+    pub kernel_path: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct Follow {
+    /// The console log (a xenconsoled guest log, an `xl console` capture being written).
+    pub log: PathBuf,
+    /// Serve Prometheus/OpenMetrics metrics on ADDR (e.g. 127.0.0.1:9756) at /metrics; keeps
+    /// serving after the result line until stopped.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+    /// Run CMD (with sh -c) for each stall, its fields in XENPROBE_STALL_* variables.
+    #[arg(long, value_name = "CMD")]
+    pub on_stall: Option<String>,
+    /// Seconds an --on-stall command may run before it is killed.
+    #[arg(long, default_value_t = 30, value_name = "S")]
+    pub on_stall_timeout: u64,
+    /// Also print every line of the console as it arrives (@xp records included).
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Completions {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,10 @@
+//! xenprobe's host-side library: what the `xenprobe` binary (on a real Xen host, and in the
+//! lab's dom0) and `cargo xtask` (the developer workflow) both do.
+//!
+//! * [`xlcfg`]: the xl config of a probe domain;
+//! * [`console`]: one probe console line classified (human text, `@xp` record, result line);
+//! * [`tail`]: a growing log read line by line.
+
+pub mod console;
+pub mod tail;
+pub mod xlcfg;

@@ -1,0 +1,75 @@
+//! `cargo xtask dist`: the `xenprobe` host binary as one static file for any x86-64 dom0
+//! (musl, the probe image embedded): target/x86_64-unknown-linux-musl/release/xenprobe.
+//! The lab's dom0 runs this same file.
+
+use crate::build::{self, cargo};
+use anyhow::{ensure, Context, Result};
+use std::path::{Path, PathBuf};
+
+pub const MUSL: &str = "x86_64-unknown-linux-musl";
+
+pub const HELP: &str = "\
+  dist               build the static xenprobe host binary (musl, probe image embedded) for any
+                     x86-64 dom0: target/x86_64-unknown-linux-musl/release/xenprobe";
+
+pub fn main(a: crate::cli::Args) -> Result<i32> {
+    a.finish()?;
+    let bin = static_binary()?;
+    let size = std::fs::metadata(&bin)?.len();
+    println!("{} ({size} bytes, static; install: copy it to dom0's PATH, or `cargo install --path host`)", bin.display());
+    Ok(0)
+}
+
+/// Build the kernel, then the static host binary embedding it; returns its path.
+pub fn static_binary() -> Result<PathBuf> {
+    let kernel = build::kernel()?;
+    xp_kbuild::ensure_target(MUSL)?;
+    let mut cmd = cargo();
+    cmd.args([
+        "build",
+        "--quiet",
+        "-p",
+        "xenprobe",
+        "--release",
+        "--target",
+        MUSL,
+    ])
+    .env("XENPROBE_KERNEL", &kernel);
+    build::run(&mut cmd).context("building the static xenprobe binary")?;
+    let bin = xp_kbuild::target_dir().join(MUSL).join("release/xenprobe");
+    ensure_static(&bin)?;
+    Ok(bin)
+}
+
+/// A static executable has no PT_INTERP program header (no dynamic loader to find).
+fn ensure_static(bin: &Path) -> Result<()> {
+    let b = std::fs::read(bin).with_context(|| format!("reading {}", bin.display()))?;
+    ensure!(
+        b.len() > 64 && &b[..4] == b"\x7fELF" && b[4] == 2,
+        "{}: not a 64-bit ELF",
+        bin.display()
+    );
+    let u = |o: usize, n: usize| {
+        b[o..o + n]
+            .iter()
+            .rev()
+            .fold(0u64, |a, &x| a << 8 | u64::from(x))
+    };
+    let (phoff, phentsize, phnum) = (
+        u(0x20, 8) as usize,
+        u(0x36, 2) as usize,
+        u(0x38, 2) as usize,
+    );
+    ensure!(
+        phoff + phentsize * phnum <= b.len(),
+        "{}: program headers out of the file",
+        bin.display()
+    );
+    let interp = (0..phnum).any(|i| u(phoff + i * phentsize, 4) == 3);
+    ensure!(
+        !interp,
+        "{}: has a dynamic loader (PT_INTERP): not static",
+        bin.display()
+    );
+    Ok(())
+}
