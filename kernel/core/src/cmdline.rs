@@ -29,6 +29,12 @@ pub enum OptKind {
     U64List { min: u64, max: u64 },
     /// A comma-separated list of the listed words.
     ChoiceList(&'static [&'static str]),
+    /// A value in one of several forms that `accepts` recognises (e.g. `ring.back=delay:5ms`);
+    /// `forms` describes them for the error message.
+    Form {
+        accepts: fn(&str) -> bool,
+        forms: &'static [&'static str],
+    },
 }
 
 /// One option a probe accepts, as `probe.key=value`.
@@ -139,6 +145,7 @@ impl OptKind {
             OptKind::Choice(c) => OptKindTag("choice", 0, 0, c),
             OptKind::U64List { min, max } => OptKindTag("ints", min, max, &[]),
             OptKind::ChoiceList(c) => OptKindTag("choices", 0, 0, c),
+            OptKind::Form { forms, .. } => OptKindTag("form", 0, 0, forms),
         }
     }
 }
@@ -158,6 +165,10 @@ impl fmt::Display for OptKindTag {
             "ints" => write!(f, "a comma-separated list (at most {MAX_LIST}) of whole numbers in {lo}..={hi}"),
             "choices" => {
                 write!(f, "a comma-separated list (at most {MAX_LIST}) of: ")?;
+                join(f, words.iter())
+            }
+            "form" => {
+                f.write_str("one of the forms ")?;
                 join(f, words.iter())
             }
             _ => {
@@ -251,6 +262,7 @@ pub fn value_ok(kind: OptKind, value: &str) -> bool {
             parse_u64(v).is_some_and(|v| (min..=max).contains(&v))
         }),
         OptKind::ChoiceList(words) => list_ok(value, |v| words.contains(&v)),
+        OptKind::Form { accepts, .. } => accepts(value),
     }
 }
 

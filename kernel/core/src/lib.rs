@@ -13,6 +13,7 @@ pub mod outcome;
 pub mod ring;
 pub mod ringep;
 pub mod ringmsg;
+pub mod ringpol;
 pub mod runstate;
 pub mod shring;
 pub mod xen;

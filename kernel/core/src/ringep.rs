@@ -9,6 +9,7 @@
 //! outside the ring, and the caller disconnects.
 
 use crate::ringmsg::*;
+use crate::ringpol::{Held, Policy, MAX_RING};
 use crate::shring::{Back, Front, SharedIdx, REQ_EVENT, REQ_PROD, RSP_EVENT, RSP_PROD};
 
 /// 64-bit slot fields (timestamps, payload words). Ordered by the index loads/stores
@@ -24,6 +25,8 @@ pub struct Response {
     pub seq: u32,
     /// The backend's system time when it took the request (ns).
     pub back_ts: u64,
+    /// Our system time when we wrote the request (ns).
+    pub sent_ts: u64,
 }
 
 /// The frontend: sends requests of the current phase's length.
@@ -31,6 +34,8 @@ pub struct Response {
 pub struct FrontEp {
     pub ring: Front,
     pub layout: Layout,
+    /// When each outstanding request was written, by index modulo [`MAX_RING`].
+    sent: [u64; MAX_RING],
 }
 
 impl FrontEp {
@@ -43,6 +48,7 @@ impl FrontEp {
         FrontEp {
             ring: Front::new(layout.size),
             layout,
+            sent: [0; MAX_RING],
         }
     }
 
@@ -76,6 +82,7 @@ impl FrontEp {
         for w in 0..words(len) {
             p.store64(off + MSG_PAYLOAD + w as usize * 8, pattern_word(seq, w));
         }
+        self.sent[seq as usize % MAX_RING] = ts;
         self.ring.req_prod_pvt = seq.wrapping_add(1);
         Some(seq)
     }
@@ -121,7 +128,12 @@ impl FrontEp {
                 return Err(PeerError::Payload { seq, word: w });
             }
         }
-        Ok(Some(Response { seq, back_ts }))
+        let sent_ts = self.sent[seq as usize % MAX_RING];
+        Ok(Some(Response {
+            seq,
+            back_ts,
+            sent_ts,
+        }))
     }
 
     /// RING_FINAL_CHECK_FOR_RESPONSES: responses pending after asking to be notified.
@@ -130,34 +142,69 @@ impl FrontEp {
     }
 }
 
-/// What one [`BackEp::serve`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What one [`BackEp::serve`] or [`BackEp::release`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Served {
+    /// Requests taken (validated, echoed into their slots).
     pub n: u32,
+    /// Responses published (all taken ones under `echo`; those due under other policies).
+    pub released: u32,
     /// RING_PUSH_RESPONSES_AND_CHECK_NOTIFY said: send an event.
     pub notify: bool,
 }
 
 const BUF_WORDS: usize = (MAX_PAYLOAD / 8) as usize;
 
-/// The backend: echoes requests in order.
+/// The backend: echoes requests in order, publishing each response when its
+/// [`Policy`] says it is due. `ring.rsp_prod_pvt` counts published responses; the
+/// responses between it and `ring.req_cons` are written into their slots but held.
 #[derive(Debug, Clone)]
 pub struct BackEp {
     pub ring: Back,
+    pub policy: Policy,
+    held: Held,
     /// Private copy of the request being served (never re-read from the page).
     buf: [u64; BUF_WORDS],
 }
 
 impl Default for BackEp {
     fn default() -> Self {
-        BackEp {
-            ring: Back::new(0),
-            buf: [0; BUF_WORDS],
-        }
+        Self::new(Policy::Echo)
     }
 }
 
 impl BackEp {
+    pub fn new(policy: Policy) -> Self {
+        BackEp {
+            ring: Back::new(0),
+            policy,
+            held: Held::default(),
+            buf: [0; BUF_WORDS],
+        }
+    }
+
+    /// Responses written and not yet published.
+    pub fn held(&self) -> u32 {
+        self.held.len()
+    }
+
+    /// When the oldest held response is due (wake up then to release it).
+    pub fn next_due(&self) -> Option<u64> {
+        self.held.next_due()
+    }
+
+    /// Publish the held responses that are due at `now`; notify if the frontend asked.
+    pub fn release(&mut self, p: &impl SlotPage, now: u64) -> Served {
+        let released = self.held.release(now);
+        self.ring.rsp_prod_pvt = self.ring.rsp_prod_pvt.wrapping_add(released);
+        let notify = released > 0 && self.ring.push_responses(p);
+        Served {
+            n: 0,
+            released,
+            notify,
+        }
+    }
+
     /// Requests waiting (validated), with the layout they were written with.
     pub fn pending(&mut self, p: &impl SlotPage) -> Result<(u32, Layout), PeerError> {
         // req_prod first (Acquire), then the slot size: the frontend changes the slot size
@@ -168,34 +215,38 @@ impl BackEp {
         Ok((self.ring.requests_up_to(prod)?, l))
     }
 
-    /// Echo up to `budget` requests, stamping `now`; publish the responses.
+    /// Echo up to `budget` requests, stamping `now`; publish the responses that are due.
     pub fn serve(&mut self, p: &impl SlotPage, now: u64, budget: u32) -> Result<Served, PeerError> {
         let (n, l) = self.pending(p)?;
-        let n = n.min(budget);
+        let n = n.min(budget).min(MAX_RING as u32 - self.held.len());
         for _ in 0..n {
             self.echo_one(p, l, now)?;
         }
-        let notify = n > 0 && self.ring.push_responses(p);
-        Ok(Served { n, notify })
+        Ok(Served {
+            n,
+            ..self.release(p, now)
+        })
     }
 
+    /// Take request `req_cons`, echo it into its own slot and hold it until it is due.
     fn echo_one(&mut self, p: &impl SlotPage, l: Layout, now: u64) -> Result<(), PeerError> {
-        let off = l.offset(self.ring.req_cons);
+        let idx = self.ring.req_cons;
+        let off = l.offset(idx);
         let (seq, len) = (p.load(off + MSG_SEQ), p.load(off + MSG_LEN));
-        self.ring.req_cons = self.ring.req_cons.wrapping_add(1);
+        self.ring.req_cons = idx.wrapping_add(1);
         check_len(l, seq, len)?;
         let n = words(len) as usize;
         for (w, v) in self.buf[..n].iter_mut().enumerate() {
             *v = p.load64(off + MSG_PAYLOAD + w * 8);
         }
-        let roff = l.offset(self.ring.rsp_prod_pvt);
-        p.store(roff + MSG_SEQ, seq);
-        p.store(roff + MSG_LEN, len);
-        p.store64(roff + MSG_TS, now);
+        // The response replaces its request in the same slot (io/ring.h's union).
+        p.store(off + MSG_SEQ, seq);
+        p.store(off + MSG_LEN, len);
+        p.store64(off + MSG_TS, now);
         for (w, &v) in self.buf[..n].iter().enumerate() {
-            p.store64(roff + MSG_PAYLOAD + w * 8, v);
+            p.store64(off + MSG_PAYLOAD + w * 8, v);
         }
-        self.ring.rsp_prod_pvt = self.ring.rsp_prod_pvt.wrapping_add(1);
+        self.held.push(self.policy.due(idx, now));
         Ok(())
     }
 
@@ -208,4 +259,4 @@ impl BackEp {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -23,6 +23,14 @@ const TIMER_OPTS: &[OptSpec] = &[
         kind: OptKind::Choice(&["block", "poll"]),
         help: "",
     },
+    OptSpec {
+        key: "back",
+        kind: OptKind::Form {
+            accepts: |v| crate::ringpol::Policy::parse(v).is_ok(),
+            forms: &[crate::ringpol::ACCEPTED],
+        },
+        help: "",
+    },
 ];
 const REG: &[ProbeSpec] = &[
     ProbeSpec {
@@ -194,4 +202,16 @@ fn list_kinds() {
 
 fn alloc_fmt(t: OptKindTag) -> String {
     format!("{t}")
+}
+
+#[test]
+fn form_values_name_the_accepted_forms() {
+    let c = Cmdline::parse("probes=timer timer.back=epoch:25ms", REG, DEF).unwrap();
+    assert_eq!(c.raw_opt("timer", "back"), Some("epoch:25ms"));
+    let msg = err("probes=timer timer.back=epoch:0");
+    assert_eq!(
+        msg,
+        "bad value 'epoch:0' for timer.back (expected one of the forms echo, delay:D, epoch:E, \
+         jitter:D; D and E durations like 500us, 5ms, 1s in 10us..=10s)"
+    );
 }

@@ -4,9 +4,9 @@ use core::cell::Cell;
 use proptest::prelude::*;
 
 /// A 4 KiB page; any access outside it or misaligned panics.
-struct Page(Vec<Cell<u8>>);
+pub(crate) struct Page(Vec<Cell<u8>>);
 impl Page {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Page((0..4096).map(|_| Cell::new(0)).collect())
     }
     fn get<const N: usize>(&self, off: usize) -> [u8; N] {
@@ -61,6 +61,7 @@ fn echo_through_phases() {
                 s,
                 Served {
                     n: sent,
+                    released: sent,
                     notify: true
                 }
             );
