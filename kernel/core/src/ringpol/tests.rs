@@ -151,7 +151,7 @@ proptest! {
         prop_assert!(p.due(idx, taken) - taken <= p.max_hold_ns());
         if let Policy::Epoch(e) = p {
             let due = p.due(idx, taken);
-            prop_assert!(due % e == 0 || due == u64::MAX);
+            prop_assert!(due.is_multiple_of(e) || due == u64::MAX);
         }
     }
 

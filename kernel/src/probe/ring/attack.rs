@@ -12,6 +12,7 @@ use crate::probe::Ctx;
 use crate::time::now_ns;
 use core::cell::Cell;
 use xp_core::ringmsg::{Layout, PeerError};
+use xp_core::ringpol::Policy;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Attack {
@@ -26,9 +27,10 @@ pub enum Attack {
     RspUnrequested,
     RspCorrupt,
     RspSilent,
+    RspEarly,
 }
 
-const ALL: [(Attack, &str, &str); 11] = [
+const ALL: [(Attack, &str, &str); 12] = [
     (Attack::ReqBehind, "req-behind", "peer_indexes_valid"),
     (Attack::ReqFarAhead, "req-far-ahead", "peer_indexes_valid"),
     (Attack::BadLen, "bad-len", "peer_message_len_valid"),
@@ -44,6 +46,7 @@ const ALL: [(Attack, &str, &str); 11] = [
     ),
     (Attack::RspCorrupt, "rsp-corrupt", "peer_echo_intact"),
     (Attack::RspSilent, "rsp-silent", "peer_notifies"),
+    (Attack::RspEarly, "rsp-early", "completions_not_early"),
 ];
 
 /// Accepted by `ring.attacks=` (the first seven are a frontend's, the rest a backend's).
@@ -59,6 +62,7 @@ pub const NAMES: &[&str] = &[
     "rsp-unrequested",
     "rsp-corrupt",
     "rsp-silent",
+    "rsp-early",
 ];
 /// What `ring.role=hostile` runs by default.
 pub const FRONT_DEFAULT: &str =
@@ -79,7 +83,11 @@ impl Attack {
     pub fn by_front(self) -> bool {
         !matches!(
             self,
-            Attack::RspFarAhead | Attack::RspUnrequested | Attack::RspCorrupt | Attack::RspSilent
+            Attack::RspFarAhead
+                | Attack::RspUnrequested
+                | Attack::RspCorrupt
+                | Attack::RspSilent
+                | Attack::RspEarly
         )
     }
 }
@@ -147,7 +155,7 @@ fn on_ring(ctx: &mut Ctx<'_>, cfg: &Cfg, lp: &Loop, a: Attack) -> Option<&'stati
     };
     if a.by_front() {
         let mut hostile = HostileFront::new(lp.page.page(), fb, a);
-        let mut victim = BackDrv::new(lp.map.page(), bb);
+        let mut victim = BackDrv::new(lp.map.page(), bb, Policy::Echo);
         let (done_at, deadline) = (Cell::new(0u64), now_ns() + 5_000_000_000);
         let res = victim.run(
             &mut || {
@@ -167,10 +175,33 @@ fn on_ring(ctx: &mut Ctx<'_>, cfg: &Cfg, lp: &Loop, a: Attack) -> Option<&'stati
         // The hostile end runs on our vCPU and cannot be preempted: 300 ms is plenty.
         let timeout = cfg.timeout_ns.min(300_000_000);
         let mut victim = FrontDrv::new(lp.page.page(), fb, layout, timeout);
+        // rsp-early: the victim expects the configured policy (delay:1ms under echo).
+        victim.policy = match cfg.policy {
+            Policy::Echo => Policy::Delay(1_000_000),
+            p => p,
+        };
         let mut hostile = HostileBack::new(lp.map.page(), bb, a);
         let res = victim.rtt(16, 2, &mut || hostile.on_event()).map(drop);
-        judge(ctx, res, victim.first_lost, victim.lost)
+        judge(ctx, res, victim.first_lost, victim.lost).or_else(|| early(ctx, &victim))
     }
+}
+
+/// The victim frontend saw completions before the backend's policy allowed them.
+fn early(ctx: &mut Ctx<'_>, victim: &FrontDrv<'_>) -> Option<&'static str> {
+    let e = victim.first_early?;
+    let want = format_args!(
+        "no completion before backend policy {} allows it",
+        victim.policy
+    );
+    let seen = format_args!(
+        "{} of {} early; first: response {} {} ns before it was due; disconnected",
+        victim.early,
+        victim.completions,
+        e.seq,
+        e.due - e.seen
+    );
+    ctx.check("completions_not_early", false, want, seen);
+    Some("completions_not_early")
 }
 
 /// The peer publishes a grant it has already revoked: mapping it must fail cleanly.

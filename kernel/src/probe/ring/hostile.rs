@@ -136,6 +136,10 @@ impl<'p> HostileBack<'p> {
                 self.corrupt_next_request();
                 let _ = self.ep.serve(&p, now_ns(), u32::MAX);
             }
+            // Answers at once whatever the policy it announced.
+            Attack::RspEarly => {
+                let _ = self.ep.serve(&p, now_ns(), u32::MAX);
+            }
             Attack::RspSilent => {
                 // Published and re-armed for the next request, but never notified.
                 let _ = self.ep.serve(&p, now_ns(), u32::MAX);

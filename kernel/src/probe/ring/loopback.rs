@@ -9,10 +9,15 @@ use super::{attack, figures, Cfg};
 use crate::drv::evtchn;
 use crate::drv::ring::{Doorbell, GrantedPage, MappedPage};
 use crate::probe::Ctx;
+use alloc::format;
+use core::cell::{Cell, RefCell};
 use xp_core::ringmsg::{Layout, PeerError};
+use xp_core::ringpol::Policy;
 use xp_core::xen::hypercall::DOMID_SELF;
 
 const HOW: &str = "loopback: both ends in one domain on one vCPU";
+/// Rounds of the window phase (each fills the ring and collects it).
+const RACE_ROUNDS: u32 = 8;
 
 /// Both ends' resources: our page, its grant mapped back, a loopback port pair.
 pub struct Loop {
@@ -94,9 +99,9 @@ fn survives(ctx: &mut Ctx<'_>, cfg: &Cfg, domid: u16) {
     };
     let layout = Layout::for_payload(16).unwrap_or(Layout { slot: 32, size: 64 });
     let mut front = FrontDrv::new(lp.page.page(), fb, layout, cfg.timeout_ns);
-    let mut back = BackDrv::new(lp.map.page(), bb);
+    let mut back = BackDrv::new(lp.map.page(), bb, Policy::Echo);
     let res = front.rtt(16, 20, &mut || {
-        let _ = back.on_event();
+        let _ = back.poll();
     });
     let seen = res.as_ref().map(|r| r.rtt.count()).map_err(|e| *e);
     ctx.check(
@@ -105,6 +110,7 @@ fn survives(ctx: &mut Ctx<'_>, cfg: &Cfg, domid: u16) {
         "20 verified round trips on a new ring",
         format_args!("{seen:?}"),
     );
+    drop(back);
     lp.close(ctx);
 }
 
@@ -124,22 +130,49 @@ fn honest(ctx: &mut Ctx<'_>, cfg: &Cfg, domid: u16) {
     );
     let layout = Layout::for_payload(cfg.sizes[0]).unwrap_or(Layout { slot: 32, size: 64 });
     let mut front = FrontDrv::new(lp.page.page(), fb, layout, cfg.timeout_ns);
-    let mut back = BackDrv::new(lp.map.page(), bb);
-    let mut back_err: Option<PeerError> = None;
-    let mut idle = || {
-        if let Err(e) = back.on_event() {
-            back_err.get_or_insert(e);
-        }
-    };
-    let res = phases(ctx, cfg, HOW, &mut front, &mut idle);
+    front.policy = cfg.policy;
+    let back = RefCell::new(BackDrv::new(lp.map.page(), bb, cfg.policy));
+    let back_err: Cell<Option<PeerError>> = Cell::new(None);
+    let fail = |e| back_err.set(back_err.get().or(Some(e)));
+    let mut idle = || back.borrow_mut().poll().unwrap_or_else(fail);
+    let how = format!("{HOW}; backend completion policy {}", cfg.policy);
+    let mut res = phases(ctx, cfg, &how, &mut front, &mut idle);
+    if res.is_ok() {
+        res = race(ctx, cfg, &mut front, &back, &mut idle);
+    }
     if let Err(e) = res {
         ctx.check(e.check(), false, "the backend follows io/ring.h", e);
     }
-    if let Some(e) = back_err {
+    if let Some(e) = back_err.get() {
         ctx.check(e.check(), false, "the frontend follows io/ring.h", e);
     }
-    figures::wakeups(ctx, &front, Some((back.lost, back.served)));
+    let back = back.into_inner();
+    figures::back(ctx, &back, HOW);
+    figures::verdicts(ctx, &front, Some((back.lost, back.served)));
+    drop(back);
     lp.close(ctx);
+}
+
+/// Batches published between the frontend's final check and its sleep must wake it.
+fn race(
+    ctx: &mut Ctx<'_>,
+    cfg: &Cfg,
+    f: &mut FrontDrv<'_>,
+    back: &RefCell<BackDrv<'_>>,
+    idle: &mut dyn FnMut(),
+) -> Result<(), PeerError> {
+    let len = cfg.sizes[0];
+    if !f.set_size(len) {
+        return Ok(());
+    }
+    let published = Cell::new(0u64);
+    let mut window = || {
+        let n = back.borrow_mut().publish_now().unwrap_or(0);
+        published.set(published.get() + u64::from(n > 0));
+    };
+    let r = f.race(len, RACE_ROUNDS, idle, &mut window)?;
+    figures::race(ctx, &r, published.get());
+    Ok(())
 }
 
 /// Round trips then streaming, for each size.

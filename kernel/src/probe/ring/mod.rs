@@ -23,6 +23,7 @@ mod figures;
 mod front;
 mod hostile;
 mod loopback;
+mod phases;
 mod remote;
 mod remote_back;
 pub(crate) mod store;
@@ -32,6 +33,7 @@ use super::{Ctx, RunFn};
 use alloc::vec::Vec;
 use xp_core::cmdline::{OptKind, OptSpec, ProbeSpec};
 use xp_core::ringmsg::MAX_PAYLOAD;
+use xp_core::ringpol::{self, Policy};
 
 pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "ring",
@@ -44,6 +46,7 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
         OptSpec { key: "timeout", kind: OptKind::Duration { min_ns: 1_000_000, max_ns: 60_000_000_000 }, help: "how long to wait for a response before judging the peer (default 2s)" },
         OptSpec { key: "attacks", kind: OptKind::ChoiceList(attack::NAMES), help: "hostile behaviours to run (hostile: default all front attacks; loopback: none)" },
         OptSpec { key: "peer", kind: OptKind::U64 { min: 0, max: 0x7fef }, help: "the other end's domid (back: which frontend to serve)" },
+        OptSpec { key: "back", kind: OptKind::Form { accepts: |v| Policy::parse(v).is_ok(), forms: &[ringpol::ACCEPTED] }, help: "the backend's completion policy (loopback, back; default echo): delay:D each, epoch:E batches at each boundary, jitter:D uniform over [0, 2D]" },
     ],
     run,
 };
@@ -56,6 +59,8 @@ pub struct Cfg {
     pub timeout_ns: u64,
     pub attacks: Vec<attack::Attack>,
     pub peer: Option<u16>,
+    /// The backend's completion policy (`ring.back=`).
+    pub policy: Policy,
 }
 
 fn cfg(ctx: &Ctx<'_>, role: &str) -> Cfg {
@@ -80,12 +85,35 @@ fn cfg(ctx: &Ctx<'_>, role: &str) -> Cfg {
         peer: c
             .raw_opt("ring", "peer")
             .map(|_| c.opt_u64("ring", "peer", 0) as u16),
+        policy: c
+            .raw_opt("ring", "back")
+            .and_then(|v| Policy::parse(v).ok())
+            .unwrap_or_default(),
+    }
+}
+
+/// A policy only a backend runs, and never one that holds completions as long as a frontend
+/// waits for them.
+fn policy_ok(ctx: &mut Ctx<'_>, role: &str, cfg: &Cfg) -> bool {
+    if ctx.cmd.raw_opt("ring", "back").is_some() && matches!(role, "front" | "hostile") {
+        ctx.error("ring.back is the backend's completion policy: give it to the domain with ring.role=back (a frontend reads it from the backend's xenstore directory)");
+        return false;
+    }
+    match cfg.policy.fits(cfg.timeout_ns) {
+        Ok(()) => true,
+        Err(e) => {
+            ctx.error(format_args!("ring.back={}: {e}", cfg.policy));
+            false
+        }
     }
 }
 
 pub fn run(ctx: &mut Ctx<'_>) {
     let role = ctx.cmd.opt_choice("ring", "role", "loopback");
     let cfg = cfg(ctx, role);
+    if !policy_ok(ctx, role, &cfg) {
+        return;
+    }
     match role {
         "loopback" => loopback::run(ctx, &cfg),
         "front" => remote::front(ctx, &cfg),

@@ -124,12 +124,19 @@ fn measure(ctx: &mut Ctx<'_>, cfg: &Cfg, dev: &Dev, c: &FrontConn) {
         Ok(b) => b,
         Err(e) => return ctx.error(e),
     };
-    let how = format!("two domains: frontend here, backend in domain {}", dev.peer);
+    let Some(policy) = xenbus::back_policy(ctx, dev, cfg.timeout_ns) else {
+        return;
+    };
+    let how = format!(
+        "two domains: frontend here, backend in domain {} with completion policy {policy}",
+        dev.peer
+    );
     let mut f = FrontDrv::attach(c.page.page(), bell, c.ep, cfg.timeout_ns);
+    f.policy = policy;
     if let Err(e) = loopback::phases(ctx, cfg, &how, &mut f, &mut || {}) {
         ctx.check(e.check(), false, "the backend follows io/ring.h", e);
     }
-    figures::wakeups(ctx, &f, None);
+    figures::verdicts(ctx, &f, None);
 }
 
 pub fn hostile(ctx: &mut Ctx<'_>, cfg: &Cfg) {

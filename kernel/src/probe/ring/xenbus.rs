@@ -7,17 +7,21 @@
 //!     ring-ref, event-channel, state        (written by the frontend)
 //! /local/domain/B/backend/xpring/F/0/       owner B, F may read
 //!     frontend = /local/domain/F/device/xpring/0, frontend-id = F
-//!     state                                 (written by the backend)
+//!     state, completion                     (written by the backend)
 //! ```
 //!
 //! Each end watches the other's `state` and acts on xp_core::xenbus's tables.
+//! `completion` is the backend's completion policy (`ring.back=`, absent:
+//! `echo`), which the frontend judges every response against.
 
 use super::store::Store;
 use crate::drv::timer;
+use crate::probe::Ctx;
 use crate::probe::Env;
 use crate::time::now_ns;
 use alloc::format;
 use alloc::string::String;
+use xp_core::ringpol::Policy;
 use xp_core::xenbus::XenbusState;
 
 /// How long an end waits for the toolstack or its peer before giving up.
@@ -137,4 +141,24 @@ pub fn back_dev(env: &Env, peer: Option<u16>) -> Result<Dev, String> {
         peer_dir,
         peer: fid,
     })
+}
+
+/// The node a backend publishes its completion policy in.
+pub const COMPLETION: &str = "completion";
+
+/// The backend's completion policy, as it published it (ERROR if malformed or too long).
+pub fn back_policy(ctx: &mut Ctx<'_>, dev: &Dev, timeout_ns: u64) -> Option<Policy> {
+    let path = format!("{}/{COMPLETION}", dev.peer_dir);
+    let text = dev.st.read(&path).unwrap_or_else(|| String::from("echo"));
+    let checked = Policy::parse(&text).map_err(|e| format!("{e}"));
+    match checked.and_then(|p| p.fits(timeout_ns).map(|()| p).map_err(|e| format!("{e}"))) {
+        Ok(p) => {
+            ctx.info("completion_policy", format_args!("{p} (backend's {path})"));
+            Some(p)
+        }
+        Err(e) => {
+            ctx.error(format_args!("backend's {path} = {text}: {e}"));
+            None
+        }
+    }
 }
