@@ -107,6 +107,16 @@ impl Policy {
             Policy::Jitter(d) => at_ns.saturating_add(jitter_ns(d, idx)),
         }
     }
+
+    /// How long a frontend pauses before round trip `idx` so that one-at-a-time requests
+    /// arrive at every phase of the backend's schedule: uniform over `[0, E]` (fixed seed)
+    /// under `epoch` (back to back, each would wait a whole epoch), none otherwise.
+    pub fn think_ns(self, idx: u32) -> u64 {
+        match self {
+            Policy::Epoch(e) => jitter_ns(e / 2, idx),
+            _ => 0,
+        }
+    }
 }
 
 /// The delay `jitter:D` draws for request `idx`: uniform over `[0, 2D]` (splitmix64).

@@ -121,6 +121,17 @@ fn jitter_is_fixed_and_spread() {
 }
 
 #[test]
+fn one_at_a_time_requests_arrive_at_every_phase_of_an_epoch() {
+    let e = Policy::Epoch(10_000_000);
+    let gaps: Vec<u64> = (0..1000).map(|i| e.think_ns(i)).collect();
+    assert!(gaps.iter().all(|&g| g <= 10_000_000));
+    let early_half = gaps.iter().filter(|&&g| g < 5_000_000).count();
+    assert!((400..600).contains(&early_half), "{early_half}");
+    assert_eq!(Policy::Delay(5_000_000).think_ns(3), 0);
+    assert_eq!(Policy::Echo.think_ns(3), 0);
+}
+
+#[test]
 fn held_releases_in_order() {
     let mut h = Held::default();
     assert_eq!((h.next_due(), h.release(u64::MAX)), (None, 0));

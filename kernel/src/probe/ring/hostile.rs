@@ -136,9 +136,10 @@ impl<'p> HostileBack<'p> {
                 self.corrupt_next_request();
                 let _ = self.ep.serve(&p, now_ns(), u32::MAX);
             }
-            // Answers at once whatever the policy it announced.
+            // Follows io/ring.h but answers at once, whatever policy the victim expects.
             Attack::RspEarly => {
                 let _ = self.ep.serve(&p, now_ns(), u32::MAX);
+                let _ = self.ep.final_check(&p);
             }
             Attack::RspSilent => {
                 // Published and re-armed for the next request, but never notified.

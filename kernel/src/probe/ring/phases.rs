@@ -4,6 +4,7 @@
 //! frontend is about to block.
 
 use super::front::{FrontDrv, Idle};
+use crate::drv::timer;
 use crate::time::now_ns;
 use alloc::boxed::Box;
 use xp_core::hist::Histogram;
@@ -38,14 +39,19 @@ pub struct Race {
 pub fn nothing() {}
 
 impl FrontDrv<'_> {
-    /// `n` round trips of `len` bytes, one request outstanding at a time.
+    /// `n` round trips of `len` bytes, one request outstanding at a time (under `epoch`,
+    /// each after a pause drawn over `[0, E]`: see `Policy::think_ns`).
     pub fn rtt(&mut self, len: u32, n: u32, idle: Idle<'_>) -> Result<Rtt, PeerError> {
         let mut r = Rtt {
             rtt: Box::default(),
             there: Box::default(),
             back: Box::default(),
         };
-        for _ in 0..n {
+        for i in 0..n {
+            let think = self.policy.think_ns(i);
+            if think > 0 {
+                timer::wait_until(now_ns() + think, || false);
+            }
             let t0 = now_ns();
             self.write(len);
             self.push();
