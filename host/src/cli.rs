@@ -26,6 +26,9 @@ pub enum Cmd {
     /// Follow a growing console log: print each stall and summary as it arrives; with
     /// --metrics, serve them to Prometheus.
     Follow(Follow),
+    /// Dom0-side peers of the probe (the lab runs these; so can a host).
+    #[command(subcommand)]
+    Peer(Peer),
     /// Print a shell completion script (e.g. `xenprobe completions bash >
     /// /etc/bash_completion.d/xenprobe`).
     Completions(Completions),
@@ -110,4 +113,28 @@ pub struct Follow {
 pub struct Completions {
     /// The shell.
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Peer {
+    /// The dom0 end of the vchan probe's echo mode: lines through dom0's vchan-socket-proxy,
+    /// each round trip timed here (CLOCK_MONOTONIC), every byte verified.
+    VchanEcho(VchanEcho),
+}
+
+#[derive(Debug, Args)]
+pub struct VchanEcho {
+    /// The probe domain's id.
+    pub domid: u32,
+    /// The vchan's xenstore path (`/local/domain/DOMID/data/vchan-echo`).
+    pub path: String,
+    /// Lines to send.
+    #[arg(long, default_value_t = 100)]
+    pub messages: usize,
+    /// Seconds to wait for each line to come back.
+    #[arg(long, default_value_t = 30, value_name = "S")]
+    pub timeout: u64,
+    /// The libxenvchan client to run.
+    #[arg(long, default_value = "vchan-socket-proxy", value_name = "PATH")]
+    pub proxy: String,
 }

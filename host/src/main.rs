@@ -7,6 +7,7 @@ mod follow;
 mod image;
 mod metrics;
 mod onstall;
+mod peer;
 mod serve;
 mod xlconfig;
 
@@ -26,6 +27,7 @@ fn main() {
         Cmd::Create(a) => create::main(a),
         Cmd::XlConfig(a) => xlconfig::main(a),
         Cmd::Follow(a) => follow::main(a),
+        Cmd::Peer(cli::Peer::VchanEcho(a)) => peer::vchan_echo(a),
         Cmd::Completions(a) => {
             clap_complete::generate(
                 a.shell,

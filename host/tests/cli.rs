@@ -26,8 +26,16 @@ fn text(o: &Output) -> (String, String) {
 
 #[test]
 fn help_everywhere_version_and_bad_options() {
-    for sub in ["create", "xl-config", "follow", "completions"] {
-        let o = run(&[sub, "--help"]);
+    for sub in [
+        "create",
+        "xl-config",
+        "follow",
+        "completions",
+        "peer",
+        "peer vchan-echo",
+    ] {
+        let args: Vec<&str> = sub.split(' ').chain(["--help"]).collect();
+        let o = run(&args);
         assert!(o.status.success(), "{sub} --help");
         assert!(text(&o).0.contains("Usage: xenprobe"), "{sub}");
     }

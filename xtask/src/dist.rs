@@ -41,6 +41,20 @@ pub fn static_binary() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// The static binary for a lab run's dom0 (DomU mode: a Linux dom0 runs it), built once per
+/// xtask process.
+pub fn for_lab(mode: crate::lab::Mode) -> Result<Option<PathBuf>> {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    if mode != crate::lab::Mode::DomU {
+        return Ok(None);
+    }
+    if let Some(b) = BIN.get() {
+        return Ok(Some(b.clone()));
+    }
+    let b = static_binary().context("the lab's dom0 runs the static xenprobe binary")?;
+    Ok(Some(BIN.get_or_init(|| b).clone()))
+}
+
 /// A static executable has no PT_INTERP program header (no dynamic loader to find).
 fn ensure_static(bin: &Path) -> Result<()> {
     let b = std::fs::read(bin).with_context(|| format!("reading {}", bin.display()))?;

@@ -183,6 +183,7 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
         cpus: opts.cpus,
         out_dir: opts.out_dir.clone(),
         verbose: opts.verbose,
+        host_bin: crate::dist::for_lab(opts.mode)?,
         ..LabConfig::new(opts.mode, kernel.to_path_buf())
     };
     std::fs::create_dir_all(&opts.out_dir)

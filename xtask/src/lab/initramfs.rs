@@ -235,6 +235,10 @@ pub fn build_run(base: &Path, cfg: &LabConfig, out: &Path) -> Result<()> {
         w.file(config::SCRIPT_PATH, 0o755, s.as_bytes())?;
     }
     w.file(config::PROBE_PATH, 0o755, &probe)?;
+    if let Some(b) = &cfg.host_bin {
+        let bin = fs::read(b).with_context(|| format!("reading {}", b.display()))?;
+        w.file("/usr/bin/xenprobe", 0o755, &bin)?;
+    }
     w.finish()?.flush()?;
     Ok(())
 }

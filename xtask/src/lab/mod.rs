@@ -131,6 +131,9 @@ pub struct LabConfig {
     pub xen: Option<PathBuf>,
     /// Boot this dom0 kernel (bzImage or PV vmlinux) instead of the release's (DomU mode).
     pub dom0_kernel: Option<PathBuf>,
+    /// The static `xenprobe` host binary (`cargo xtask dist`), installed in dom0 as
+    /// /usr/bin/xenprobe for dom0 scripts (DomU mode).
+    pub host_bin: Option<PathBuf>,
 }
 
 /// pCPUs of the lab machine (QEMU `-smp`) and vCPUs of the probe domain (xl `vcpus=`).
@@ -181,6 +184,7 @@ impl LabConfig {
             cpus: Cpus::default(),
             xen: None,
             dom0_kernel: None,
+            host_bin: None,
         }
     }
 }
