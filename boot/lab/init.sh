@@ -9,12 +9,21 @@
 #   XPLAB stage=<name> t=<dom0 uptime>   XPLAB end reason=<xl code>|timeout|destroyed|unknown
 #   XPLAB fail stage=<name> <why>        XPLAB done (all relayed; power-off follows)
 # then waits for the domain to end (or the timeout), drains its console and powers off.
-# Parameters: /etc/xenprobe/lab.env (XP_* variables), written per run by the host.
+#
+# Boot parameters (part of the lab snapshot) come from the kernel command line: xp.xenstored=.
+# Once xenstored and xenconsoled run, init prints `XPLAB ready` and waits for a line on the
+# console: the host saves the lab there (xtask/src/lab/snapshot.rs), and every later run with
+# the same configuration restores it and sends the line. The run's inputs then come from the
+# virtio disk with serial "xpin": a 4 KiB header "XPIN1 <blocks>" and a newc cpio of that
+# many 4 KiB blocks (/etc/xenprobe/lab.env with the XP_* variables, the xl configs, the dom0
+# script, the kernels). Files the dom0 script leaves in $EXPORT go back to the host at the end
+# as a cpio on the disk with serial "xpout" (the host unpacks them into <out>/export/).
 
-export PATH=/usr/lib/xen-4.17/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH=/usr/lib/xen/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu
 export XENSTORED_ROOTDIR=/var/lib/xenstored
-. /etc/xenprobe/lab.env
+XP_DOMNAME=xenprobe
+XP_EXPORT=/run/export
 
 LOG=/var/log/xen
 FIFO=$LOG/console/guest-$XP_DOMNAME.log
@@ -26,7 +35,41 @@ stage() { read -r up _ < /proc/uptime; echo "XPLAB stage=$1 t=$up"; }
 tag() { awk -v t="$1" '{ sub(/\r$/, ""); print t $0; fflush() }'; }
 diag() { [ -s "$2" ] || return 0; echo "XPD|--- $1"; tail -n "${3:-30}" "$2" | tag 'XPD|'; }
 
+# The virtio disk whose serial is $1 (xpin, xpout).
+disk() {
+    for d in /sys/block/vd*; do
+        [ "$(cat $d/serial 2>/dev/null)" = "$1" ] && { echo /dev/${d##*/}; return 0; }
+    done
+    return 1
+}
+
+# Waits for the host's go (after it saved or restored the lab), then unpacks the run's inputs.
+wait_for_inputs() {
+    stty -echo 2>/dev/null
+    echo "XPLAB ready"
+    read -r go
+    stage inputs
+    dev=$(disk xpin) || fail inputs "no input disk (virtio, serial xpin)"
+    blockdev --flushbufs $dev
+    set -- $(dd if=$dev bs=4096 count=1 2>/dev/null | head -n 1)
+    [ "$1" = XPIN1 ] || fail inputs "no run inputs on $dev (header '$1')"
+    cd / && dd if=$dev bs=4096 skip=1 count=$2 2>/dev/null | cpio -i -d -m -u 2>/run/cpio.err ||
+        fail inputs "unpacking the run's inputs failed: $(cat /run/cpio.err)"
+    . /etc/xenprobe/lab.env
+    mkdir -p $XP_EXPORT
+}
+
+# Files left in $XP_EXPORT go to the export disk (a newc cpio from its first byte).
+export_files() {
+    [ -n "$(ls -A $XP_EXPORT 2>/dev/null)" ] || return 0
+    dev=$(disk xpout) || { echo "XPD|--- export: no export disk"; return 0; }
+    ( cd $XP_EXPORT && find . | cpio -o -H newc 2>/dev/null ) | dd of=$dev bs=65536 conv=fsync 2>/run/export.err ||
+        { echo "XPD|--- export failed: $(tail -n 1 /run/export.err)"; return 0; }
+    echo "XPLAB exported $(ls -A $XP_EXPORT | wc -l)"
+}
+
 finish() {
+    export_files
     echo "XPLAB done"
     poweroff -f
     sleep 30
@@ -37,6 +80,7 @@ diagnostics() {
     case "$1" in dom0|xenstored) echo "XPD|--- dom0 dmesg (tail)"; dmesg | tail -n 15 | tag 'XPD|' ;; esac
     diag "xenstored log" $LOG/xenstored.log
     diag "xenstored output" $LOG/xenstored.out
+    diag "xenstore-read" $LOG/xenstore-read.err
     diag "xen-init-dom0 output" $LOG/xen-init-dom0.out
     diag "xenconsoled output" $LOG/xenconsoled.out
 }
@@ -56,12 +100,14 @@ builtin() {
         xenfs) grep -q xenfs /proc/filesystems ;;
         xen-gntdev) [ -e /dev/xen/gntdev ] ;;
         xen-gntalloc) [ -e /dev/xen/gntalloc ] ;;
+        virtio*) [ -d /sys/bus/virtio ] ;;
         *) false ;;
     esac
 }
 
 setup_dom0() {
     mount -t proc proc /proc
+    for a in $(cat /proc/cmdline); do case "$a" in xp.xenstored=*) XP_XENSTORED=${a#*=} ;; esac; done
     mount -t sysfs sysfs /sys
     mount -t devtmpfs devtmpfs /dev 2>/dev/null
     mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
@@ -70,7 +116,8 @@ setup_dom0() {
     ln -sf /run /var/run
     ln -sf /run/lock /var/lock
     stage dom0-up
-    for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc; do
+    for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc virtio_ring virtio \
+        virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
         insmod /lib/modules/xen/$m.ko 2>/run/insmod.err || builtin $m ||
             fail dom0 "insmod $m failed: $(cat /run/insmod.err) (a --dom0-kernel other than the release's needs its Xen drivers built in: CONFIG_XEN_DEV_EVTCHN, CONFIG_XEN_PRIVCMD, CONFIG_XENFS, CONFIG_XEN_GNTDEV, CONFIG_XEN_GRANT_DEV_ALLOC =y)"
     done
@@ -85,7 +132,8 @@ start_xenstored() {
     esac
     xs_pid=$!
     n=0
-    until xenstore-read -s / >/dev/null 2>&1; do
+    # A client may block (libxenstore falls back to /dev/xen/xenbus): each try is bounded.
+    until timeout 2 xenstore-read -s / >/dev/null 2>$LOG/xenstore-read.err; do
         kill -0 $xs_pid 2>/dev/null || fail xenstored "$XP_XENSTORED xenstored exited"
         n=$((n + 1))
         [ $n -ge 300 ] && fail xenstored "no answer from $XP_XENSTORED xenstored after 30 s"
@@ -136,7 +184,7 @@ wait_peers() {
 start_script() {
     [ -n "$XP_SCRIPT" ] || return 0
     stage script-start
-    ( export DOMID DOMNAME=$XP_DOMNAME PEERS="$XP_PEERS"; sh "$XP_SCRIPT" 2>&1; echo "XPLAB script-exit=$?" >/dev/console ) \
+    ( export DOMID DOMNAME=$XP_DOMNAME PEERS="$XP_PEERS" EXPORT=$XP_EXPORT; sh "$XP_SCRIPT" 2>&1; echo "XPLAB script-exit=$?" >/dev/console ) \
         | tag 'XPS|' &
     script_pid=$!
 }
@@ -211,6 +259,7 @@ exec </dev/console >/dev/console 2>&1
 setup_dom0
 start_xenstored
 start_console
+wait_for_inputs
 stage xl-create
 ( xl create -F "$XP_XLCFG" 2>&1; echo "xl exited with status $?" ) | awk \
     '{ print "XPX|" $0; fflush(); print $0 >> "'$XLOUT'"; fflush("'$XLOUT'") }' &

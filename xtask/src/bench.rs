@@ -20,6 +20,7 @@ pub const USAGE: &[&str] = &[
     "--repeat N",
     "--json FILE",
     "--xenstored c|ocaml",
+    "--xen-release 4.17|4.20",
     "--out DIR",
 ];
 
@@ -27,6 +28,7 @@ pub const HELP: &str = "\
   bench [options]    measure DESIGN.md's target figures in the lab; print them against the targets
       --repeat N             lab runs per wall-time figure (default 3; the median is reported)
       --xenstored c|ocaml    which xenstored the domU runs use (default ocaml)
+      --xen-release R        which Xen release the lab boots (default 4.17)
       --json FILE            where the figures go (default lab-out/bench/bench.json)
       --out DIR              where the lab runs write their logs (default lab-out/bench)";
 
@@ -68,11 +70,18 @@ pub fn main(mut a: Args) -> Result<i32> {
         .value("--out")?
         .map_or_else(|| crate::build::root().join("lab-out/bench"), PathBuf::from);
     let xs = a.choice("--xenstored", &["c", "ocaml"])?;
+    let release = a.value("--xen-release")?;
     a.finish()?;
+    let release = release.map_or(Ok(crate::lab::Release::X417), |r| {
+        crate::lab::Release::parse(&r)
+    })?;
     let json = json.unwrap_or_else(|| out.join("bench.json"));
     let kernel = crate::build::kernel()?;
-    crate::lab::provision(false)?;
-    let mut base = RunOpts::default();
+    crate::lab::provision(release, false)?;
+    let mut base = RunOpts {
+        release,
+        ..RunOpts::default()
+    };
     if xs == Some("c") {
         base.xenstored = crate::lab::Xenstored::C;
     }
@@ -87,12 +96,19 @@ pub fn main(mut a: Args) -> Result<i32> {
     let doc = json!({
         "kind": "xenprobe-bench",
         "xen_version": env.xen_version,
+        "xen_release": release.name(),
         "sched": format!("{:?}", ctx.base.sched).to_lowercase(),
         "xenstored": format!("{:?}", ctx.base.xenstored).to_lowercase(),
         "host": { "loadavg_before": load_before, "loadavg_after": loadavg(), "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()) },
         "figures": figs,
     });
     println!("{}", targets::table(&figs));
+    println!(
+        "lab: Xen {} ({}), xenstored {:?}",
+        env.xen_version.as_deref().unwrap_or(release.name()),
+        release.debian(),
+        ctx.base.xenstored
+    );
     println!("host load average (1 min) before/after: {load_before} / {} (other QEMU labs on this host slow TCG down)", loadavg());
     write_json(&json, &doc)?;
     Ok(0)

@@ -25,7 +25,8 @@ cargo xtask <command> [options]
 
 commands:
   build              build the probe kernel (target/x86_64-unknown-none/release/xenprobe)
-  run [options]      boot the probe in the virtual lab (QEMU + Xen 4.17 + Debian dom0)
+  run [options]      boot the probe in the virtual lab (QEMU + Xen + Debian dom0)
+      --xen-release 4.17|4.20  Debian 12's Xen 4.17 (default) or Debian 13's Xen 4.20
       --dom0                 boot the probe as dom0 (hypervisor-only probes, no toolstack)
       --xenstored c|ocaml    which xenstored dom0 runs (default ocaml)
       --sched credit|credit2 Xen's scheduler (default credit2)
@@ -40,11 +41,12 @@ commands:
       --vcpus N              vCPUs of the probe domain (default 1, at most --pcpus)
       --shared-dom0-cpu      with --pcpus 2+: dom0 and the probe share every pCPU
       --peer NAME:CMDLINE    one more probe domain after the main one
+      --cold                 boot Xen and dom0 (no saved lab restored or saved)
       --json FILE            write all records, the verdict and lab timings as JSON
       --out DIR              where serial.log etc. go (default lab-out/run)
       --verbose              echo the raw serial console to stderr
   test [options]     host tests, lints, and every lab scenario in tests/lab/
-      --host-only | --lab-only | --no-lint | --filter SUBSTRING
+      --host-only | --lab-only | --no-lint | --filter SUBSTRING | --xen-release 4.17|4.20
 {REPORT}
 {XL}
 {BENCH}

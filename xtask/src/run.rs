@@ -19,11 +19,13 @@ pub const USAGE: &[&str] = &[
     "--dom0-script \"...\"",
     "--peer NAME:CMDLINE",
     "--xen-args \"...\"",
+    "--xen-release 4.17|4.20",
     "--xen FILE",
     "--dom0-kernel FILE",
     "--pcpus N",
     "--vcpus N",
     "--shared-dom0-cpu",
+    "--cold",
     "--out DIR",
     "--verbose",
 ];
@@ -47,6 +49,10 @@ pub struct RunOpts {
     pub dom0_kernel: Option<PathBuf>,
     /// pCPUs, the probe's vCPUs, and whether dom0 shares pCPU 0 with it.
     pub cpus: lab::Cpus,
+    /// The Xen release whose hypervisor, dom0 kernel and tools the lab boots.
+    pub release: lab::Release,
+    /// Boot the lab cold (no saved lab restored or saved).
+    pub cold: bool,
     pub out_dir: PathBuf,
     pub verbose: bool,
 }
@@ -66,6 +72,8 @@ impl Default for RunOpts {
             xen: None,
             dom0_kernel: None,
             cpus: lab::Cpus::default(),
+            release: lab::Release::X417,
+            cold: false,
             out_dir: crate::build::root().join("lab-out/run"),
             verbose: false,
         }
@@ -124,14 +132,18 @@ pub fn parse_opts(mut a: Args) -> Result<(RunOpts, Option<PathBuf>)> {
     Ok((o, json))
 }
 
-/// `--xen`, `--dom0-kernel`, `--pcpus`, `--vcpus`, `--shared-dom0-cpu`.
+/// `--xen-release`, `--xen`, `--dom0-kernel`, `--pcpus`, `--vcpus`, `--shared-dom0-cpu`.
 fn parse_lab_shape(a: &mut Args, o: &mut RunOpts) -> Result<()> {
+    if let Some(r) = a.value("--xen-release")? {
+        o.release = lab::Release::parse(&r)?;
+    }
     o.xen = a.value("--xen")?.map(PathBuf::from);
     o.dom0_kernel = a.value("--dom0-kernel")?.map(PathBuf::from);
     let cpus = "a count of CPUs (1 to 16)";
     o.cpus.pcpus = a.number("--pcpus", cpus)?.unwrap_or(o.cpus.pcpus);
     o.cpus.vcpus = a.number("--vcpus", cpus)?.unwrap_or(o.cpus.vcpus);
     o.cpus.shared_dom0_cpu = a.flag("--shared-dom0-cpu");
+    o.cold = a.flag("--cold");
     Ok(())
 }
 
@@ -181,6 +193,8 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
         xen: opts.xen.clone(),
         dom0_kernel: opts.dom0_kernel.clone(),
         cpus: opts.cpus,
+        release: opts.release,
+        cold: opts.cold,
         out_dir: opts.out_dir.clone(),
         verbose: opts.verbose,
         host_bin: crate::dist::for_lab(opts.mode)?,
@@ -209,7 +223,10 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
         .as_mut()
         .filter(|b| b.changeset.is_none())
     {
-        b.changeset = parsed.info("xen_changeset").map(String::from);
+        b.changeset = parsed
+            .info("xen_changeset")
+            .filter(|c| !c.is_empty())
+            .map(String::from);
     }
     let (mut verdict, mut reason) = judge(&parsed, &lab);
     let peers: Vec<(String, Parsed)> = opts

@@ -1,7 +1,7 @@
 //! Lab scenarios (tests/lab/*.toml): one lab run each, with the expected
 //! exit code and what the probe's console must and must not contain.
 
-use crate::lab::{Mode, Sched, Xenstored};
+use crate::lab::{Mode, Release, Sched, Xenstored};
 use crate::run::{self, RunOpts};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
@@ -42,6 +42,9 @@ pub struct Scenario {
     /// With pcpus >= 2: dom0 shares the pCPUs with the probe (`--shared-dom0-cpu`).
     #[serde(default)]
     pub shared_dom0_cpu: bool,
+    /// The Xen releases the scenario runs on (default: all). `{release}` in any expected
+    /// text or record pattern stands for the release of the run ("4.17", "4.20").
+    pub releases: Option<Vec<String>>,
     /// Peer domains: `[[peer]] name = "..." cmdline = "..."` (`@MAIN_DOMID@` is substituted).
     #[serde(default)]
     pub peer: Vec<PeerSpec>,
@@ -185,6 +188,7 @@ pub fn load(path: &Path) -> Result<Scenario> {
         .to_string_lossy()
         .to_string();
     s.opts(Path::new("."))?; // validate the enumerations now
+    s.releases()?;
     Ok(s)
 }
 
@@ -208,6 +212,8 @@ impl Scenario {
                 vcpus: self.vcpus,
                 shared_dom0_cpu: self.shared_dom0_cpu,
             },
+            release: self.releases()?.first().copied().unwrap_or(Release::X417),
+            cold: false,
             out_dir: out_root.join(&self.name),
             verbose: false,
         })
@@ -238,6 +244,16 @@ impl Scenario {
         Ok((mode, xenstored, sched))
     }
 
+    /// The releases this scenario runs on.
+    pub fn releases(&self) -> Result<Vec<Release>> {
+        let Some(names) = &self.releases else {
+            return Ok(Release::ALL.to_vec());
+        };
+        let parse =
+            |n: &String| Release::parse(n).with_context(|| format!("scenario {}", self.name));
+        names.iter().map(parse).collect()
+    }
+
     fn peers(&self) -> Vec<crate::lab::Peer> {
         let peer = |p: &PeerSpec| crate::lab::Peer {
             name: p.name.clone(),
@@ -250,62 +266,14 @@ impl Scenario {
 
     /// Every way `out` differs from what the scenario expects (empty = pass).
     pub fn mismatches(&self, out: &run::Outcome) -> Vec<String> {
-        let mut m = Vec::new();
-        let code = out.verdict.exit_code();
-        if code != self.expect_exit {
-            let why = out.reason.as_deref().unwrap_or("");
-            m.push(format!(
-                "exit code {code} ({}), expected {} {why}",
-                out.verdict.name(),
-                self.expect_exit
-            ));
-        }
-        if let Some(want) = &self.expect_reason {
-            let got = out.reason.as_deref().unwrap_or("");
-            if !got.contains(want.as_str()) {
-                m.push(format!("reason {got:?} lacks {want:?}"));
-            }
-        }
-        let lines = &out.lab.probe_lines;
-        for want in &self.expect_output {
-            if !lines.iter().any(|l| l.contains(want.as_str())) {
-                m.push(format!("console lacks {want:?}"));
-            }
-        }
-        for bad in &self.expect_absent {
-            if let Some(l) = lines.iter().find(|l| l.contains(bad.as_str())) {
-                m.push(format!("console has {bad:?}: {l}"));
-            }
-        }
-        for want in &self.expect_script_output {
-            if !out
-                .lab
-                .script_lines
-                .iter()
-                .any(|l| l.contains(want.as_str()))
-            {
-                m.push(format!("dom0 script output lacks {want:?}"));
-            }
-        }
-        for (peer, wants) in &self.expect_peer_output {
-            let lines: Vec<&String> = out
-                .lab
-                .peer_lines
-                .iter()
-                .filter(|(n, _)| n == peer)
-                .map(|(_, l)| l)
-                .collect();
-            for want in wants {
-                if !lines.iter().any(|l| l.contains(want.as_str())) {
-                    m.push(format!(
-                        "peer {peer} console lacks {want:?} ({} lines)",
-                        lines.len()
-                    ));
-                }
-            }
-        }
+        let release = out.lab.what.release.as_str();
+        let sub = |s: &str| s.replace("{release}", release);
+        let mut m = self.verdict_mismatches(out, &sub);
+        m.extend(self.text_mismatches(out, &sub));
+        m.extend(self.peer_mismatches(out, &sub));
         for want in &self.expect_record {
-            m.extend(record_mismatch(want, &out.parsed.records));
+            let want = substitute_table(want, release);
+            m.extend(record_mismatch(&want, &out.parsed.records));
         }
         for (line, why) in &out.parsed.bad {
             m.push(format!(
@@ -314,6 +282,84 @@ impl Scenario {
         }
         m
     }
+
+    fn verdict_mismatches(&self, out: &run::Outcome, sub: &dyn Fn(&str) -> String) -> Vec<String> {
+        let mut m = Vec::new();
+        let code = out.verdict.exit_code();
+        if code != self.expect_exit {
+            let why = out.reason.as_deref().unwrap_or("");
+            let name = out.verdict.name();
+            m.push(format!(
+                "exit code {code} ({name}), expected {} {why}",
+                self.expect_exit
+            ));
+        }
+        if let Some(want) = self.expect_reason.as_deref().map(sub) {
+            let got = out.reason.as_deref().unwrap_or("");
+            if !got.contains(want.as_str()) {
+                m.push(format!("reason {got:?} lacks {want:?}"));
+            }
+        }
+        m
+    }
+
+    fn text_mismatches(&self, out: &run::Outcome, sub: &dyn Fn(&str) -> String) -> Vec<String> {
+        let mut m = Vec::new();
+        let has = |lines: &[String], want: &str| lines.iter().any(|l| l.contains(want));
+        for want in self.expect_output.iter().map(|w| sub(w)) {
+            if !has(&out.lab.probe_lines, &want) {
+                m.push(format!("console lacks {want:?}"));
+            }
+        }
+        for bad in self.expect_absent.iter().map(|b| sub(b)) {
+            if let Some(l) = out
+                .lab
+                .probe_lines
+                .iter()
+                .find(|l| l.contains(bad.as_str()))
+            {
+                m.push(format!("console has {bad:?}: {l}"));
+            }
+        }
+        for want in self.expect_script_output.iter().map(|w| sub(w)) {
+            if !has(&out.lab.script_lines, &want) {
+                m.push(format!("dom0 script output lacks {want:?}"));
+            }
+        }
+        m
+    }
+
+    fn peer_mismatches(&self, out: &run::Outcome, sub: &dyn Fn(&str) -> String) -> Vec<String> {
+        let mut m = Vec::new();
+        for (peer, wants) in &self.expect_peer_output {
+            let lines: Vec<&String> = out
+                .lab
+                .peer_lines
+                .iter()
+                .filter(|(n, _)| n == peer)
+                .map(|(_, l)| l)
+                .collect();
+            for want in wants.iter().map(|w| sub(w)) {
+                if !lines.iter().any(|l| l.contains(want.as_str())) {
+                    let n = lines.len();
+                    m.push(format!("peer {peer} console lacks {want:?} ({n} lines)"));
+                }
+            }
+        }
+        m
+    }
+}
+
+/// A record pattern table with `{release}` replaced in its string values.
+fn substitute_table(t: &toml::Table, release: &str) -> toml::Table {
+    let sub = |(k, v): (&String, &toml::Value)| {
+        let v = match v {
+            toml::Value::String(s) => toml::Value::String(s.replace("{release}", release)),
+            other => other.clone(),
+        };
+        (k.clone(), v)
+    };
+    t.iter().map(sub).collect()
 }
 
 #[cfg(test)]

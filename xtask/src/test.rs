@@ -3,6 +3,7 @@
 
 use crate::build::{self, cargo};
 use crate::cli::Args;
+use crate::lab::Release;
 use crate::scenario;
 use anyhow::Result;
 use std::time::Instant;
@@ -12,6 +13,7 @@ pub const USAGE: &[&str] = &[
     "--lab-only",
     "--no-lint",
     "--filter SUBSTRING",
+    "--xen-release 4.17|4.20",
 ];
 
 pub fn main(mut a: Args) -> Result<i32> {
@@ -19,6 +21,10 @@ pub fn main(mut a: Args) -> Result<i32> {
     let lab_only = a.flag("--lab-only");
     let no_lint = a.flag("--no-lint");
     let filter = a.value("--filter")?;
+    let release = a
+        .value("--xen-release")?
+        .map(|r| Release::parse(&r))
+        .transpose()?;
     a.finish()?;
     let t0 = Instant::now();
     let (mut passed, mut failed) = (0usize, Vec::<String>::new());
@@ -31,7 +37,7 @@ pub fn main(mut a: Args) -> Result<i32> {
         }
     }
     if !host_only {
-        let (p, f) = lab(filter.as_deref())?;
+        let (p, f) = lab(filter.as_deref(), release)?;
         passed += p;
         failed.extend(f);
     }
@@ -87,55 +93,76 @@ fn host_steps(no_lint: bool) -> Vec<(&'static str, Result<()>)> {
     steps
 }
 
-/// Run the lab scenarios; returns (passed, failures).
-fn lab(filter: Option<&str>) -> Result<(usize, Vec<String>)> {
+/// Run the lab scenarios, each on each of its releases; returns (passed, failures).
+fn lab(filter: Option<&str>, only: Option<Release>) -> Result<(usize, Vec<String>)> {
     let kernel = build::kernel()?;
-    crate::lab::provision(false)?;
     let all = scenario::load_all(&build::root().join("tests/lab"))?;
-    let chosen: Vec<_> = all
+    let mut runs = Vec::new();
+    for s in all
         .iter()
         .filter(|s| filter.is_none_or(|f| s.name.contains(f)))
-        .collect();
+    {
+        for r in s
+            .releases()?
+            .into_iter()
+            .filter(|r| only.is_none_or(|o| o == *r))
+        {
+            runs.push((r, s));
+        }
+    }
+    runs.sort_by_key(|(r, _)| *r);
     let out_root = build::root().join("lab-out/test");
     let (mut passed, mut failed) = (0, Vec::new());
-    for (i, s) in chosen.iter().enumerate() {
+    for (i, (release, s)) in runs.iter().enumerate() {
+        let r = release.name();
         eprintln!(
-            "\n[{}/{}] lab scenario {}: {}",
+            "\n[{}/{}] lab scenario {} on Xen {r}: {}",
             i + 1,
-            chosen.len(),
+            runs.len(),
             s.name,
             s.about
         );
+        let mut opts = s.opts(&out_root.join(r))?;
+        opts.release = *release;
         let t = Instant::now();
-        let result = crate::run::execute(&s.opts(&out_root)?, &kernel, false);
+        let result = crate::run::execute(&opts, &kernel, false);
         let problems = match &result {
             Ok(out) => s.mismatches(out),
             Err(e) => vec![format!("lab run error: {e:#}")],
         };
         let secs = t.elapsed().as_secs_f64();
         if problems.is_empty() {
-            eprintln!("PASS {} ({secs:.1} s)", s.name);
+            eprintln!("PASS {} on {r} ({secs:.1} s)", s.name);
             passed += 1;
             continue;
         }
-        eprintln!("FAIL {} ({secs:.1} s)", s.name);
-        for p in &problems {
-            eprintln!("  - {p}");
-        }
-        if let Ok(out) = &result {
-            let tail = out.lab.probe_lines.len().saturating_sub(15);
-            eprintln!(
-                "  probe console (last lines; full serial log {}):",
-                out.lab.serial_log.display()
-            );
-            for l in &out.lab.probe_lines[tail..] {
-                eprintln!("  | {l}");
-            }
-            if let Some(f) = &out.lab.failure {
-                eprintln!("  lab: {f}");
-            }
-        }
-        failed.push(format!("lab scenario {}: {}", s.name, problems.join("; ")));
+        eprintln!("FAIL {} on {r} ({secs:.1} s)", s.name);
+        explain(&problems, &result);
+        failed.push(format!(
+            "lab scenario {} on Xen {r}: {}",
+            s.name,
+            problems.join("; ")
+        ));
     }
     Ok((passed, failed))
+}
+
+fn explain(problems: &[String], result: &Result<crate::run::Outcome>) {
+    for p in problems {
+        eprintln!("  - {p}");
+    }
+    let Ok(out) = result else {
+        return;
+    };
+    let tail = out.lab.probe_lines.len().saturating_sub(15);
+    eprintln!(
+        "  probe console (last lines; full serial log {}):",
+        out.lab.serial_log.display()
+    );
+    for l in &out.lab.probe_lines[tail..] {
+        eprintln!("  | {l}");
+    }
+    if let Some(f) = &out.lab.failure {
+        eprintln!("  lab: {f}");
+    }
 }

@@ -22,6 +22,14 @@ pub fn all(ctx: &Ctx) -> Result<(Vec<Figure>, EnvInfo)> {
         "bench does not run the whole suite: `cargo xtask test` prints its own total",
     ));
     let registry = registry(ctx)?;
+    let cold = ctx.run("domu-platform-cold", |o| {
+        o.cmdline = "probes=platform".into();
+        o.cold = true;
+    })?;
+    // Makes sure the lab is saved, so that the timed runs below restore it.
+    ctx.run("domu-platform-prime", |o| {
+        o.cmdline = "probes=platform".into()
+    })?;
     let domu: Vec<Outcome> = (0..ctx.repeat)
         .map(|i| {
             ctx.run(&format!("domu-platform-{i}"), |o| {
@@ -33,10 +41,14 @@ pub fn all(ctx: &Ctx) -> Result<(Vec<Figure>, EnvInfo)> {
         .iter()
         .find_map(|o| o.parsed.info("xen_version"))
         .map(String::from);
+    let warm = "domU (xl create), platform probe, saved lab restored";
+    f.push(wall("lab_wall_domu", &domu, warm));
+    f.push(wall("lab_wall_domu_vs_dom0", &domu, warm));
+    let what = "domU (xl create), platform probe, cold boot of Xen and dom0 (--cold)";
     f.push(wall(
-        "lab_wall_domu",
-        &domu,
-        "domU (xl create), platform probe",
+        "lab_wall_domu_cold",
+        std::slice::from_ref(&cold),
+        what,
     ));
     let d0: Vec<Outcome> = (0..ctx.repeat)
         .map(|i| {
@@ -61,7 +73,7 @@ pub fn all(ctx: &Ctx) -> Result<(Vec<Figure>, EnvInfo)> {
 fn linux_boot(ctx: &Ctx) -> Result<Figure> {
     let method = "Linux 6.1 (Debian's dom0 kernel) as a PV domU, 128 MiB: printk time of its \
                   \"Unable to mount root fs\" / \"Run /init\" line, n=1";
-    let kernel = crate::lab::provision(false)?.dom0_kernel;
+    let kernel = crate::lab::provision(ctx.base.release, false)?.dom0_kernel;
     let out = ctx.run("linux-pv", |o| {
         o.cmdline = "probes=platform".into();
         o.peers = vec![crate::lab::Peer {
@@ -174,8 +186,8 @@ fn wall(name: &str, runs: &[Outcome], what: &str) -> Figure {
         .iter()
         .fold((f64::MAX, 0.0f64), |(l, h), &s| (l.min(s), h.max(s)));
     let method = format!(
-        "wall time of run::execute ({what}: dom0 initramfs, QEMU + Xen boot, probe, power-off), \
-         kernel prebuilt, packages provisioned; median of {} SUCCESS runs of {} (min {lo:.2} s, max {hi:.2} s)",
+        "wall time of run::execute ({what}; probe, power-off), kernel prebuilt, packages \
+         provisioned; median of {} SUCCESS runs of {} (min {lo:.2} s, max {hi:.2} s)",
         secs.len(),
         runs.len()
     );

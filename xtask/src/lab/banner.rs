@@ -49,6 +49,19 @@ impl XenBuild {
     }
 }
 
+impl XenBuild {
+    /// The lines `feed` needs to rebuild this (for a saved lab).
+    pub fn lines(&self) -> Vec<String> {
+        let mut v = vec![self.banner.clone()];
+        v.extend(
+            self.changeset
+                .iter()
+                .map(|c| format!("Latest ChangeSet: {c}")),
+        );
+        v
+    }
+}
+
 /// `date`'s output at the end of a line ("Wed Nov  4 16:52:28 UTC 2026": 6 words).
 fn trailing_date(text: &str) -> Option<String> {
     let words: Vec<&str> = text.split_whitespace().collect();

@@ -115,8 +115,7 @@ impl<W: Write> CpioWriter<W> {
     }
 }
 
-/// One parsed entry (tests only).
-#[cfg(test)]
+/// One parsed entry.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Entry {
     pub name: String,
@@ -126,7 +125,6 @@ pub struct Entry {
 }
 
 /// Parses a newc archive up to its trailer.
-#[cfg(test)]
 pub fn parse(mut buf: &[u8]) -> Result<Vec<Entry>, String> {
     let mut out = Vec::new();
     let mut consumed = 0usize;
@@ -166,7 +164,6 @@ pub fn parse(mut buf: &[u8]) -> Result<Vec<Entry>, String> {
     }
 }
 
-#[cfg(test)]
 fn align4(n: usize) -> usize {
     (n + 3) & !3
 }

@@ -166,6 +166,12 @@ pub fn bzimage_payload(b: &[u8]) -> Result<(Compression, &[u8])> {
             &p[..4.min(p.len())]
         ),
     };
+    // Linux appends the uncompressed size (4 bytes) to the stream; only xz ignores it
+    // (--single-stream), gzip and zstd call it trailing garbage.
+    let p = match kind {
+        Compression::Xz => p,
+        _ => &p[..p.len().saturating_sub(4)],
+    };
     Ok((kind, p))
 }
 

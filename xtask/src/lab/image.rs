@@ -40,6 +40,29 @@ pub fn sha256(path: &Path) -> Result<String> {
     Ok(hex.to_string())
 }
 
+/// sha256 of some bytes (sha256sum reading stdin).
+pub fn sha256_bytes(data: &[u8]) -> Result<String> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("running sha256sum")?;
+    child
+        .stdin
+        .take()
+        .context("sha256sum stdin")?
+        .write_all(data)?;
+    let out = child.wait_with_output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string())
+}
+
 fn gunzip(path: &Path) -> Result<Vec<u8>> {
     let out = Command::new("gzip")
         .arg("-dc")

@@ -4,6 +4,7 @@
 
 use super::cpio::CpioWriter;
 use super::host::progress;
+use super::release::Release;
 use super::{config, elf, kernel, LabConfig};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeSet;
@@ -15,8 +16,8 @@ use std::process::Command;
 /// The dom0 init script, shipped as /init.
 pub const INIT_SH: &str = include_str!("../../../boot/lab/init.sh");
 
-const XEN_BIN: &str = "usr/lib/xen-4.17/bin";
-/// Tools from xen-utils-4.17 that dom0 runs (or that probes use as peers).
+/// Tools from xen-utils-<release> that dom0 runs (or that probes use as peers); /usr/lib/xen
+/// links to the release's /usr/lib/xen-<release> (init's PATH has /usr/lib/xen/bin).
 const XEN_TOOLS: &[&str] = &[
     "xl",
     "xenstored",
@@ -43,8 +44,6 @@ const DIRS: &[&str] = &[
     "/usr/bin",
     "/usr/sbin",
     "/usr/lib",
-    "/usr/lib/xen-4.17",
-    "/usr/lib/xen-4.17/bin",
     "/lib",
     "/lib/x86_64-linux-gnu",
     "/lib64",
@@ -70,16 +69,27 @@ const OXENSTORED_EXTRA: &str =
 const RUN_INO: u32 = 1 << 20;
 
 /// Writes the static part of the initramfs (entries without a trailer).
-pub fn build_base(root: &Path, modules: &Path, out: &Path, verbose: bool) -> Result<()> {
+pub fn build_base(
+    root: &Path,
+    modules: &Path,
+    out: &Path,
+    release: Release,
+    verbose: bool,
+) -> Result<()> {
     let mut w = CpioWriter::new(BufWriter::new(fs::File::create(out)?), 1);
     for d in DIRS {
         w.dir(d)?;
     }
+    let xen_bin = release.xen_bin();
+    let xen_lib = xen_bin.trim_end_matches("/bin");
+    w.dir(&format!("/{xen_lib}"))?;
+    w.dir(&format!("/{xen_bin}"))?;
+    w.symlink("/usr/lib/xen", &format!("/{xen_lib}"))?;
     w.chardev("/dev/console", 5, 1)?;
     add_busybox(&mut w, root)?;
     let mut bins = Vec::new();
     for t in XEN_TOOLS {
-        let rel = format!("{XEN_BIN}/{t}");
+        let rel = format!("{xen_bin}/{t}");
         add_file(&mut w, &root.join(&rel), &format!("/{rel}"), 0o755)?;
         w.symlink(&format!("/usr/sbin/{t}"), &format!("/{rel}"))?;
         bins.push(root.join(rel));
@@ -94,28 +104,64 @@ pub fn build_base(root: &Path, modules: &Path, out: &Path, verbose: bool) -> Res
         w.symlink(&format!("/usr/bin/xenstore-{l}"), "xenstore")?;
     }
     bins.push(root.join("usr/bin/xenstore"));
+    bins.extend(add_ocaml_plugins(&mut w, root, xen_lib)?);
     add_libraries(&mut w, root, &bins, verbose)?;
+    add_config(&mut w, root, modules)?;
+    w.into_inner().flush()?;
+    Ok(())
+}
+
+/// oxenstored's plugins (Xen 4.20: `<xen lib>/ocaml/xsd_glue/xenctrl_plugin/*.cmxs`, loaded at
+/// start); returns them, so that their libraries are shipped too.
+fn add_ocaml_plugins<W: Write>(
+    w: &mut CpioWriter<W>,
+    root: &Path,
+    xen_lib: &str,
+) -> Result<Vec<PathBuf>> {
+    let dir = format!("{xen_lib}/ocaml/xsd_glue/xenctrl_plugin");
+    let Ok(entries) = fs::read_dir(root.join(&dir)) else {
+        return Ok(Vec::new());
+    };
+    for d in [
+        format!("{xen_lib}/ocaml"),
+        format!("{xen_lib}/ocaml/xsd_glue"),
+        dir.clone(),
+    ] {
+        w.dir(&format!("/{d}"))?;
+    }
+    let mut plugins = Vec::new();
+    for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let name = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        add_file(w, &p, &format!("/{dir}/{name}"), 0o755)?;
+        plugins.push(p);
+    }
+    Ok(plugins)
+}
+
+/// /etc/xen (oxenstored.conf with a log file, xl.conf) and the dom0 kernel modules.
+fn add_config<W: Write>(w: &mut CpioWriter<W>, root: &Path, modules: &Path) -> Result<()> {
     let oxs = fs::read_to_string(root.join("etc/xen/oxenstored.conf"))?;
     w.file(
         "/etc/xen/oxenstored.conf",
         0o644,
         format!("{oxs}{OXENSTORED_EXTRA}").as_bytes(),
     )?;
-    add_file(
-        &mut w,
-        &root.join("etc/xen/xl.conf"),
-        "/etc/xen/xl.conf",
-        0o644,
-    )?;
-    for m in kernel::MODULES {
+    add_file(w, &root.join("etc/xen/xl.conf"), "/etc/xen/xl.conf", 0o644)?;
+    for m in kernel::MODULES
+        .iter()
+        .filter(|m| modules.join(format!("{m}.ko")).is_file())
+    {
         add_file(
-            &mut w,
+            w,
             &modules.join(format!("{m}.ko")),
             &format!("/lib/modules/xen/{m}.ko"),
             0o644,
         )?;
     }
-    w.into_inner().flush()?;
     Ok(())
 }
 
@@ -126,7 +172,12 @@ fn add_file<W: Write>(w: &mut CpioWriter<W>, src: &Path, dst: &str, mode: u32) -
 
 /// busybox-static and one symlink per applet (listed by running it on the host).
 fn add_busybox<W: Write>(w: &mut CpioWriter<W>, root: &Path) -> Result<()> {
-    let bb = root.join("bin/busybox");
+    // Debian 13 ships it in /usr/bin (merged /usr), Debian 12 in /bin.
+    let bb = ["bin/busybox", "usr/bin/busybox"]
+        .iter()
+        .map(|p| root.join(p))
+        .find(|p| p.is_file())
+        .context("busybox-static unpacked no bin/busybox or usr/bin/busybox")?;
     add_file(w, &bb, "/bin/busybox", 0o755)?;
     let list = Command::new(&bb)
         .arg("--list-full")
@@ -205,14 +256,28 @@ fn add_libraries<W: Write>(
     Ok(())
 }
 
-/// Writes the run's initramfs: the cached base, then this run's entries and the trailer.
-pub fn build_run(base: &Path, cfg: &LabConfig, out: &Path) -> Result<()> {
+/// The dom0 initramfs QEMU boots: the release's base and the init script, built once per
+/// (base, init script) into the release's cache directory. Everything a run brings comes later,
+/// on the input disk (inputs.rs), so that a saved lab serves every run.
+pub fn boot_initrd(base: &Path, base_sha: &str) -> Result<PathBuf> {
+    let id = super::image::sha256_bytes(format!("{base_sha}\n{INIT_SH}").as_bytes())?;
+    let out = base.with_file_name(format!("initrd-{}.cpio", &id[..16]));
+    if out.is_file() {
+        return Ok(out);
+    }
+    let mut data = fs::read(base).with_context(|| format!("reading {}", base.display()))?;
+    let mut w = CpioWriter::new(&mut data, RUN_INO);
+    w.file("/init", 0o755, INIT_SH.as_bytes())?;
+    w.finish()?;
+    super::image::write_atomic(&out, &data)?;
+    Ok(out)
+}
+
+/// Writes a run's own files (parameters, xl configs, dom0 script, kernels) as a newc archive.
+pub fn run_entries<W: Write>(cfg: &LabConfig, out: W) -> Result<W> {
     let probe = fs::read(&cfg.kernel)
         .with_context(|| format!("reading the probe kernel {}", cfg.kernel.display()))?;
-    fs::copy(base, out).with_context(|| format!("copying {}", base.display()))?;
-    let file = fs::OpenOptions::new().append(true).open(out)?;
-    let mut w = CpioWriter::new(BufWriter::new(file), RUN_INO);
-    w.file("/init", 0o755, INIT_SH.as_bytes())?;
+    let mut w = CpioWriter::new(out, RUN_INO);
     w.file(config::ENV_PATH, 0o644, config::lab_env(cfg).as_bytes())?;
     w.file(
         config::XL_CFG_PATH,
@@ -220,11 +285,8 @@ pub fn build_run(base: &Path, cfg: &LabConfig, out: &Path) -> Result<()> {
         config::xl_config(cfg)?.as_bytes(),
     )?;
     for (i, peer) in cfg.peers.iter().enumerate() {
-        w.file(
-            &config::peer_cfg_path(i),
-            0o644,
-            config::peer_xl_config(peer, cfg)?.as_bytes(),
-        )?;
+        let xl = config::peer_xl_config(peer, cfg)?;
+        w.file(&config::peer_cfg_path(i), 0o644, xl.as_bytes())?;
         if let Some(k) = &peer.kernel {
             let image = fs::read(k)
                 .with_context(|| format!("reading peer {}'s kernel {}", peer.name, k.display()))?;
@@ -239,8 +301,7 @@ pub fn build_run(base: &Path, cfg: &LabConfig, out: &Path) -> Result<()> {
         let bin = fs::read(b).with_context(|| format!("reading {}", b.display()))?;
         w.file("/usr/bin/xenprobe", 0o755, &bin)?;
     }
-    w.finish()?.flush()?;
-    Ok(())
+    Ok(w.finish()?)
 }
 
 #[cfg(test)]
@@ -249,33 +310,32 @@ mod tests {
     use crate::lab::{cpio, Mode};
 
     #[test]
-    fn run_part_appends_entries_and_trailer() {
+    fn run_entries_and_boot_initrd() {
         let dir = std::env::temp_dir().join(format!("xp-initrd-test-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let base = dir.join("base.cpio");
         let mut w = CpioWriter::new(Vec::new(), 1);
         w.dir("/etc").unwrap();
         fs::write(&base, w.into_inner()).unwrap();
+        let boot = cpio::parse(&fs::read(boot_initrd(&base, "x").unwrap()).unwrap()).unwrap();
+        let names: Vec<_> = boot.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["etc", "init"]);
+        assert!(boot[1].data.starts_with(b"#!/bin/sh"));
         let kernel = dir.join("probe");
         fs::write(&kernel, b"\x7fELF-probe").unwrap();
         let cfg = LabConfig {
             dom0_script: Some("xl pause $DOMNAME\n".into()),
             ..LabConfig::new(Mode::DomU, kernel)
         };
-        let out = dir.join("run.cpio");
-        build_run(&base, &cfg, &out).unwrap();
-        let entries = cpio::parse(&fs::read(&out).unwrap()).unwrap();
+        let entries = cpio::parse(&run_entries(&cfg, Vec::new()).unwrap()).unwrap();
         let names: Vec<_> = entries.iter().map(|e| e.name.as_str()).collect();
         let expect = [
-            "etc",
-            "init",
             "etc/xenprobe/lab.env",
             "etc/xenprobe/probe.cfg",
             "etc/xenprobe/script.sh",
         ];
-        assert_eq!(names[..5], expect);
-        assert_eq!(entries[5].data, b"\x7fELF-probe");
-        assert!(entries[1].data.starts_with(b"#!/bin/sh"));
+        assert_eq!(names[..3], expect);
+        assert_eq!(entries[3].data, b"\x7fELF-probe");
         fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -1,8 +1,8 @@
-//! The virtual lab: QEMU (TCG) + Xen 4.17 + a Debian dom0, provisioned from Debian packages
+//! The virtual lab: QEMU (TCG) + Xen (4.17 or 4.20) + a Debian dom0, provisioned from Debian packages
 //! into a cache, booting the probe either as a PV domU (`xl create`) or directly as dom0.
 //!
 //! ```text
-//! let assets = lab::provision(verbose)?;          // optional: run() provisions too
+//! let assets = lab::provision(Release::X420, verbose)?; // optional: run() provisions too
 //! let cfg = LabConfig { cmdline: "probes=platform".into(), ..LabConfig::new(Mode::DomU, elf) };
 //! let run = lab::run(&cfg, &mut |line| println!("{line}"))?;
 //! ```
@@ -42,6 +42,7 @@
 //! other entries are times since QEMU started: the stages, and `dom0:NAME` for each marker.
 //! Throughput of the DomU console relay is about 2000 lines/s (one hvc0 write per line).
 
+mod apt;
 mod banner;
 mod classify;
 mod config;
@@ -50,16 +51,22 @@ mod elf;
 mod host;
 pub mod image;
 mod initramfs;
+mod inputs;
 mod kernel;
 mod monitor;
 mod provision;
+mod qemu;
+mod qmp;
+pub mod release;
 mod run;
+mod snapshot;
 
 // Not every caller needs every item of the API.
 #[allow(unused_imports)]
 pub use config::DOMAIN_NAME;
 #[allow(unused_imports)]
 pub use provision::{cache_dir, provision, Assets};
+pub use release::Release;
 pub use run::run;
 
 use std::path::PathBuf;
@@ -68,9 +75,9 @@ use std::time::Duration;
 /// Which xenstored dom0 runs (DomU mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Xenstored {
-    /// /usr/lib/xen-4.17/bin/xenstored
+    /// /usr/lib/xen-<release>/bin/xenstored
     C,
-    /// /usr/lib/xen-4.17/bin/oxenstored (Debian's default)
+    /// /usr/lib/xen-<release>/bin/oxenstored (Debian's default)
     Ocaml,
 }
 
@@ -78,7 +85,7 @@ pub enum Xenstored {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sched {
     Credit,
-    /// Xen 4.17's default.
+    /// Xen's default.
     Credit2,
 }
 
@@ -127,6 +134,10 @@ pub struct LabConfig {
     pub dom0_args: String,
     /// The lab machine's CPUs and where dom0 and the probe run on them.
     pub cpus: Cpus,
+    /// Which Xen release (and its Debian dom0 and tools) the lab boots.
+    pub release: Release,
+    /// Boot cold: neither restore a saved lab nor save one (DomU mode).
+    pub cold: bool,
     /// Boot this hypervisor (xen.gz or xen) instead of the release's.
     pub xen: Option<PathBuf>,
     /// Boot this dom0 kernel (bzImage or PV vmlinux) instead of the release's (DomU mode).
@@ -182,6 +193,8 @@ impl LabConfig {
             xen_args: String::new(),
             dom0_args: String::new(),
             cpus: Cpus::default(),
+            release: Release::X417,
+            cold: false,
             xen: None,
             dom0_kernel: None,
             host_bin: None,
@@ -278,6 +291,10 @@ pub struct LabInfo {
     pub vcpus: u32,
     /// "own pCPU 0" or "shared".
     pub dom0_cpu: String,
+    /// How the lab came up: restored from a saved lab, or a cold boot (and why).
+    pub boot: String,
+    /// Files dom0 exported (`$EXPORT` in dom0 scripts), under `<out_dir>/export/`.
+    pub exported: Vec<PathBuf>,
 }
 
 /// What a run booted, one line per part, for the human summary.
@@ -308,5 +325,9 @@ pub fn describe(w: &LabInfo) -> Vec<String> {
         "{} pCPU(s), probe {} vCPU(s), dom0 CPU {}",
         w.pcpus, w.vcpus, w.dom0_cpu
     ));
+    v.push(w.boot.clone());
+    for f in &w.exported {
+        v.push(format!("exported by dom0: {}", f.display()));
+    }
     v
 }

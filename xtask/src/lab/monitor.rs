@@ -24,6 +24,8 @@ pub struct Monitor {
     pub lab_failure: Option<String>,
     /// Xen's banner (version, extraversion, compile date, changeset).
     pub xen_build: Option<super::banner::XenBuild>,
+    /// dom0 said `XPLAB ready` (the lab may be saved; it waits for the host's go).
+    ready: bool,
     xl: Vec<String>,
     diag: Vec<String>,
     dom0: VecDeque<String>,
@@ -52,6 +54,7 @@ impl Monitor {
             stop_at: None,
             lab_failure: None,
             xen_build: None,
+            ready: false,
             xl: Vec::new(),
             diag: Vec::new(),
             dom0: VecDeque::new(),
@@ -192,8 +195,14 @@ impl Monitor {
                 self.done = true;
                 self.stop_in(t, 0);
             }
+            Marker::Other("ready") => self.ready = true,
             Marker::Other(_) => {}
         }
+    }
+
+    /// Whether dom0 became ready for its inputs since the last call.
+    pub fn take_ready(&mut self) -> bool {
+        std::mem::take(&mut self.ready)
     }
 
     /// dom0 reported the end of the probe domain (a timeout leaves the run in stage Probe).

@@ -1,55 +1,39 @@
 //! Provisioning of the lab into a cache directory, without installing Xen on the host:
-//! `apt-get download` the Debian packages, unpack them with `dpkg-deb`, take the hypervisor,
-//! the dom0 kernel and its Xen modules, and build the static part of the dom0 initramfs.
+//! `apt-get download` the Debian packages of a release (apt.rs), unpack them with `dpkg-deb`,
+//! take the hypervisor, the dom0 kernel and its Xen modules, and build the static part of the
+//! dom0 initramfs.
 //!
-//! Cache layout (`$XENPROBE_CACHE`, else `$HOME/.cache/xenprobe`):
-//! `root/` unpacked packages, `xen` (gunzipped hypervisor), `vmlinux` (or `vmlinuz`),
-//! `modules/*.ko`, `initrd-base.cpio` (static initramfs entries, no trailer) and `stamp`
-//! (format and package versions). A valid stamp makes `provision` return at once: set
-//! `XENPROBE_REFRESH=1` (or delete the cache) to fetch the current package versions.
+//! Cache layout (`$XENPROBE_CACHE`, else `$HOME/.cache/xenprobe`), one directory per release
+//! (`4.17/`, `4.20/`): `root/` unpacked packages, `xen` (gunzipped hypervisor), `vmlinux` (or
+//! `vmlinuz`), `modules/*.ko`, `initrd-base.cpio` (static initramfs entries, no trailer) and
+//! `stamp` (format, release, sha256 of xen/kernel/initramfs base, package versions), written
+//! last and atomically: an interrupted provisioning leaves no stamp. Beside them: `apt-trixie/`
+//! (the private apt configuration of 4.20), `custom/` (prepared `--xen`/`--dom0-kernel`
+//! images) and `<release>.lock`: runs hold it shared, provisioning exclusively, so two lab
+//! runs at once never see a half-written cache. A valid stamp makes `provision` return at
+//! once: set `XENPROBE_REFRESH=1` (or delete the directory) to fetch current package versions.
 
+use super::apt::{self, Apt};
 use super::host::{self, progress, run};
+use super::image::{sha256, write_atomic};
+use super::release::Release;
 use super::{initramfs, kernel};
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Bump when the cache layout or the base initramfs contents change.
-const FORMAT: &str = "xenprobe-lab-3";
-
-/// Debian packages besides the real linux-image-6.1.0-*-amd64 (resolved from linux-image-amd64).
-const PACKAGES: &[&str] = &[
-    "xen-hypervisor-4.17-amd64",
-    "xen-utils-4.17",
-    "xen-utils-common",
-    "xenstore-utils",
-    "busybox-static",
-    "libxenmisc4.17",
-    "libxencall1",
-    "libxenevtchn1",
-    "libxenforeignmemory1",
-    "libxengnttab1",
-    "libxenstore4",
-    "libxentoollog1",
-    "libxendevicemodel1",
-    "libxenhypfs1",
-    "libxentoolcore1",
-    "libyajl2",
-    "libzstd1",
-    "zlib1g",
-    "liblzma5",
-    "libuuid1",
-    "libc6",
-    "libgcc-s1",
-];
+const FORMAT: &str = "xenprobe-lab-5";
 
 /// What a run needs from the cache (some fields are for the CLI's reports only).
 #[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub struct Assets {
     pub cache: PathBuf,
+    pub release: Release,
     /// The hypervisor, uncompressed (QEMU `-kernel` loads it as multiboot).
     pub xen: PathBuf,
     /// dom0 Linux: the compacted vmlinux, or the bzImage if it could not be extracted.
@@ -58,8 +42,20 @@ pub struct Assets {
     pub initrd_base: PathBuf,
     /// Unpacked packages (for tools a later probe wants to ship).
     pub root: PathBuf,
-    /// `package=version` lines of what was provisioned.
-    pub versions: Vec<String>,
+    /// The stamp: format, release, sha256 of the boot files, `package=version` lines.
+    pub stamp: String,
+    /// The release's cache lock, held shared while these assets are in use.
+    lock: Arc<CacheLock>,
+}
+
+impl Assets {
+    /// sha256 of a boot file (`xen`, `dom0_kernel`, `initrd_base`), as recorded in the stamp.
+    pub fn stamp_sha(&self, file: &str) -> Option<&str> {
+        let key = format!("sha256 {file}=");
+        self.stamp
+            .lines()
+            .find_map(|l| l.strip_prefix(key.as_str()))
+    }
 }
 
 pub fn cache_dir() -> Result<PathBuf> {
@@ -70,230 +66,189 @@ pub fn cache_dir() -> Result<PathBuf> {
     Ok(PathBuf::from(home).join(".cache/xenprobe"))
 }
 
-/// Idempotent; returns at once when the stamp matches.
-pub fn provision(verbose: bool) -> Result<Assets> {
+/// An flock on `<cache>/<release>.lock`: shared while a run uses the release's files,
+/// exclusive while they are written. Released when dropped.
+#[derive(Debug)]
+pub struct CacheLock(fs::File);
+
+impl CacheLock {
+    pub fn open(path: &Path) -> Result<CacheLock> {
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("opening the lock {}", path.display()))?;
+        Ok(CacheLock(f))
+    }
+
+    pub fn shared(&self, what: &str) -> Result<()> {
+        if self.0.try_lock_shared().is_err() {
+            progress(None, &format!("waiting for another lab run ({what})"));
+            self.0.lock_shared()?;
+        }
+        Ok(())
+    }
+
+    /// Takes the lock exclusively if nobody holds it.
+    pub fn try_exclusive(&self) -> bool {
+        self.0.try_lock().is_ok()
+    }
+
+    pub fn exclusive(&self, what: &str) -> Result<()> {
+        if self.0.try_lock().is_err() {
+            progress(
+                None,
+                &format!("waiting for other lab runs to finish ({what})"),
+            );
+            self.0.lock()?;
+        }
+        Ok(())
+    }
+}
+
+/// Idempotent; returns at once when the release's stamp matches.
+pub fn provision(release: Release, verbose: bool) -> Result<Assets> {
     host::ensure_tool("qemu-system-x86_64", "qemu-system-x86")?;
-    let cache = cache_dir()?;
-    if std::env::var_os("XENPROBE_REFRESH").is_none() {
-        if let Some(a) = cached(&cache) {
+    let top = cache_dir()?;
+    fs::create_dir_all(&top).with_context(|| format!("creating {}", top.display()))?;
+    let dir = release.dir(&top);
+    let lock = Arc::new(CacheLock::open(
+        &top.join(format!("{}.lock", release.name())),
+    )?);
+    let refresh = std::env::var_os("XENPROBE_REFRESH").is_some();
+    if !refresh {
+        lock.shared("provisioning")?;
+        if let Some(a) = cached(&dir, release, &lock) {
             return Ok(a);
         }
     }
+    lock.exclusive(&format!("to provision Xen {}", release.name()))?;
+    if let Some(a) = cached(&dir, release, &lock).filter(|_| !refresh) {
+        lock.shared("provisioning")?;
+        return Ok(a);
+    }
     let t0 = Instant::now();
-    progress(
-        None,
-        &format!("provisioning the virtual lab into {}", cache.display()),
-    );
-    let a = provision_fresh(&cache, verbose).context("provisioning the virtual lab failed")?;
+    let what = format!("Xen {} ({})", release.name(), release.debian());
+    progress(None, &format!("provisioning {what} into {}", dir.display()));
+    let a = provision_fresh(&top, release, verbose, &lock)
+        .with_context(|| format!("provisioning the virtual lab ({what}) failed"))?;
     progress(
         None,
         &format!("provisioned in {:.1}s", t0.elapsed().as_secs_f64()),
     );
+    lock.shared("provisioning")?;
     Ok(a)
 }
 
-fn assets(cache: &Path, versions: Vec<String>) -> Assets {
-    let vmlinux = cache.join("vmlinux");
+fn assets(dir: &Path, release: Release, stamp: String, lock: &Arc<CacheLock>) -> Assets {
+    let vmlinux = dir.join("vmlinux");
     Assets {
-        cache: cache.to_path_buf(),
-        xen: cache.join("xen"),
+        cache: dir.to_path_buf(),
+        release,
+        xen: dir.join("xen"),
         dom0_kernel: if vmlinux.exists() {
             vmlinux
         } else {
-            cache.join("vmlinuz")
+            dir.join("vmlinuz")
         },
-        initrd_base: cache.join("initrd-base.cpio"),
-        root: cache.join("root"),
-        versions,
+        initrd_base: dir.join("initrd-base.cpio"),
+        root: dir.join("root"),
+        stamp,
+        lock: lock.clone(),
     }
 }
 
-fn cached(cache: &Path) -> Option<Assets> {
-    let stamp = fs::read_to_string(cache.join("stamp")).ok()?;
+fn cached(dir: &Path, release: Release, lock: &Arc<CacheLock>) -> Option<Assets> {
+    let stamp = fs::read_to_string(dir.join("stamp")).ok()?;
     let mut lines = stamp.lines();
     (lines.next()? == FORMAT).then_some(())?;
-    let a = assets(cache, lines.map(String::from).collect());
+    (lines.next()? == format!("release={}", release.name())).then_some(())?;
+    let a = assets(dir, release, stamp.clone(), lock);
     [&a.xen, &a.dom0_kernel, &a.initrd_base]
         .iter()
         .all(|p| p.is_file())
         .then_some(a)
 }
 
-fn provision_fresh(cache: &Path, verbose: bool) -> Result<Assets> {
-    for tool in ["apt-get", "apt-cache", "dpkg-deb", "tar", "gzip"] {
-        host::which(tool)
-            .with_context(|| format!("`{tool}` not found: the lab needs a Debian 12 host"))?;
+fn apt_for(top: &Path, release: Release) -> Result<Apt> {
+    match release.private_suite() {
+        None => Ok(Apt::host()),
+        Some(suite) => Apt::private(&top.join(format!("apt-{suite}")), suite),
     }
-    fs::create_dir_all(cache)?;
-    let _ = fs::remove_file(cache.join("stamp"));
-    let linux = linux_image_package()?;
-    let dl = TempDir(download_dir()?);
-    let dl = &dl.0;
-    let mut names: Vec<&str> = PACKAGES.to_vec();
-    names.push(&linux);
-    download(dl, &names)?;
-    let debs = find_debs(dl, &names)?;
+}
+
+fn provision_fresh(
+    top: &Path,
+    release: Release,
+    verbose: bool,
+    lock: &Arc<CacheLock>,
+) -> Result<Assets> {
+    for tool in [
+        "apt-get",
+        "apt-cache",
+        "dpkg-deb",
+        "tar",
+        "gzip",
+        "sha256sum",
+    ] {
+        host::which(tool)
+            .with_context(|| format!("`{tool}` not found: the lab needs a Debian host"))?;
+    }
+    let dir = release.dir(top);
+    fs::create_dir_all(&dir)?;
+    let _ = fs::remove_file(dir.join("stamp"));
+    let apt = apt_for(top, release)?;
+    let linux = apt.linux_image_package()?;
+    let dl = apt::download_dir()?;
+    let mut names: Vec<String> = release.packages();
+    names.push(linux.clone());
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    apt.download(&dl.0, &names)?;
+    let debs = apt::find_debs(&dl.0, &names)?;
     let versions: Vec<String> = debs
         .iter()
-        .map(|(n, d)| format!("{n}={}", deb_version(n, d)))
+        .map(|(n, d)| format!("{n}={}", apt::deb_version(n, d)))
         .collect();
-    let root = cache.join("root");
-    unpack(&debs, &linux, &root, cache)?;
+    build_boot_files(&dir, release, &debs, &linux, verbose)?;
+    let a = assets(&dir, release, String::new(), lock);
+    let stamp = stamp_text(&a, &versions)?;
+    write_atomic(&dir.join("stamp"), stamp.as_bytes())?;
+    Ok(Assets { stamp, ..a })
+}
+
+/// Unpacks the packages and derives the hypervisor, the kernel and the initramfs base.
+fn build_boot_files(
+    dir: &Path,
+    release: Release,
+    debs: &[(String, PathBuf)],
+    linux: &str,
+    verbose: bool,
+) -> Result<()> {
+    let root = dir.join("root");
+    apt::unpack(debs, linux, &root, dir)?;
     run(Command::new("sh")
         .arg("-c")
-        .arg("gzip -dc \"$0\"/boot/xen-4.17-amd64.gz > \"$1\"")
-        .arg(&root)
-        .arg(cache.join("xen")))?;
-    kernel::prepare(cache)?;
+        .arg("gzip -dc \"$0\" > \"$1\"")
+        .arg(root.join(release.xen_gz()))
+        .arg(dir.join("xen")))?;
+    kernel::prepare(dir)?;
     initramfs::build_base(
         &root,
-        &cache.join("modules"),
-        &cache.join("initrd-base.cpio"),
+        &dir.join("modules"),
+        &dir.join("initrd-base.cpio"),
+        release,
         verbose,
-    )?;
-    fs::write(
-        cache.join("stamp"),
-        format!("{FORMAT}\n{}\n", versions.join("\n")),
-    )?;
-    Ok(assets(cache, versions))
+    )
 }
 
-/// The real kernel package that the linux-image-amd64 metapackage depends on.
-fn linux_image_package() -> Result<String> {
-    let query = || run(Command::new("apt-cache").args(["depends", "linux-image-amd64"]));
-    let find = |out: String| {
-        out.lines()
-            .filter_map(|l| l.trim().strip_prefix("Depends: "))
-            .find(|p| p.starts_with("linux-image-") && p.ends_with("-amd64"))
-            .map(String::from)
-    };
-    if let Some(p) = query().ok().and_then(find) {
-        return Ok(p);
-    }
-    apt_update()?;
-    query()
-        .ok()
-        .and_then(find)
-        .context("apt-cache cannot resolve linux-image-amd64 to a linux-image-*-amd64 package")
-}
-
-fn apt_update() -> Result<()> {
-    if !host::is_root() {
-        bail!("apt package lists are missing or stale: run `sudo apt-get update`");
-    }
-    run(Command::new("apt-get").args(["update", "-q"])).map(drop)
-}
-
-/// Removed when dropped, also when provisioning fails half-way.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A world-writable temporary directory, so that apt's `_apt` user may write into it.
-fn download_dir() -> Result<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let d = std::env::temp_dir().join(format!("xenprobe-debs-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d)?;
-    fs::set_permissions(&d, fs::Permissions::from_mode(0o777))?;
-    Ok(d)
-}
-
-fn download(dir: &Path, names: &[&str]) -> Result<()> {
-    let get = || {
-        run(Command::new("apt-get")
-            .args(["download", "-q"])
-            .args(names)
-            .current_dir(dir))
-    };
-    if get().is_ok() {
-        return Ok(());
-    }
-    progress(
-        None,
-        "apt-get download failed: refreshing the package lists and retrying",
-    );
-    apt_update()?;
-    get().map(drop)
-}
-
-/// Maps each package name to its downloaded file (`name_version_arch.deb`).
-fn find_debs(dir: &Path, names: &[&str]) -> Result<Vec<(String, PathBuf)>> {
-    let files: Vec<PathBuf> = fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    names
-        .iter()
-        .map(|n| {
-            let prefix = format!("{n}_");
-            let f = files.iter().find(|f| {
-                f.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(&prefix)
-            });
-            Ok((
-                n.to_string(),
-                f.with_context(|| format!("apt-get download gave no {n}_*.deb"))?
-                    .clone(),
-            ))
-        })
-        .collect()
-}
-
-/// The version in apt's file name `name_version_arch.deb` (':' of an epoch escaped as %3a).
-fn deb_version(name: &str, deb: &Path) -> String {
-    let file = deb.file_name().unwrap_or_default().to_string_lossy();
-    let rest = file
-        .strip_prefix(name)
-        .and_then(|r| r.strip_prefix('_'))
-        .unwrap_or(&file);
-    let version = rest.rsplit_once('_').map_or(rest, |(v, _)| v);
-    version.replace("%3a", ":")
-}
-
-/// Unpacks every package into `root`, and from the kernel package only the bzImage and the Xen
-/// modules (into `cache`, from where `kernel::prepare` takes them).
-fn unpack(debs: &[(String, PathBuf)], linux: &str, root: &Path, cache: &Path) -> Result<()> {
-    let _ = fs::remove_dir_all(root);
-    fs::create_dir_all(root)?;
-    let kdir = cache.join("linux");
-    let _ = fs::remove_dir_all(&kdir);
-    fs::create_dir_all(&kdir)?;
-    let (_, kdeb) = debs.iter().find(|(n, _)| n == linux).unwrap();
-    let patterns = kernel::TAR_PATTERNS
-        .iter()
-        .map(|p| format!("'{p}'"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let script =
-        format!("dpkg-deb --fsys-tarfile \"$0\" | tar -x -C \"$1\" --wildcards {patterns}");
-    let mut klinux = Command::new("sh");
-    klinux.arg("-c").arg(script).arg(kdeb).arg(&kdir);
-    let kthread = std::thread::spawn(move || run(&mut klinux));
-    for (_, deb) in debs.iter().filter(|(n, _)| n != linux) {
-        run(Command::new("dpkg-deb").arg("-x").arg(deb).arg(root))?;
-    }
-    kthread.join().expect("kernel unpack thread panicked")?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn version_from_apt_file_name() {
-        let v = deb_version("zlib1g", Path::new("/t/zlib1g_1%3a1.2.13.dfsg-1_amd64.deb"));
-        assert_eq!(v, "1:1.2.13.dfsg-1");
-        let v = deb_version(
-            "xen-utils-4.17",
-            Path::new("xen-utils-4.17_4.17.7+13-g2445b30a44-0+deb12u1_amd64.deb"),
-        );
-        assert_eq!(v, "4.17.7+13-g2445b30a44-0+deb12u1");
-    }
+fn stamp_text(a: &Assets, versions: &[String]) -> Result<String> {
+    Ok(format!(
+        "{FORMAT}\nrelease={}\nsha256 xen={}\nsha256 dom0_kernel={}\nsha256 initrd_base={}\n{}\n",
+        a.release.name(),
+        sha256(&a.xen)?,
+        sha256(&a.dom0_kernel)?,
+        sha256(&a.initrd_base)?,
+        versions.join("\n")
+    ))
 }

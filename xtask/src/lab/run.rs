@@ -1,48 +1,23 @@
-//! One lab run: prepare the boot modules, start QEMU, follow its serial stream, end it.
+//! One lab run: prepare the machine (the user's images, the release's files, the run's input
+//! disk), restore the saved lab or boot it cold (saving it at `XPLAB ready`), follow its
+//! serial stream, end it, and collect what dom0 exported.
 
-use super::host::{self, progress, render};
+use super::host::progress;
 use super::image::{self, ImageInfo};
 use super::monitor::Monitor;
-use super::{config, initramfs, provision, LabConfig, LabInfo, LabRun, Mode, Stage};
+use super::qemu::{self, End, Qemu};
+use super::snapshot::Snapshot;
+use super::{config, initramfs, inputs, provision, LabConfig, LabInfo, LabRun, Mode, Stage};
 use anyhow::{Context, Result};
 use std::fs;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::thread;
 use std::time::{Duration, Instant};
 
 /// Host-side allowance on top of `cfg.timeout` for booting Xen + dom0 + the toolstack.
 const MARGIN_DOMU: Duration = Duration::from_secs(90);
 const MARGIN_DOM0: Duration = Duration::from_secs(15);
-
-/// QEMU, killed (and reaped) when dropped.
-struct Qemu(Child);
-
-impl Drop for Qemu {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-        }
-        let _ = self.0.wait();
-    }
-}
-
-#[derive(PartialEq, Eq)]
-enum End {
-    /// QEMU closed its output (it exited).
-    Eof,
-    /// The monitor knows the outcome.
-    Stop,
-    HardTimeout,
-}
-
-enum Event {
-    Serial(Instant, String),
-    Stderr(String),
-    Eof,
-}
+/// How long a restore may take before the run boots cold instead.
+const RESTORE_PATIENCE: Duration = Duration::from_secs(60);
 
 pub fn run(cfg: &LabConfig, on_probe_line: &mut dyn FnMut(&str)) -> Result<LabRun> {
     let t0 = Instant::now();
@@ -52,28 +27,250 @@ pub fn run(cfg: &LabConfig, on_probe_line: &mut dyn FnMut(&str)) -> Result<LabRu
     let custom = Custom::resolve(cfg)?;
     let serial_log = cfg.out_dir.join("serial.log");
     let mut mon = Monitor::new(cfg.mode);
-    let assets = match provision::provision(cfg.verbose) {
+    let assets = match provision::provision(cfg.release, cfg.verbose) {
         Ok(a) => a,
         Err(e) => {
             let why = format!("provisioning: {e:#}");
             return Ok(failed_early(mon, serial_log, t0, why, custom.info(cfg)));
         }
     };
-    let what = custom.info_with(cfg, &assets)?;
-    let xen = custom.xen.as_ref().map_or(&assets.xen, |(p, _)| p);
-    let mut cmd = qemu_command();
-    cmd.args(config::qemu_args(
-        cfg,
-        xen,
-        &boot_modules(cfg, &assets, &custom)?,
-    ));
+    let mut what = custom.info_with(cfg, &assets)?;
+    let machine = Machine::prepare(cfg, &assets, &custom)?;
     mon.timings.push(("prepare".into(), t0.elapsed()));
-    let qemu = match start_qemu(&mut cmd) {
-        Ok(q) => q,
+    let mut ctx = Ctx {
+        cfg,
+        mon: &mut mon,
+        log: &serial_log,
+        on_probe: on_probe_line,
+    };
+    let (status, failure) = match machine.boot(&mut ctx, &mut what) {
+        Ok(r) => r,
         Err(e) => return Ok(failed_early(mon, serial_log, t0, format!("{e:#}"), what)),
     };
-    let (status, failure) = drive(cfg, qemu, &mut mon, &serial_log, on_probe_line)?;
+    if cfg.mode == Mode::DomU {
+        what.exported = inputs::read_export(&cfg.out_dir)?;
+    }
     Ok(lab_run(mon, status, failure, serial_log, t0, what))
+}
+
+/// What following a QEMU needs.
+struct Ctx<'a> {
+    cfg: &'a LabConfig,
+    mon: &'a mut Monitor,
+    log: &'a Path,
+    on_probe: &'a mut dyn FnMut(&str),
+}
+
+/// The machine of a run: QEMU's arguments, and in DomU mode the saved lab and the disks.
+struct Machine {
+    args: Vec<String>,
+    /// DomU: QMP socket, saved lab, disk options.
+    saved: Option<(PathBuf, Snapshot, Vec<String>)>,
+}
+
+impl Machine {
+    fn prepare(cfg: &LabConfig, assets: &provision::Assets, c: &Custom) -> Result<Machine> {
+        let xen = c.xen.as_ref().map_or(&assets.xen, |(p, _)| p);
+        let args = config::qemu_args(cfg, xen, &boot_modules(cfg, assets, c)?);
+        if cfg.mode == Mode::Dom0 {
+            return Ok(Machine { args, saved: None });
+        }
+        let snap = Snapshot::for_machine(&provision::cache_dir()?, &args, &assets.stamp)?;
+        let (input, export) = inputs::write_disks(cfg)?;
+        let qmp = std::env::temp_dir().join(format!(
+            "xenprobe-qmp-{}-{}.sock",
+            std::process::id(),
+            snap.name
+        ));
+        Ok(Machine {
+            args,
+            saved: Some((qmp, snap, inputs::qemu_args(&input, &export))),
+        })
+    }
+
+    fn command(&self, extra: &[String]) -> std::process::Command {
+        let mut cmd = qemu::qemu_command();
+        cmd.args(&self.args).args(extra);
+        cmd
+    }
+
+    /// Boots (or restores) the machine and follows it; returns QEMU's status and the failure.
+    fn boot(&self, ctx: &mut Ctx, what: &mut LabInfo) -> Result<(Option<i32>, Option<String>)> {
+        let Some((qmp, snap, disks)) = &self.saved else {
+            what.boot = "probe booted as dom0".into();
+            let q = Qemu::start(&mut self.command(&[]), false)?;
+            return follow_to_end(ctx, q, Instant::now(), &mut |_| {});
+        };
+        let mut extra = disks.clone();
+        extra.extend([
+            "-qmp".into(),
+            format!("unix:{},server=on,wait=off", qmp.display()),
+        ]);
+        if ctx.cfg.cold {
+            what.boot = "cold boot (--cold: no saved lab used or saved)".into();
+        } else if snap.exists() {
+            match self.restore(snap, qmp, &extra) {
+                Ok((q, start)) => {
+                    what.boot = format!("restored saved lab {}", snap.name);
+                    for l in snap.banner() {
+                        super::banner::XenBuild::feed(&mut ctx.mon.xen_build, &l);
+                    }
+                    ctx.mon.enter(
+                        Stage::XlCreate,
+                        start.elapsed(),
+                        "saved lab restored: xenstored ready",
+                    );
+                    return follow_to_end(ctx, q, start, &mut |_| {});
+                }
+                Err(e) => {
+                    snap.discard();
+                    what.boot =
+                        format!("cold boot: restoring saved lab {} failed: {e:#}", snap.name);
+                    progress(None, &what.boot);
+                }
+            }
+        }
+        self.cold(ctx, what, snap, qmp, &extra)
+    }
+
+    /// Starts QEMU on the saved state and releases dom0 once it runs.
+    fn restore(&self, snap: &Snapshot, qmp: &Path, extra: &[String]) -> Result<(Qemu, Instant)> {
+        let _ = fs::remove_file(qmp);
+        let incoming = format!("exec:cat '{}'", snap.state().display());
+        let mut a = extra.to_vec();
+        a.extend(["-incoming".into(), incoming]);
+        let start = Instant::now();
+        let mut q = Qemu::start(&mut self.command(&a), true)?;
+        let mut m = super::qmp::Qmp::connect(qmp, Duration::from_secs(10))?;
+        m.wait_running(RESTORE_PATIENCE)?;
+        let _ = fs::remove_file(qmp);
+        let mut input = q.take_input().context("no console input")?;
+        qemu::type_line(&mut input, "go")?;
+        Ok((q, start))
+    }
+
+    /// Boots the machine; at `XPLAB ready` saves it (unless another run is saving the same
+    /// lab now) and releases dom0.
+    fn cold(
+        &self,
+        ctx: &mut Ctx,
+        what: &mut LabInfo,
+        snap: &Snapshot,
+        qmp: &Path,
+        extra: &[String],
+    ) -> Result<(Option<i32>, Option<String>)> {
+        let _ = fs::remove_file(qmp);
+        let lock = snap.try_lock().filter(|_| !ctx.cfg.cold);
+        if what.boot.is_empty() {
+            what.boot = match lock {
+                Some(_) => format!("cold boot (saved as lab {})", snap.name),
+                None => format!(
+                    "cold boot (lab {} is being saved by another run)",
+                    snap.name
+                ),
+            };
+        }
+        let start = Instant::now();
+        let mut q = Qemu::start(&mut self.command(extra), true)?;
+        let mut input = q.take_input().context("no console input")?;
+        let mut on_ready = |mon: &mut Monitor| {
+            if lock.is_some() {
+                let banner = mon
+                    .xen_build
+                    .as_ref()
+                    .map(|b| b.lines())
+                    .unwrap_or_default();
+                save(snap, qmp, start.elapsed(), &banner);
+            }
+            if let Err(e) = qemu::type_line(&mut input, "go") {
+                mon.lab_failure
+                    .get_or_insert(format!("releasing dom0: {e:#}"));
+            }
+        };
+        let r = follow_to_end(ctx, q, start, &mut on_ready);
+        let _ = fs::remove_file(qmp);
+        r
+    }
+}
+
+/// Saves the lab (stopped meanwhile: no guest time passes); a failure only costs the speed-up.
+fn save(snap: &Snapshot, qmp: &Path, t: Duration, banner: &[String]) {
+    let t0 = Instant::now();
+    let saved = (|| {
+        let tmp = snap.temp_state()?;
+        let r = super::qmp::Qmp::connect(qmp, Duration::from_secs(5))?.save_state(&tmp);
+        if r.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        r?;
+        snap.commit(&tmp, t.as_secs_f64(), banner)
+    })();
+    match saved {
+        Ok(()) => progress(
+            Some(t),
+            &format!(
+                "lab saved as {} in {:.1} s",
+                snap.name,
+                t0.elapsed().as_secs_f64()
+            ),
+        ),
+        Err(e) => progress(
+            Some(t),
+            &format!("saving the lab failed (next runs boot cold): {e:#}"),
+        ),
+    }
+}
+
+/// Follows a started QEMU to the end; returns its exit status and the failure report.
+fn follow_to_end(
+    ctx: &mut Ctx,
+    mut q: Qemu,
+    start: Instant,
+    on_ready: &mut dyn FnMut(&mut Monitor),
+) -> Result<(Option<i32>, Option<String>)> {
+    ctx.mon
+        .enter(Stage::XenBoot, Duration::ZERO, "qemu started, xen booting");
+    let rx = qemu::spawn_readers(&mut q, ctx.log, ctx.cfg.verbose.then_some(start))?;
+    let margin = if ctx.cfg.mode == Mode::DomU {
+        MARGIN_DOMU
+    } else {
+        MARGIN_DOM0
+    };
+    let hard = ctx.cfg.timeout + margin;
+    let (end, stderr) = qemu::follow(ctx.mon, &rx, start, hard, ctx.on_probe, on_ready);
+    if end == End::HardTimeout {
+        ctx.mon.hard_timeout(start.elapsed());
+    }
+    let status = qemu::finish_qemu(&mut q, ctx.mon, start, end == End::Eof);
+    let failure = ctx.mon.failure(end == End::HardTimeout, &stderr);
+    if let Some(f) = &failure {
+        progress(Some(start.elapsed()), f.lines().next().unwrap_or_default());
+    }
+    Ok((status, failure))
+}
+
+/// The multiboot modules after Xen: Linux + the boot initramfs (DomU), or the probe (Dom0).
+fn boot_modules(cfg: &LabConfig, assets: &provision::Assets, c: &Custom) -> Result<Vec<String>> {
+    Ok(match cfg.mode {
+        Mode::DomU => {
+            let base_sha = assets.stamp_sha("initrd_base").unwrap_or("unknown");
+            let initrd = initramfs::boot_initrd(&assets.initrd_base, base_sha)?;
+            let linux = c
+                .dom0_kernel
+                .as_ref()
+                .map_or(&assets.dom0_kernel, |(p, _)| p);
+            let args = format!("xp.xenstored={} {}", cfg.xenstored.name(), cfg.dom0_args);
+            vec![
+                config::dom0_linux_module(linux, args.trim_end())?,
+                config::multiboot_module(&initrd, "")?,
+            ]
+        }
+        Mode::Dom0 => {
+            let k = cfg.kernel.canonicalize();
+            let k = k.with_context(|| format!("probe kernel {}", cfg.kernel.display()))?;
+            vec![config::multiboot_module(&k, &cfg.cmdline)?]
+        }
+    })
 }
 
 /// The user's own hypervisor and dom0 kernel, checked and made bootable before QEMU starts.
@@ -98,7 +295,7 @@ impl Custom {
 
     fn info(&self, cfg: &LabConfig) -> LabInfo {
         LabInfo {
-            release: "4.17".into(),
+            release: cfg.release.name().into(),
             xen: self.xen.as_ref().map(|(_, i)| i.clone()),
             dom0_kernel: self.dom0_kernel.as_ref().map(|(_, i)| i.clone()),
             xen_build: None,
@@ -110,6 +307,7 @@ impl Custom {
                 "shared"
             }
             .into(),
+            ..LabInfo::default()
         }
     }
 
@@ -119,75 +317,16 @@ impl Custom {
         if what.xen.is_none() {
             what.xen = Some(ImageInfo {
                 file: assets.xen.clone(),
-                sha256: image::sha256(&assets.xen)?,
+                sha256: match assets.stamp_sha("xen") {
+                    Some(s) => s.to_string(),
+                    None => image::sha256(&assets.xen)?,
+                },
                 kind: "Xen hypervisor (the release's)".into(),
                 found: None,
             });
         }
         Ok(what)
     }
-}
-
-fn start_qemu(cmd: &mut Command) -> Result<Qemu> {
-    eprintln!("[lab] $ {}", render(cmd));
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("cannot start QEMU")?;
-    Ok(Qemu(child))
-}
-
-/// Follows a started QEMU to the end; returns its exit status and the failure report.
-fn drive(
-    cfg: &LabConfig,
-    mut qemu: Qemu,
-    mon: &mut Monitor,
-    serial_log: &Path,
-    on_probe_line: &mut dyn FnMut(&str),
-) -> Result<(Option<i32>, Option<String>)> {
-    let start = Instant::now();
-    mon.enter(Stage::XenBoot, Duration::ZERO, "qemu started, xen booting");
-    let rx = spawn_readers(&mut qemu.0, serial_log, cfg.verbose.then_some(start))?;
-    let margin = if cfg.mode == Mode::DomU {
-        MARGIN_DOMU
-    } else {
-        MARGIN_DOM0
-    };
-    let (end, stderr) = follow(mon, &rx, start, cfg.timeout + margin, on_probe_line);
-    if end == End::HardTimeout {
-        mon.hard_timeout(start.elapsed());
-    }
-    let status = finish_qemu(&mut qemu, mon, start, end == End::Eof);
-    let failure = mon.failure(end == End::HardTimeout, &stderr);
-    if let Some(f) = &failure {
-        progress(Some(start.elapsed()), f.lines().next().unwrap_or_default());
-    }
-    Ok((status, failure))
-}
-
-/// The multiboot modules after Xen: Linux + the run's initramfs (DomU), or the probe (Dom0).
-fn boot_modules(cfg: &LabConfig, assets: &provision::Assets, c: &Custom) -> Result<Vec<String>> {
-    Ok(match cfg.mode {
-        Mode::DomU => {
-            let initrd = cfg.out_dir.join("dom0-initrd.cpio");
-            initramfs::build_run(&assets.initrd_base, cfg, &initrd)?;
-            let linux = c
-                .dom0_kernel
-                .as_ref()
-                .map_or(&assets.dom0_kernel, |(p, _)| p);
-            vec![
-                config::dom0_linux_module(linux, &cfg.dom0_args)?,
-                config::multiboot_module(&initrd.canonicalize()?, "")?,
-            ]
-        }
-        Mode::Dom0 => {
-            let k = cfg.kernel.canonicalize();
-            let k = k.with_context(|| format!("probe kernel {}", cfg.kernel.display()))?;
-            vec![config::multiboot_module(&k, &cfg.cmdline)?]
-        }
-    })
 }
 
 fn lab_run(
@@ -219,129 +358,4 @@ fn failed_early(mon: Monitor, log: PathBuf, t0: Instant, why: String, what: LabI
     let why = format!("stage provisioning failed: {why}");
     progress(None, &why);
     lab_run(mon, None, Some(why), log, t0, what)
-}
-
-/// QEMU, under util-linux's `setpriv --pdeathsig KILL` when available, so that it dies with
-/// xtask even when xtask is killed outright (Ctrl-C reaches it anyway: same process group).
-fn qemu_command() -> Command {
-    if host::which("setpriv").is_none() {
-        return Command::new("qemu-system-x86_64");
-    }
-    let mut c = Command::new("setpriv");
-    c.args(["--pdeathsig", "KILL", "--", "qemu-system-x86_64"]);
-    c
-}
-
-/// Reader threads: QEMU's stdout (serial) is written raw to `log` and split into lines;
-/// its stderr is forwarded whole. With `echo_since`, each line is echoed to stderr with its time.
-fn spawn_readers(
-    child: &mut Child,
-    log: &Path,
-    echo_since: Option<Instant>,
-) -> Result<Receiver<Event>> {
-    let (tx, rx) = mpsc::channel();
-    let out = child.stdout.take().context("no QEMU stdout")?;
-    let log = fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    let txo = tx.clone();
-    thread::spawn(move || pump_serial(out, log, txo, echo_since));
-    let mut err = child.stderr.take().context("no QEMU stderr")?;
-    thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        let _ = tx.send(Event::Stderr(s));
-    });
-    Ok(rx)
-}
-
-fn pump_serial(mut out: impl Read, mut log: impl Write, tx: Sender<Event>, echo: Option<Instant>) {
-    let (mut buf, mut line) = ([0u8; 4096], Vec::new());
-    while let Ok(n @ 1..) = out.read(&mut buf) {
-        // Logged before the lines are sent: serial.log holds every line the monitor saw.
-        let _ = log.write_all(&buf[..n]);
-        for &b in &buf[..n] {
-            if b == b'\n' {
-                send_line(&tx, &mut line, echo);
-            } else {
-                line.push(b);
-            }
-        }
-    }
-    if !line.is_empty() {
-        send_line(&tx, &mut line, echo);
-    }
-    let _ = tx.send(Event::Eof);
-}
-
-fn send_line(tx: &Sender<Event>, line: &mut Vec<u8>, echo: Option<Instant>) {
-    let s = String::from_utf8_lossy(line).into_owned();
-    line.clear();
-    if let Some(t0) = echo {
-        eprintln!(
-            "  {:6.2} | {}",
-            t0.elapsed().as_secs_f64(),
-            s.trim_end_matches('\r')
-        );
-    }
-    let _ = tx.send(Event::Serial(Instant::now(), s));
-}
-
-/// Feeds lines to the monitor until QEMU's output ends, the outcome is known, or the hard
-/// timeout. Returns why it stopped and QEMU's stderr so far.
-fn follow(
-    mon: &mut Monitor,
-    rx: &Receiver<Event>,
-    start: Instant,
-    hard: Duration,
-    on_probe: &mut dyn FnMut(&str),
-) -> (End, String) {
-    let mut stderr = String::new();
-    loop {
-        let now = start.elapsed();
-        let until = mon.stop_at.map_or(hard, |s| s.min(hard));
-        if now >= until {
-            let end = if mon.stop_at.is_some_and(|s| s <= hard) {
-                End::Stop
-            } else {
-                End::HardTimeout
-            };
-            return (end, stderr);
-        }
-        match rx.recv_timeout(until - now) {
-            Ok(Event::Serial(t, l)) => mon.line(t.saturating_duration_since(start), &l, on_probe),
-            Ok(Event::Stderr(s)) => stderr.push_str(&s),
-            Ok(Event::Eof) | Err(RecvTimeoutError::Disconnected) => {
-                // Collect QEMU's stderr (its thread ends with the process).
-                if let Ok(Event::Stderr(s)) = rx.recv_timeout(Duration::from_millis(500)) {
-                    stderr.push_str(&s);
-                }
-                return (End::Eof, stderr);
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-        }
-    }
-}
-
-/// Ends QEMU (kill if still running) and reports its exit status if it exited by itself.
-/// After EOF on its output QEMU is exiting: wait (up to 3 s) for its status.
-fn finish_qemu(qemu: &mut Qemu, mon: &mut Monitor, start: Instant, eof: bool) -> Option<i32> {
-    let patience = if eof { 300 } else { 0 };
-    let mut exited = qemu.0.try_wait().ok().flatten();
-    for _ in 0..patience {
-        if exited.is_some() {
-            break;
-        }
-        thread::sleep(Duration::from_millis(10));
-        exited = qemu.0.try_wait().ok().flatten();
-    }
-    match exited.and_then(|s| s.code()) {
-        Some(code) => {
-            mon.qemu_exited(start.elapsed(), code);
-            Some(code)
-        }
-        None => {
-            let _ = qemu.0.kill();
-            let _ = qemu.0.wait();
-            None
-        }
-    }
 }
