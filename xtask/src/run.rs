@@ -177,29 +177,7 @@ pub fn main(args: Args) -> Result<i32> {
 
 /// Boot `kernel` in the lab as `opts` says; `live` streams probe lines to stdout.
 pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<Outcome> {
-    let mut cmdline = opts.cmdline.clone();
-    if opts.mode == Mode::Dom0 && !cmdline.split_whitespace().any(|t| t.starts_with("exit=")) {
-        cmdline = format!("{cmdline} exit=isa-debug-exit").trim().to_string();
-    }
-    let cfg = LabConfig {
-        cmdline,
-        memory_mib: opts.memory_mib,
-        xenstored: opts.xenstored,
-        sched: opts.sched,
-        timeout: Duration::from_secs(opts.timeout_s),
-        dom0_script: opts.dom0_script.clone(),
-        peers: opts.peers.clone(),
-        xen_args: opts.xen_args.clone(),
-        xen: opts.xen.clone(),
-        dom0_kernel: opts.dom0_kernel.clone(),
-        cpus: opts.cpus,
-        release: opts.release,
-        cold: opts.cold,
-        out_dir: opts.out_dir.clone(),
-        verbose: opts.verbose,
-        host_bin: crate::dist::for_lab(opts.mode)?,
-        ..LabConfig::new(opts.mode, kernel.to_path_buf())
-    };
+    let cfg = lab_config(opts, kernel)?;
     std::fs::create_dir_all(&opts.out_dir)
         .with_context(|| format!("creating {}", opts.out_dir.display()))?;
     // A heartbeat on stderr every 10 s for long live runs (only on a terminal, not in CI).
@@ -223,35 +201,12 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
         .as_mut()
         .filter(|b| b.changeset.is_none())
     {
-        b.changeset = parsed
-            .info("xen_changeset")
-            .filter(|c| !c.is_empty())
-            .map(String::from);
+        let cs = parsed.info("xen_changeset").filter(|c| !c.is_empty());
+        b.changeset = cs.map(String::from);
     }
-    let (mut verdict, mut reason) = judge(&parsed, &lab);
-    let peers: Vec<(String, Parsed)> = opts
-        .peers
-        .iter()
-        .map(|p| {
-            let lines: Vec<String> = lab
-                .peer_lines
-                .iter()
-                .filter(|(n, _)| *n == p.name)
-                .map(|(_, l)| l.clone())
-                .collect();
-            (p.name.clone(), results::parse(&lines))
-        })
-        .collect();
-    for (name, p) in &peers {
-        let v = p.verdict();
-        if v.exit_code() > verdict.exit_code() {
-            verdict = v;
-            reason = Some(format!(
-                "peer {name}: {}",
-                results::crash_reason(p).unwrap_or_else(|| v.name().into())
-            ));
-        }
-    }
+    let (verdict, reason) = judge(&parsed, &lab);
+    let peers = peer_outcomes(opts, &lab);
+    let (verdict, reason) = worst_of(verdict, reason, &peers);
     Ok(Outcome {
         verdict,
         reason,
@@ -259,6 +214,63 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
         peers,
         lab,
     })
+}
+
+fn lab_config(opts: &RunOpts, kernel: &std::path::Path) -> Result<LabConfig> {
+    let mut cmdline = opts.cmdline.clone();
+    if opts.mode == Mode::Dom0 && !cmdline.split_whitespace().any(|t| t.starts_with("exit=")) {
+        cmdline = format!("{cmdline} exit=isa-debug-exit").trim().to_string();
+    }
+    Ok(LabConfig {
+        cmdline,
+        memory_mib: opts.memory_mib,
+        xenstored: opts.xenstored,
+        sched: opts.sched,
+        timeout: Duration::from_secs(opts.timeout_s),
+        dom0_script: opts.dom0_script.clone(),
+        peers: opts.peers.clone(),
+        xen_args: opts.xen_args.clone(),
+        xen: opts.xen.clone(),
+        dom0_kernel: opts.dom0_kernel.clone(),
+        cpus: opts.cpus,
+        release: opts.release,
+        cold: opts.cold,
+        out_dir: opts.out_dir.clone(),
+        verbose: opts.verbose,
+        host_bin: crate::dist::for_lab(opts.mode)?,
+        ..LabConfig::new(opts.mode, kernel.to_path_buf())
+    })
+}
+
+/// Each peer domain's console, parsed.
+fn peer_outcomes(opts: &RunOpts, lab: &LabRun) -> Vec<(String, Parsed)> {
+    let parse = |p: &lab::Peer| {
+        let lines: Vec<String> = lab
+            .peer_lines
+            .iter()
+            .filter(|(n, _)| *n == p.name)
+            .map(|(_, l)| l.clone())
+            .collect();
+        (p.name.clone(), results::parse(&lines))
+    };
+    opts.peers.iter().map(parse).collect()
+}
+
+/// The most severe of the main verdict and the peers'.
+fn worst_of(
+    mut verdict: Verdict,
+    mut reason: Option<String>,
+    peers: &[(String, Parsed)],
+) -> (Verdict, Option<String>) {
+    for (name, p) in peers {
+        let v = p.verdict();
+        if v.exit_code() > verdict.exit_code() {
+            verdict = v;
+            let why = results::crash_reason(p).unwrap_or_else(|| v.name().into());
+            reason = Some(format!("peer {name}: {why}"));
+        }
+    }
+    (verdict, reason)
 }
 
 /// The verdict of a run: the probe's own result line if it printed one; a lab that

@@ -39,7 +39,7 @@ pub fn write_disks(cfg: &LabConfig) -> Result<(PathBuf, PathBuf)> {
             "the run's inputs (probe, peers' kernels, configs) take {} MiB: more than the lab's \
              input disk ({} MiB)",
             archive.len() >> 20,
-            max * BLOCK >> 20
+            (max * BLOCK) >> 20
         );
     }
     let mut data = format!("XPIN1 {blocks}\n").into_bytes();
