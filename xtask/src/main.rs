@@ -8,6 +8,7 @@ mod build;
 mod cli;
 mod dist;
 mod lab;
+mod matrix;
 mod prom;
 mod report;
 mod results;
@@ -50,6 +51,7 @@ commands:
 {REPORT}
 {XL}
 {BENCH}
+{MATRIX}
 {DIST}
 
 exit codes (run): 0 SUCCESS, 3 SKIP, 4 ERROR, 5 FAILURE, 6 CRASH";
@@ -68,17 +70,19 @@ fn main() {
         "report" => report::main(Args::new("report", report::USAGE, argv)),
         "xl" => xl::main(Args::new("xl", xl::USAGE, argv)),
         "bench" => bench::main(Args::new("bench", bench::USAGE, argv)),
+        "matrix" => matrix::main(Args::new("matrix", matrix::USAGE, argv)),
         "dist" => dist::main(Args::new("dist", &[], argv)),
         "help" | "--help" | "-h" => {
             let help = HELP
                 .replace("{REPORT}", report::HELP)
                 .replace("{XL}", xl::HELP);
             let help = help.replace("{DIST}", dist::HELP);
+            let help = help.replace("{MATRIX}", matrix::HELP);
             println!("{}", help.replace("{BENCH}", bench::HELP));
             Ok(0)
         }
         other => Err(anyhow::anyhow!(
-            "unknown command '{other}' (accepted: build, run, test, report, xl, bench, dist, help)"
+            "unknown command '{other}' (accepted: build, run, test, report, xl, bench, matrix, dist, help)"
         )),
     };
     match res {
