@@ -27,11 +27,7 @@ use core::fmt;
 /// The shortest and longest `D` / `E` accepted.
 pub const MIN_NS: u64 = 10_000;
 pub const MAX_NS: u64 = 10_000_000_000;
-/// The accepted forms, for help and error texts.
-pub const FORMS: &[&str] = &["echo", "delay:D", "epoch:E", "jitter:D"];
-/// What `D` and `E` may be.
-pub const RANGE: &str = "D and E durations like 500us, 5ms, 1s in 10us..=10s";
-/// [`FORMS`] and [`RANGE`] in one line.
+/// The accepted forms and what `D` and `E` may be, for help and error texts.
 pub const ACCEPTED: &str =
     "echo, delay:D, epoch:E, jitter:D; D and E durations like 500us, 5ms, 1s in 10us..=10s";
 /// The jitter distribution's fixed seed.
@@ -50,7 +46,7 @@ pub enum Policy {
 /// Why a policy was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyError<'a> {
-    /// Not one of the forms.
+    /// Not one of the forms ([`ACCEPTED`]).
     Malformed(&'a str),
     /// A well-formed duration outside [`MIN_NS`]..=[`MAX_NS`].
     OutOfRange(&'a str),
@@ -59,7 +55,7 @@ pub enum PolicyError<'a> {
 }
 
 impl Policy {
-    /// Parse one of [`FORMS`].
+    /// Parse one of the forms ([`ACCEPTED`]).
     pub fn parse(s: &str) -> Result<Policy, PolicyError<'_>> {
         if s == "echo" {
             return Ok(Policy::Echo);
@@ -166,7 +162,7 @@ const _: () =
 /// Responses written but held, oldest first, with the time each is due. They are released
 /// in order: a response is published once it and every response before it are due.
 #[derive(Debug, Clone, Copy)]
-pub struct Held {
+pub(crate) struct Held {
     due: [u64; MAX_RING],
     head: usize,
     len: usize,
@@ -185,10 +181,6 @@ impl Default for Held {
 impl Held {
     pub fn len(&self) -> u32 {
         self.len as u32
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Hold one more response; false when full (the caller never holds more than a ring).
