@@ -21,6 +21,7 @@ pub const USAGE: &[&str] = &[
     "--out DIR",
     "--readme",
     "--cmdline \"...\"",
+    "--from FILE",
 ];
 
 pub const HELP: &str = "\
@@ -30,7 +31,8 @@ pub const HELP: &str = "\
       --xen-release R        the release whose dom0 boots --xen builds (default 4.17)
       --out DIR              also write DIR/matrix.json and DIR/matrix.html
       --readme               rewrite README.md's table of differences from this run
-      --cmdline \"...\"        the probes' command line (default: the four, short timer)";
+      --cmdline \"...\"        the probes' command line (default: the four, short timer)
+      --from FILE            no lab runs: the table of an earlier run's matrix.json";
 
 const CMDLINE: &str = "probes=xenstore,evtchn,timer,gnttab timer.samples=100 evtchn.samples=200";
 
@@ -58,19 +60,13 @@ pub fn main(mut a: Args) -> Result<i32> {
     let out = a.value("--out")?.map(PathBuf::from);
     let readme = a.flag("--readme");
     let cmdline = a.value("--cmdline")?.unwrap_or_else(|| CMDLINE.into());
+    let from = a.value("--from")?.map(PathBuf::from);
     a.finish()?;
     let release = release.map_or(Ok(Release::X417), |r| Release::parse(&r))?;
-    let kernel = crate::build::kernel()?;
-    let root = crate::build::root().join("lab-out/matrix");
-    let cols = columns(&cmdline, &xens, release, &root);
-    let outcomes: Vec<Outcome> = cols
-        .iter()
-        .map(|c| {
-            eprintln!("\n[matrix] column {}", c.title);
-            run::execute(&c.opts, &kernel, false)
-        })
-        .collect::<Result<_>>()?;
-    let m = build(&cols, &outcomes);
+    let m = match from {
+        Some(f) => load(&f)?,
+        None => measure(&cmdline, &xens, release)?,
+    };
     println!("{}", render::text(&m));
     if let Some(dir) = out {
         write_out(&dir, &m)?;
@@ -80,6 +76,49 @@ pub fn main(mut a: Args) -> Result<i32> {
         eprintln!("README.md: table of differences regenerated");
     }
     Ok(0)
+}
+
+/// One lab run per column.
+fn measure(cmdline: &str, xens: &[PathBuf], release: Release) -> Result<Matrix> {
+    let kernel = crate::build::kernel()?;
+    let root = crate::build::root().join("lab-out/matrix");
+    let cols = columns(cmdline, xens, release, &root);
+    let outcomes: Vec<Outcome> = cols
+        .iter()
+        .map(|c| {
+            eprintln!("\n[matrix] column {}", c.title);
+            run::execute(&c.opts, &kernel, false)
+        })
+        .collect::<Result<_>>()?;
+    Ok(build(&cols, &outcomes))
+}
+
+/// A matrix.json written by `--out`.
+fn load(path: &Path) -> Result<Matrix> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let doc: Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    anyhow::ensure!(
+        doc["kind"] == "xenprobe-matrix",
+        "{} is not a matrix.json",
+        path.display()
+    );
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c.as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let rows = doc["rows"].as_array().into_iter().flatten();
+    Ok(Matrix {
+        columns: strings(&doc["columns"]),
+        rows: rows
+            .map(|r| (field(r, "check"), strings(&r["cells"])))
+            .collect(),
+        runs: doc["runs"].as_array().cloned().unwrap_or_default(),
+    })
 }
 
 /// Every release x {C, OCaml}, then each `--xen` build on `release` with both xenstoreds.
@@ -156,6 +195,26 @@ impl Matrix {
     /// Whether a row's observed values differ between columns.
     pub fn differs(cells: &[String]) -> bool {
         cells.iter().any(|c| c != &cells[0])
+    }
+
+    /// Whether row `key` differs in behaviour: for the timing probes (timer, evtchn) only
+    /// when more than the measured numbers differ (digits masked); otherwise at all.
+    pub fn differs_in_kind(key: &str, cells: &[String]) -> bool {
+        if !(key.starts_with("timer") || key.starts_with("evtchn")) {
+            return Matrix::differs(cells);
+        }
+        // Each run of digits becomes one '#'.
+        let mask = |c: &String| {
+            let mut m = String::new();
+            for ch in c.chars() {
+                let d = ch.is_ascii_digit();
+                if !(d && m.ends_with('#')) {
+                    m.push(if d { '#' } else { ch });
+                }
+            }
+            m
+        };
+        cells.iter().any(|c| mask(c) != mask(&cells[0]))
     }
 }
 

@@ -25,17 +25,26 @@ pub fn text(m: &Matrix) -> String {
     }
     s.push('\n');
     for (k, cells) in &m.rows {
-        let mark = if Matrix::differs(cells) { '*' } else { ' ' };
+        let mark = match (Matrix::differs_in_kind(k, cells), Matrix::differs(cells)) {
+            (true, _) => '*',
+            (false, true) => '~',
+            _ => ' ',
+        };
         let _ = write!(s, "{mark} {:<44}", clip(k, 44));
         for c in cells {
             let _ = write!(s, " {:<WIDTH$}", clip(c, WIDTH));
         }
         s.push('\n');
     }
-    let n = m.rows.values().filter(|c| Matrix::differs(c)).count();
+    let n = m
+        .rows
+        .iter()
+        .filter(|(k, c)| Matrix::differs_in_kind(k, c))
+        .count();
     let _ = write!(
         s,
-        "* = differs between columns ({n} of {} rows); ' !' = the check did not pass",
+        "* = behaviour differs between columns ({n} of {} rows); ~ = only measured numbers \
+         differ; ' !' = the check did not pass",
         m.rows.len()
     );
     s
@@ -85,7 +94,7 @@ pub fn markdown(m: &Matrix) -> String {
     let mut s = format!("| check | {} |\n|---|", m.columns.join(" | "));
     s.push_str(&"---|".repeat(m.columns.len()));
     s.push('\n');
-    for (k, cells) in m.rows.iter().filter(|(_, c)| Matrix::differs(c)) {
+    for (k, cells) in m.rows.iter().filter(|(k, c)| Matrix::differs_in_kind(k, c)) {
         let cells: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
         let _ = writeln!(s, "| {k} | {} |", cells.join(" | "));
     }
@@ -115,6 +124,7 @@ mod tests {
             vec!["0".into(), "1".into()],
         );
         rows.insert("timer.no_early".into(), vec!["0".into(), "0".into()]);
+        rows.insert("timer.late".into(), vec!["5 ns".into(), "16 ns".into()]);
         Matrix {
             columns: vec!["4.17 c".into(), "4.17 ocaml".into()],
             rows,
@@ -132,6 +142,7 @@ mod tests {
         assert!(html(&m()).contains("<tr class=diff><td>xenstore.server_features"));
         let md = markdown(&m());
         assert!(md.contains("| xenstore.server_features | 0 | 1 |") && !md.contains("no_early"));
+        assert!(!md.contains("timer.late"), "{md}");
         let dir = std::env::temp_dir().join(format!("xp-matrix-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("README.md");
