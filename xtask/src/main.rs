@@ -16,6 +16,7 @@ mod run;
 mod scenario;
 mod summary;
 mod test;
+mod xenbuild;
 mod xl;
 mod xs_compare;
 
@@ -53,6 +54,7 @@ commands:
 {BENCH}
 {MATRIX}
 {DIST}
+{XENBUILD}
 
 exit codes (run): 0 SUCCESS, 3 SKIP, 4 ERROR, 5 FAILURE, 6 CRASH";
 
@@ -72,17 +74,19 @@ fn main() {
         "bench" => bench::main(Args::new("bench", bench::USAGE, argv)),
         "matrix" => matrix::main(Args::new("matrix", matrix::USAGE, argv)),
         "dist" => dist::main(Args::new("dist", &[], argv)),
+        "xen-build" => xenbuild::main(Args::new("xen-build", xenbuild::USAGE, argv)),
         "help" | "--help" | "-h" => {
             let help = HELP
                 .replace("{REPORT}", report::HELP)
                 .replace("{XL}", xl::HELP);
             let help = help.replace("{DIST}", dist::HELP);
             let help = help.replace("{MATRIX}", matrix::HELP);
-            println!("{}", help.replace("{BENCH}", bench::HELP));
+            let help = help.replace("{BENCH}", bench::HELP);
+            println!("{}", help.replace("{XENBUILD}", xenbuild::HELP));
             Ok(0)
         }
         other => Err(anyhow::anyhow!(
-            "unknown command '{other}' (accepted: build, run, test, report, xl, bench, matrix, dist, help)"
+            "unknown command '{other}' (accepted: build, run, test, report, xl, bench, matrix, dist, xen-build, help)"
         )),
     };
     match res {

@@ -17,6 +17,7 @@ pub mod ringpol;
 pub mod runstate;
 pub mod shring;
 pub mod xen;
+pub mod xentrace;
 // Time, statistics and stall classification (timer and stall probes).
 pub mod evtchn_fifo;
 pub mod evtchn_scan;

@@ -48,7 +48,7 @@ mod classify;
 mod config;
 mod cpio;
 mod elf;
-mod host;
+pub mod host;
 pub mod image;
 mod initramfs;
 mod inputs;

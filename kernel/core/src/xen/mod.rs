@@ -12,6 +12,7 @@ pub mod hypercall;
 pub mod sched;
 pub mod shared_info;
 pub mod start_info;
+pub mod trace;
 pub mod vcpu;
 pub mod version;
 pub mod xenstore;
