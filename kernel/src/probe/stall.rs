@@ -184,12 +184,8 @@ fn heartbeat_loop(ctx: &mut Ctx<'_>, c: &Cfg) -> u64 {
             if is_clock_jump(gap.gap_ns, total(&input.runstate)) {
                 report_clock_jump(ctx, &prev, &now, total(&input.runstate));
             } else {
-                report_stall(
-                    ctx,
-                    gap.start_ns,
-                    &input,
-                    &classify(&input, &StallThresholds::default()),
-                );
+                let verdict = classify(&input, &StallThresholds::default());
+                report_stall(ctx, gap.start_ns, &input, &verdict, &now.clock);
             }
         }
         if now.t >= next_summary {
@@ -248,7 +244,15 @@ fn report_clock_jump(ctx: &mut Ctx<'_>, a: &Beat, b: &Beat, runstate_ns: u64) {
     });
 }
 
-fn report_stall(ctx: &mut Ctx<'_>, start_ns: u64, input: &StallInput, v: &StallVerdict) {
+/// The record carries the pvclock record in use when the stall ended: with it the host maps
+/// the TSC stamps of Xen's own trace (xentrace) to the system time of `start_ns`.
+fn report_stall(
+    ctx: &mut Ctx<'_>,
+    start_ns: u64,
+    input: &StallInput,
+    v: &StallVerdict,
+    clock: &VcpuTimeInfo,
+) {
     let f = &v.figures;
     if v.class == StallClass::LostWakeup {
         LOST.fetch_add(1, Relaxed);
@@ -300,6 +304,12 @@ fn report_stall(ctx: &mut Ctx<'_>, start_ns: u64, input: &StallInput, v: &StallV
         let o = o
             .u64("blocked_past_deadline_ns", f.excess_blocked_ns)
             .u64("runstate_coverage_permille", coverage);
+        let o = o
+            .u64("tsc_timestamp", clock.tsc_timestamp)
+            .u64("system_time", clock.system_time);
+        let o = o
+            .u64("tsc_to_system_mul", u64::from(clock.tsc_to_system_mul))
+            .i64("tsc_shift", i64::from(clock.tsc_shift));
         match f.late_ns {
             Some(l) => o.u64("late_ns", l),
             None => o,
