@@ -19,6 +19,7 @@ mod test;
 mod xenbuild;
 mod xl;
 mod xs_compare;
+mod xtrace;
 
 use cli::Args;
 

@@ -30,6 +30,7 @@ const XEN_TOOLS: &[&str] = &[
     "xenstore-control",
     "lsevtchn",
     "libxl-save-helper",
+    "xentrace",
 ];
 /// `xenstore` dispatches on its argv[0].
 const XENSTORE_LINKS: &[&str] = &[

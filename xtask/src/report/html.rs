@@ -46,6 +46,9 @@ pub fn render(run: &Run, plots: &[Plot]) -> String {
         );
     }
     stalls(&mut h, run);
+    if let Some(t) = &run.xentrace {
+        crate::xtrace::html(&mut h, run, t);
+    }
     facts(&mut h, run);
     if !run.warnings.is_empty() {
         h.push_str("<h2>Warnings about the input</h2><ul>");

@@ -36,6 +36,8 @@ pub struct Run {
     pub lab: Option<Value>,
     /// A bench file's figures (empty for a run).
     pub bench: Vec<Figure>,
+    /// Xen's trace of the run (xentrace), shown around each stall (crate::xtrace).
+    pub xentrace: Option<std::path::PathBuf>,
 }
 
 impl Run {
@@ -72,6 +74,7 @@ pub fn load(path: &Path) -> Result<Run> {
     } else {
         from_log(source, &text)
     };
+    run.xentrace = crate::xtrace::beside(path);
     if std::str::from_utf8(&bytes).is_err() {
         run.warnings.insert(
             0,
@@ -105,6 +108,7 @@ pub fn from_log(source: String, text: &str) -> Run {
         warnings,
         lab: None,
         bench: Vec::new(),
+        xentrace: None,
     };
     env_from_records(&mut run);
     run
@@ -175,6 +179,7 @@ pub fn from_json(source: String, text: &str) -> Result<Run> {
         warnings: parse_warnings(&results::parse(&console)),
         lab: Some(v["lab"].clone()).filter(Value::is_object),
         bench: Vec::new(),
+        xentrace: None,
     };
     env_from_records(&mut run);
     Ok(run)
@@ -198,6 +203,7 @@ fn from_bench(source: String, v: &Value) -> Result<Run> {
         verdict,
         reason: None,
         records: Vec::new(),
+        xentrace: None,
         env,
         warnings: Vec::new(),
         lab: None,

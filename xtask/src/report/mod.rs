@@ -45,6 +45,7 @@ pub const USAGE: &[&str] = &[
     "--json FILE",
     "--threshold PERCENT",
     "--follow",
+    "--xentrace FILE",
 ];
 
 pub const HELP: &str = "\
@@ -56,7 +57,9 @@ pub const HELP: &str = "\
       --json FILE            the report as JSON (verdict, environment, checks, figures, stalls)
       report A B [C...]      figures side by side with ratios to A, regressions flagged (exit 5)
       --threshold PERCENT    what counts as a regression in a comparison (default 10)
-      --follow LOG           follow a growing log: print each stall and summary as it arrives";
+      --follow LOG           follow a growing log: print each stall and summary as it arrives
+      --xentrace FILE        Xen's trace of the run (xentrace output): each stall gets the guest
+                             vCPUs' events around it (default: export/xentrace.bin beside the log)";
 
 pub fn main(mut a: Args) -> Result<i32> {
     let follow = a.flag("--follow");
@@ -64,6 +67,7 @@ pub fn main(mut a: Args) -> Result<i32> {
     let junit = a.value("--junit")?.map(PathBuf::from);
     let json = a.value("--json")?.map(PathBuf::from);
     let threshold = a.number::<f64>("--threshold", "a percentage, e.g. 10")?;
+    let xentrace = a.value("--xentrace")?.map(PathBuf::from);
     let inputs = a.positionals();
     a.finish()?;
     if inputs.is_empty() {
@@ -78,10 +82,13 @@ pub fn main(mut a: Args) -> Result<i32> {
         }
         return follow::main(Path::new(&inputs[0]));
     }
-    let runs = inputs
+    let mut runs = inputs
         .iter()
         .map(|i| load(Path::new(i)))
         .collect::<Result<Vec<_>>>()?;
+    if let Some(t) = xentrace {
+        runs[0].xentrace = Some(t);
+    }
     if runs.len() > 1 {
         if out.is_some() || junit.is_some() || json.is_some() {
             bail!("--out, --junit and --json describe one run; a comparison prints a table only");

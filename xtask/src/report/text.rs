@@ -26,6 +26,9 @@ pub fn render(run: &Run) -> String {
     metrics(&mut s, run);
     distributions(&mut s, run);
     stalls(&mut s, run);
+    if let Some(t) = &run.xentrace {
+        crate::xtrace::text(&mut s, run, t);
+    }
     summaries(&mut s, run);
     for w in &run.warnings {
         let _ = writeln!(s, "warning: {w}");
