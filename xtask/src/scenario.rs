@@ -69,6 +69,10 @@ pub struct Scenario {
     /// `lo..hi` / `lo..` / `..hi`), plus `count` (how many must match, default `1..`).
     #[serde(default)]
     pub expect_record: Vec<toml::Table>,
+    /// Substrings the report's xentrace section must contain (Xen's view of the stalls,
+    /// from `export/xentrace.bin`: crate::xtrace).
+    #[serde(default)]
+    pub expect_xentrace: Vec<String>,
     #[serde(skip)]
     pub name: String,
 }
@@ -275,6 +279,10 @@ impl Scenario {
             let want = substitute_table(want, release);
             m.extend(record_mismatch(&want, &out.parsed.records));
         }
+        m.extend(crate::xtrace::mismatches(
+            &self.expect_xentrace,
+            &out.lab.serial_log,
+        ));
         for (line, why) in &out.parsed.bad {
             m.push(format!(
                 "unparseable @xp record on console line {line}: {why}"

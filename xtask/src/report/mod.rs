@@ -31,7 +31,7 @@ mod text;
 mod timefmt;
 
 pub use figures::{samples_in, Figure};
-pub use load::{load, Run};
+pub use load::{from_log, load, Run};
 pub use text::render as render_text;
 
 use crate::cli::Args;

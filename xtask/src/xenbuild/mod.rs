@@ -61,6 +61,18 @@ pub fn dir() -> Result<PathBuf> {
     Ok(crate::lab::cache_dir()?.join("xen-planted"))
 }
 
+/// What scenarios write to boot the planted build: `xen = "{cache}/xen-planted/xen"`.
+pub const SCENARIO_XEN: &str = "{cache}/xen-planted/xen";
+
+/// Builds the planted Xen first when a scenario boots it (a build failure fails the scenario
+/// with the step and the command to run by hand).
+pub fn prepare(s: &crate::scenario::Scenario) -> Result<()> {
+    if s.xen.as_deref() == Some(SCENARIO_XEN) {
+        ensure(false)?;
+    }
+    Ok(())
+}
+
 /// The patches, in order (sorted by name).
 pub fn patches() -> Result<Vec<PathBuf>> {
     let d = crate::build::root().join("boot/lab/xen-patches");

@@ -151,5 +151,34 @@ pub fn html(h: &mut String, run: &Run, trace: &Path) {
     );
 }
 
+/// What a scenario's `expect_xentrace` lines miss in the report of a lab run.
+pub fn mismatches(wants: &[String], serial_log: &Path) -> Vec<String> {
+    if wants.is_empty() {
+        return Vec::new();
+    }
+    let Some(trace) = beside(serial_log) else {
+        let dir = serial_log.parent().unwrap_or(Path::new("."));
+        return vec![format!(
+            "no xentrace capture: {} missing (the dom0 script writes it to $EXPORT/{TRACE_FILE})",
+            dir.join("export").join(TRACE_FILE).display()
+        )];
+    };
+    let run = match crate::report::load(serial_log) {
+        Ok(r) => r,
+        Err(e) => return vec![format!("cannot read {}: {e:#}", serial_log.display())],
+    };
+    let mut text = String::new();
+    self::text(&mut text, &run, &trace);
+    let missing: Vec<String> = wants
+        .iter()
+        .filter(|w| !text.contains(w.as_str()))
+        .map(|w| format!("xentrace report lacks {w:?}"))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!("{text}");
+    }
+    missing
+}
+
 #[cfg(test)]
 mod tests;

@@ -128,7 +128,7 @@ fn what_was_skipped_is_said() {
     assert_eq!(
         line,
         "12 records lost by Xen (trace buffer full: raise xentrace -S); 18 bytes (record past its window (truncated)); \
-         0 bytes (truncated); 1 records of 1 unknown event ids; 1 records with a wrong length (0x00028004)"
+         0 bytes (truncated); 1 records of events the timeline does not use (0x00081001 x1); 1 records with a wrong length (0x00028004)"
     );
 }
 
@@ -148,4 +148,44 @@ fn a_stall_record_without_pvclock_fields_has_no_window() {
         ),
         (5, 7, -1, 3)
     );
+}
+
+/// A real capture from the lab (Xen 4.17.5 with the planted-fault patch,
+/// planted-timer-wake=100,1000, stall probe at 10 ms beats, xentrace -e 0x00229000), cut to the
+/// records of 24 ms around the stall's start and 6 ms around its end (see testdata/README.md).
+#[test]
+fn recorded_trace_of_a_planted_lost_timer_wakeup() {
+    let trace = include_bytes!("testdata/planted-timer-1000ms.xentrace");
+    let log = include_str!("testdata/planted-timer-1000ms.stall.log");
+    let run = crate::report::from_log("planted.log".into(), log);
+    let stall = run.of_kind("stall").next().unwrap();
+    let w = super::window(stall).unwrap();
+    let t = build(trace, &w);
+    let v = &t.vcpus[&xp_core::xentrace::event::DomVcpu { dom: 1, vcpu: 0 }];
+    let (a, b, wa, wb) = longest_silence(v, &w).unwrap();
+    let fired = (a as f64 - w.start_ns as f64) / 1e6;
+    assert!(
+        (fired - 10.0).abs() < 0.05,
+        "the timer fires at the 10 ms deadline: {fired}"
+    );
+    assert!(
+        ((b - a) as f64 / 1e6 - 1000.0).abs() < 0.1,
+        "no wake for 1000 ms"
+    );
+    assert!(
+        wa.starts_with("singleshot timer fired; PLANTED FAULT"),
+        "{wa}"
+    );
+    assert!(wb.contains("deferred wake-up delivered"), "{wb}");
+    let text = render(&t, &w);
+    for want in [
+        "hypercall vcpu_op(set_singleshot_timer)",
+        "do_block (SCHEDOP_block)",
+        "runstate running -> blocked",
+        "+1010.007 ms  pCPU0  vcpu_wake",
+        "hypercall event_channel_op (x",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    assert_eq!(t.records, 554);
 }

@@ -175,17 +175,63 @@ pub fn hypercall_name(op: u32, arg0: Option<u32>) -> String {
         let c = arg0.unwrap_or(u32::MAX) as usize;
         names
             .get(c)
-            .map_or_else(|| format!("{}", c), |n| n.to_string())
+            .map_or_else(|| format!("{c}"), |n| n.to_string())
     };
     match op {
-        15 => "hypercall set_timer_op".into(),
         24 => format!("hypercall vcpu_op({})", sub(&VCPUOP)),
         29 => format!("hypercall sched_op({})", sub(&SCHEDOP)),
-        32 => "hypercall event_channel_op".into(),
-        17 => "hypercall xen_version".into(),
-        _ => format!("hypercall {op}"),
+        _ => match HYPERCALLS.get(op as usize) {
+            Some(n) if !n.is_empty() => format!("hypercall {n}"),
+            _ => format!("hypercall {op}"),
+        },
     }
 }
+
+const HYPERCALLS: [&str; 43] = [
+    "set_trap_table",
+    "mmu_update",
+    "set_gdt",
+    "stack_switch",
+    "set_callbacks",
+    "fpu_taskswitch",
+    "sched_op_compat",
+    "platform_op",
+    "set_debugreg",
+    "get_debugreg",
+    "update_descriptor",
+    "",
+    "memory_op",
+    "multicall",
+    "update_va_mapping",
+    "set_timer_op",
+    "event_channel_op_compat",
+    "xen_version",
+    "console_io",
+    "physdev_op_compat",
+    "grant_table_op",
+    "vm_assist",
+    "update_va_mapping_otherdomain",
+    "iret",
+    "vcpu_op",
+    "set_segment_base",
+    "mmuext_op",
+    "xsm_op",
+    "nmi_op",
+    "sched_op",
+    "callback_op",
+    "xenoprof_op",
+    "event_channel_op",
+    "physdev_op",
+    "hvm_op",
+    "sysctl",
+    "domctl",
+    "kexec_op",
+    "tmem_op",
+    "argo_op",
+    "xenpmu_op",
+    "dm_op",
+    "hypfs_op",
+];
 
 const VCPUOP: [&str; 14] = [
     "initialise",
@@ -213,23 +259,29 @@ const SCHEDOP: [&str; 7] = [
     "watchdog",
 ];
 
-/// Text lines: per vCPU, times relative to the stall start.
+/// Text lines: per vCPU, times relative to the stall start; a run of identical events on
+/// one pCPU is one line with its count and span.
 pub fn render(t: &Timeline, w: &StallWindow) -> String {
     let mut s = String::new();
     if t.vcpus.is_empty() {
         let _ = writeln!(s, "    no guest vCPU event in the trace around this stall");
     }
+    let rel = |ns: u64| (ns as f64 - w.start_ns as f64) / 1e6;
     for (v, entries) in &t.vcpus {
         let _ = writeln!(s, "    {v}:");
-        for e in entries {
-            let rel = e.sys_ns as f64 - w.start_ns as f64;
-            let _ = writeln!(
+        for run in entries.chunk_by(|a, b| a.what == b.what && a.cpu == b.cpu) {
+            let (a, b) = (&run[0], &run[run.len() - 1]);
+            let _ = write!(
                 s,
                 "      {:>+11.3} ms  pCPU{:<2} {}",
-                rel / 1e6,
-                e.cpu,
-                e.what
+                rel(a.sys_ns),
+                a.cpu,
+                a.what
             );
+            if run.len() > 1 {
+                let _ = write!(s, " (x{}, until {:+.3} ms)", run.len(), rel(b.sys_ns));
+            }
+            s.push('\n');
         }
     }
     s
@@ -249,10 +301,15 @@ pub fn skipped_line(k: &Skipped) -> Option<String> {
     }
     let sum = |m: &BTreeMap<u32, u64>| m.values().sum::<u64>();
     if !k.unknown.is_empty() {
+        let ids: Vec<String> = k
+            .unknown
+            .iter()
+            .map(|(e, n)| format!("{e:#010x} x{n}"))
+            .collect();
         parts.push(format!(
-            "{} records of {} unknown event ids",
+            "{} records of events the timeline does not use ({})",
             sum(&k.unknown),
-            k.unknown.len()
+            ids.join(", ")
         ));
     }
     if !k.wrong_length.is_empty() {
