@@ -31,7 +31,9 @@ mod text;
 mod timefmt;
 
 pub use figures::{samples_in, Figure};
-pub use load::{from_log, load, Run};
+#[cfg(test)]
+pub use load::from_log;
+pub use load::{load, Run};
 pub use text::render as render_text;
 
 use crate::cli::Args;
