@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 mod measure;
 mod ops;
+mod planted;
 
 pub const USAGE: &[&str] = &[
     "--repeat N",

@@ -110,6 +110,27 @@ pub const TARGETS: &[Target] = &[
         },
         text: "<= 1.0x vchan-socket-proxy",
     },
+    Target {
+        figure: "planted_recall",
+        what: "planted lost wake-ups caught (lost_wakeup, 1.0 s +-10 %)",
+        limit: Limit::Exactly(1.0),
+        text: "20/20 (ratio 1)",
+    },
+    Target {
+        figure: "planted_false_positives",
+        what: "lost wake-ups in 1 h guest time, unarmed planted build",
+        limit: Limit::Exactly(0.0),
+        text: "0",
+    },
+    Target {
+        figure: "planted_boot_wall",
+        what: "planted-fault Xen, domU platform run",
+        limit: Limit::RatioAtMost {
+            beside: "lab_wall_domu",
+            ratio: 2.0,
+        },
+        text: "same order as stock (<= 2x)",
+    },
 ];
 
 fn find<'a>(figs: &'a [Figure], name: &str) -> Option<&'a Figure> {
