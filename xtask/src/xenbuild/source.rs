@@ -2,9 +2,10 @@
 //! binary package built from it.
 //!
 //! The source comes through a private apt configuration (`apt/`: deb-src lines for the suite
-//! and its security updates, on the mirrors the host's apt uses; the host's sources are untouched). The lab's own version is tried
-//! first; when its source is not downloadable (a security upload whose source the mirror does
-//! not carry), the newest other 4.17 source is used and the choice is said.
+//! and its security updates, on the mirrors the host's apt uses; the host's sources are
+//! untouched). The lab's own version is tried first; when its source is not downloadable (a
+//! security upload whose source the mirror does not carry), the newest other 4.17 source is
+//! used and the choice is said.
 
 use super::steps::{step, Step};
 use super::{progress, RELEASE, SUITE};
@@ -85,7 +86,7 @@ fn fetch(d: &Path, dl: &Path, lab: &str) -> Result<String> {
                 return Ok(v);
             }
             Ok(()) => tried.push(format!("{v}: no .dsc after download")),
-            Err(e) => tried.push(format!("{v}: {}", first_line(&e.to_string()))),
+            Err(e) => tried.push(format!("{v}: {}", apt_error(&e.to_string()))),
         }
     }
     bail!(
@@ -94,8 +95,12 @@ fn fetch(d: &Path, dl: &Path, lab: &str) -> Result<String> {
     )
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or("")
+/// apt's own reason (its first `E:` line), else the first line.
+fn apt_error(s: &str) -> &str {
+    s.lines()
+        .find_map(|l| l.trim().strip_prefix("E: "))
+        .or_else(|| s.lines().next())
+        .unwrap_or("")
 }
 
 /// The lab's version first, then every other 4.17 source apt knows (newest first).
