@@ -26,7 +26,7 @@ pub fn progress(msg: &str) {
 }
 
 pub const USAGE: &[&str] = &["--force"];
-pub const HELP: &str = "  xen-build [--force] build the planted-fault Xen 4.17 (boot/lab/xen-patches) into the lab cache";
+pub const HELP: &str = "  xen-build [--force] the planted-fault Xen 4.17 (boot/lab/xen-patches), built into the lab cache";
 
 /// The Xen release the patches are written against, and its Debian suite.
 pub const RELEASE: &str = "4.17";
