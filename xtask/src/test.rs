@@ -125,8 +125,8 @@ fn lab(filter: Option<&str>, only: Option<Release>) -> Result<(usize, Vec<String
         let mut opts = s.opts(&out_root.join(r))?;
         opts.release = *release;
         let t = Instant::now();
-        let result = crate::xenbuild::prepare(s)
-            .and_then(|()| crate::run::execute(&opts, &kernel, false));
+        let result =
+            crate::xenbuild::prepare(s).and_then(|()| crate::run::execute(&opts, &kernel, false));
         let problems = match &result {
             Ok(out) => s.mismatches(out),
             Err(e) => vec![format!("lab run error: {e:#}")],

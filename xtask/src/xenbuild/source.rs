@@ -43,11 +43,11 @@ pub fn resolve(d: &Path) -> Result<Source> {
 
 /// The version of xen-hypervisor the lab provisioned (from its stamp).
 fn lab_version() -> Result<String> {
-    let assets = crate::lab::provision(false)?;
+    let assets = crate::lab::provision(crate::lab::Release::X417, false)?;
     let pkg = format!("xen-hypervisor-{RELEASE}-amd64=");
     assets
-        .versions
-        .iter()
+        .stamp
+        .lines()
         .find_map(|l| l.strip_prefix(&pkg).map(String::from))
         .with_context(|| format!("the lab cache stamp names no {pkg}VERSION"))
 }
@@ -122,7 +122,8 @@ fn candidates(apt: &Apt, lab: &str) -> Result<Vec<String>> {
 fn config(dl: &Path, version: &str) -> Result<String> {
     let name = format!("boot/xen-{RELEASE}-amd64.config");
     if lab_version()? == version {
-        let p = crate::lab::cache_dir()?.join("root").join(&name);
+        let root = crate::lab::provision(crate::lab::Release::X417, false)?.root;
+        let p = root.join(&name);
         return fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()));
     }
     let pkg = format!("xen-hypervisor-{RELEASE}-amd64");
