@@ -14,43 +14,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::cell::Cell;
-use xp_core::ringep::{BackEp, FrontEp, SlotPage};
+use xp_core::ringep::{BackEp, FrontEp};
 use xp_core::ringmsg::{Layout, PeerError};
 use xp_core::ringpol::{Policy, MAX_NS, MAX_RING, MIN_NS};
-use xp_core::shring::SharedIdx;
+use xp_core::shmem::{fake::CellPage, SharedMem};
 
-struct Page(Vec<Cell<u8>>);
-
-impl Page {
-    fn get<const N: usize>(&self, off: usize) -> [u8; N] {
-        assert_eq!(off % N, 0, "misaligned access at {off}");
-        core::array::from_fn(|i| self.0[off + i].get())
-    }
-    fn set(&self, off: usize, b: &[u8]) {
-        assert_eq!(off % b.len(), 0, "misaligned access at {off}");
-        b.iter()
-            .enumerate()
-            .for_each(|(i, &v)| self.0[off + i].set(v));
-    }
-}
-impl SharedIdx for Page {
-    fn load(&self, off: usize) -> u32 {
-        u32::from_le_bytes(self.get(off))
-    }
-    fn store(&self, off: usize, v: u32) {
-        self.set(off, &v.to_le_bytes())
-    }
-    fn fence(&self) {}
-}
-impl SlotPage for Page {
-    fn load64(&self, off: usize) -> u64 {
-        u64::from_le_bytes(self.get(off))
-    }
-    fn store64(&self, off: usize, v: u64) {
-        self.set(off, &v.to_le_bytes())
-    }
-}
+type Page = CellPage;
 
 fn documented(e: &PeerError) {
     assert!(matches!(
@@ -112,7 +81,7 @@ impl World {
         match op[0] % 6 {
             0 => {
                 self.scribbled = true;
-                self.p.store((v as usize % 1024) * 4, u32::from(op[1]) << 24 | v >> 8);
+                self.p.store32((v as usize % 1024) * 4, u32::from(op[1]) << 24 | v >> 8);
             }
             1 => {
                 for _ in 0..op[1] % 70 {
@@ -147,7 +116,7 @@ fuzz_target!(|data: &[u8]| {
     if rest.len() < 5 {
         return;
     }
-    let p = Page((0..4096).map(|_| Cell::new(0)).collect());
+    let p = CellPage::default();
     let f = FrontEp::new(&p, Layout::for_payload(16).unwrap());
     let b = BackEp::new(policy(rest));
     let (now, scribbled, sent, got) = (1 << 40, false, 0, 0);

@@ -12,42 +12,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::cell::Cell;
-use xp_core::ringep::{BackEp, FrontEp, SlotPage};
+use xp_core::ringep::{BackEp, FrontEp};
 use xp_core::ringmsg::{Layout, PeerError, MAX_PAYLOAD};
-use xp_core::shring::SharedIdx;
-
-struct Page(Vec<Cell<u8>>);
-
-impl Page {
-    fn get<const N: usize>(&self, off: usize) -> [u8; N] {
-        assert_eq!(off % N, 0, "misaligned access at {off}");
-        core::array::from_fn(|i| self.0[off + i].get())
-    }
-    fn set(&self, off: usize, b: &[u8]) {
-        assert_eq!(off % b.len(), 0, "misaligned access at {off}");
-        b.iter()
-            .enumerate()
-            .for_each(|(i, &v)| self.0[off + i].set(v));
-    }
-}
-impl SharedIdx for Page {
-    fn load(&self, off: usize) -> u32 {
-        u32::from_le_bytes(self.get(off))
-    }
-    fn store(&self, off: usize, v: u32) {
-        self.set(off, &v.to_le_bytes())
-    }
-    fn fence(&self) {}
-}
-impl SlotPage for Page {
-    fn load64(&self, off: usize) -> u64 {
-        u64::from_le_bytes(self.get(off))
-    }
-    fn store64(&self, off: usize, v: u64) {
-        self.set(off, &v.to_le_bytes())
-    }
-}
+use xp_core::shmem::{fake::CellPage, SharedMem};
 
 fn documented(e: &PeerError) {
     assert!(matches!(
@@ -63,7 +30,7 @@ fn documented(e: &PeerError) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let p = Page((0..4096).map(|_| Cell::new(0)).collect());
+    let p = CellPage::default();
     let mut f = FrontEp::new(&p, Layout::for_payload(16).unwrap());
     let mut b = BackEp::default();
     let mut len = 16u32;
@@ -71,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         let v = u32::from_le_bytes([op[2], op[3], op[4], op[5]]);
         match op[0] % 6 {
             // The peer scribbles one word anywhere in the page.
-            0 => p.store((v as usize % 1024) * 4, u32::from(op[1]) << 24 | v >> 8),
+            0 => p.store32((v as usize % 1024) * 4, u32::from(op[1]) << 24 | v >> 8),
             // Our frontend sends (honest), possibly after changing the message size.
             1 => {
                 let want = v % (MAX_PAYLOAD + 1);
@@ -107,7 +74,7 @@ fuzz_target!(|data: &[u8]| {
             // The peer moves a producer index by a small or huge amount.
             _ => {
                 let off = if op[1] & 1 == 0 { 0 } else { 8 };
-                p.store(off, p.load(off).wrapping_add(v % 300).wrapping_sub(100));
+                p.store32(off, p.load32(off).wrapping_add(v % 300).wrapping_sub(100));
             }
         }
         assert!(f.outstanding() <= f.layout.size);

@@ -3,7 +3,7 @@
 //! slice indexing panics on any access outside a 1024-byte ring. Checks: no
 //! panic, no out-of-range access, indexes move by exactly what was
 //! reported, the bytes moved are the ring's bytes at the masked offsets,
-//! and a misbehaving peer gets `IndexOutOfRange` with nothing moved.
+//! and a misbehaving peer gets a `RingError` naming the queue, with nothing moved.
 //!
 //! Input: 16 bytes of initial indexes (req_cons, req_prod, rsp_cons,
 //! rsp_prod), then ops; the peer's ops fill the reply ring. (Ops come right
@@ -124,12 +124,13 @@ fn check_write(page: &Page, data: &[u8]) {
                 );
             }
         }
-        Err(RingError::IndexOutOfRange {
-            ring,
+        Err(RingError {
+            what,
             prod: p,
             cons: c,
+            ..
         }) => {
-            assert!(ring == RingId::Req && used > N && (p, c) == (prod, cons));
+            assert!(what == REQ && used > N && (p, c) == (prod, cons));
             assert_eq!(page.req_prod(), prod, "nothing moved");
         }
     }
@@ -150,12 +151,13 @@ fn check_read(page: &Page, len: usize) {
                 );
             }
         }
-        Err(RingError::IndexOutOfRange {
-            ring,
+        Err(RingError {
+            what,
             prod: p,
             cons: c,
+            ..
         }) => {
-            assert!(ring == RingId::Rsp && avail > N && (p, c) == (prod, cons));
+            assert!(what == RSP && avail > N && (p, c) == (prod, cons));
             assert_eq!(page.rsp_cons(), cons, "nothing moved");
         }
     }

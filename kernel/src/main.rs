@@ -15,6 +15,7 @@ mod fatal;
 mod mm;
 mod probe;
 mod report;
+mod shmem;
 mod time;
 mod xen;
 
@@ -75,9 +76,8 @@ fn console_init(si: &StartInfo) {
         drv::console::use_hypervisor();
         return;
     }
-    let va = mm::pfn_to_va(mm::mfn_to_pfn(si.console_mfn));
-    if mm::is_mapped(si, va) {
-        drv::console::use_ring(va as *mut u8, si.console_evtchn);
+    if let Some(page) = mm::builder_page(si, si.console_mfn) {
+        drv::console::use_ring(page, si.console_evtchn);
     } else {
         report::error(format_args!(
             "console page (mfn {:#x}) is not in the bootstrap mapping",

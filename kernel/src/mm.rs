@@ -128,6 +128,20 @@ fn first_free_pfn(si: &StartInfo) -> u64 {
 
 mod build;
 
+/// The console or xenstore page the domain builder mapped for us (`mfn` from start_info),
+/// as a shared page; None for dom0 (it has neither) or when it is not mapped.
+pub fn builder_page(si: &StartInfo, mfn: u64) -> Option<crate::shmem::SharedPage<'static>> {
+    let va = pfn_to_va(mfn_to_pfn(mfn));
+    let ours = !si.is_dom0() && (mfn == si.store_mfn || mfn == si.console_mfn);
+    if !ours || !is_mapped(si, va) {
+        return None;
+    }
+    // SAFETY: the builder mapped this page read-write for the whole run (checked mapped);
+    // first_free_pfn keeps it out of the heap, it is not part of the image, and only its
+    // driver (console or xenstore) touches it, through the returned SharedPage.
+    Some(unsafe { crate::shmem::SharedPage::from_va(va) })
+}
+
 /// The p2m list (virtual address) and its length, kept for [`va_to_mfn`].
 static P2M: spin::Once<(u64, u64)> = spin::Once::new();
 

@@ -5,8 +5,11 @@ use xp_core::pvclock::TimeSnapshot;
 /// Nanoseconds of Xen system time now, or 0 before shared_info is mapped.
 pub fn now_ns() -> u64 {
     match crate::xen::shared::time_info() {
-        Some(t) => at_tsc(&t, crate::arch::rdtsc()),
-        None => 0,
+        Ok(t) => at_tsc(&t, crate::arch::rdtsc()),
+        Err(crate::xen::shared::ClockError::NotMapped) => 0,
+        // A hypervisor that never finishes updating the clock: crash with the reason rather
+        // than return a time that is wrong.
+        Err(e) => panic!("pvclock: {e}"),
     }
 }
 
@@ -25,6 +28,6 @@ pub fn at_tsc(t: &xp_core::xen::vcpu::VcpuTimeInfo, tsc: u64) -> u64 {
 
 /// Wall-clock nanoseconds since the Unix epoch now, if known.
 pub fn wall_ns() -> Option<u64> {
-    let (sec, nsec) = crate::xen::shared::wallclock()?;
+    let (sec, nsec) = crate::xen::shared::wallclock().ok()?;
     Some(xp_core::pvclock::wallclock_ns(sec, nsec, now_ns()))
 }

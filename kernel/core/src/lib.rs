@@ -15,6 +15,7 @@ pub mod ringep;
 pub mod ringmsg;
 pub mod ringpol;
 pub mod runstate;
+pub mod shmem;
 pub mod shring;
 pub mod xen;
 pub mod xentrace;

@@ -1,23 +1,38 @@
-//! Index arithmetic of byte rings shared with another domain (console ring).
+//! Ring index arithmetic, the one ring error type, and byte rings in shared
+//! memory: the console ring, the xenstore ring's two queues and the
+//! libxenvchan rings all go through here (io/ring.h slot rings use the same
+//! index checks through `shring`).
 //!
 //! Indexes are free-running `u32`s that wrap; they are masked only when
 //! indexing the buffer, and never stored back masked. A peer whose indexes
 //! say there is more data than the ring holds (`prod - cons > size`) is
 //! misbehaving: that is an error, not a panic.
 
-/// A peer's indexes are impossible for a ring of this size.
+use crate::shmem::SharedMem;
+
+/// A peer's indexes are impossible for a ring of this size. `what` names the ring
+/// or the index (e.g. "xenstore rsp", "rsp_prod").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RingError {
+    pub what: &'static str,
     pub prod: u32,
     pub cons: u32,
     pub size: u32,
+}
+
+impl RingError {
+    /// The same error, naming the ring or index it is about.
+    pub fn named(self, what: &'static str) -> Self {
+        RingError { what, ..self }
+    }
 }
 
 impl core::fmt::Display for RingError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(
             f,
-            "ring indexes out of range: prod={} cons={} (prod-cons={} > size {})",
+            "peer {} index out of range: prod {} cons {} (ahead by {} > ring size {})",
+            self.what,
             self.prod,
             self.cons,
             self.prod.wrapping_sub(self.cons),
@@ -31,7 +46,12 @@ impl core::fmt::Display for RingError {
 pub fn used(prod: u32, cons: u32, size: u32) -> Result<u32, RingError> {
     let n = prod.wrapping_sub(cons);
     if n > size {
-        Err(RingError { prod, cons, size })
+        Err(RingError {
+            what: "ring",
+            prod,
+            cons,
+            size,
+        })
     } else {
         Ok(n)
     }
@@ -43,34 +63,90 @@ pub fn free(prod: u32, cons: u32, size: u32) -> Result<u32, RingError> {
 }
 
 /// Offset of a free-running index inside a ring of `size` (a power of two).
-pub fn mask(idx: u32, size: u32) -> usize {
+pub const fn mask(idx: u32, size: u32) -> usize {
     (idx & (size - 1)) as usize
 }
 
-/// Where the producer may write next without wrapping: `(offset, len)`, `len <= want`.
-pub fn write_span(
-    prod: u32,
-    cons: u32,
-    size: u32,
-    want: usize,
-) -> Result<(usize, usize), RingError> {
-    let free = free(prod, cons, size)? as usize;
-    let off = mask(prod, size);
-    let to_end = size as usize - off;
-    Ok((off, want.min(free).min(to_end)))
+/// Up to two `(offset, len)` pieces (the second when the data wraps), offsets from the
+/// ring's start.
+pub type Spans = [(usize, usize); 2];
+
+/// Where `n <= size` bytes from free-running index `idx` lie in a ring of `size` (a power
+/// of two): at most two contiguous pieces, the second at offset 0.
+pub fn spans(idx: u32, n: u32, size: u32) -> Spans {
+    let at = mask(idx, size);
+    let first = (n as usize).min(size as usize - at);
+    [(at, first), (0, n as usize - first)]
 }
 
-/// Where the consumer may read next without wrapping: `(offset, len)`.
-pub fn read_span(prod: u32, cons: u32, size: u32) -> Result<(usize, usize), RingError> {
-    let used = used(prod, cons, size)? as usize;
-    let off = mask(cons, size);
-    Ok((off, used.min(size as usize - off)))
+/// Call `f(offset, range)` for each non-empty piece of `n` bytes from `idx` ([`spans`]):
+/// `offset` from the ring's start, `range` the matching bytes of the caller's buffer.
+pub fn each_span(idx: u32, n: usize, size: u32, mut f: impl FnMut(usize, core::ops::Range<usize>)) {
+    let mut done = 0;
+    for (off, len) in spans(idx, n as u32, size) {
+        if len > 0 {
+            f(off, done..done + len);
+            done += len;
+        }
+    }
+}
+
+/// A byte queue of `size` bytes (a power of two) at byte `base` of a shared page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRing {
+    pub name: &'static str,
+    pub base: usize,
+    pub size: u32,
+}
+
+impl ByteRing {
+    /// Producer side: copy as much of `data` as fits at `prod` (the consumer is at
+    /// `cons`) and return how many bytes; the caller publishes `prod + n` (Release).
+    /// Nothing is copied when the indexes are impossible.
+    pub fn put(
+        &self,
+        m: &(impl SharedMem + ?Sized),
+        prod: u32,
+        cons: u32,
+        data: &[u8],
+    ) -> Result<usize, RingError> {
+        let room = free(prod, cons, self.size).map_err(|e| e.named(self.name))?;
+        let n = data.len().min(room as usize);
+        each_span(prod, n, self.size, |off, r| {
+            m.write(self.base + off, &data[r])
+        });
+        Ok(n)
+    }
+
+    /// Consumer side: copy up to `out.len()` waiting bytes from `cons` (the producer is
+    /// at `prod`) and return how many; the caller publishes `cons + n` (Release).
+    pub fn get(
+        &self,
+        m: &(impl SharedMem + ?Sized),
+        prod: u32,
+        cons: u32,
+        out: &mut [u8],
+    ) -> Result<usize, RingError> {
+        let waiting = used(prod, cons, self.size).map_err(|e| e.named(self.name))?;
+        let n = out.len().min(waiting as usize);
+        each_span(cons, n, self.size, |off, r| {
+            m.read(self.base + off, &mut out[r])
+        });
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shmem::fake::CellPage;
     use proptest::prelude::*;
+
+    const OUT: ByteRing = ByteRing {
+        name: "console out",
+        base: 1024,
+        size: 2048,
+    };
 
     #[test]
     fn wraps_at_u32_max() {
@@ -83,41 +159,51 @@ mod tests {
     #[test]
     fn bad_peer_indexes_are_errors() {
         let e = used(3000, 0, 2048).unwrap_err();
-        assert_eq!(
-            e,
-            RingError {
-                prod: 3000,
-                cons: 0,
-                size: 2048
-            }
-        );
-        assert!(e.to_string().contains("prod-cons=3000 > size 2048"));
+        assert_eq!((e.prod, e.cons, e.size), (3000, 0, 2048));
+        assert!(e.to_string().contains("(ahead by 3000 > ring size 2048)"));
         // Consumer ahead of producer looks like a huge distance too.
         assert!(used(0, 1, 2048).is_err());
-        assert!(write_span(0, 1, 2048, 1).is_err());
-        assert!(read_span(5000, 1, 2048).is_err());
+        let p = CellPage::default();
+        let e = OUT.put(&p, 0, 1, b"x").unwrap_err();
+        assert_eq!(e.what, "console out");
+        assert!(e
+            .to_string()
+            .starts_with("peer console out index out of range"));
+        assert!(OUT.get(&p, 5000, 1, &mut [0; 4]).is_err());
     }
 
     #[test]
     fn spans_stop_at_ring_end() {
-        assert_eq!(write_span(2040, 2040, 2048, 100), Ok((2040, 8)));
-        assert_eq!(write_span(2048, 0, 2048, 100), Ok((0, 0)));
-        assert_eq!(read_span(2050, 2040, 2048), Ok((2040, 8)));
-        assert_eq!(read_span(7, 7, 2048), Ok((7, 0)));
+        assert_eq!(spans(2040, 8, 2048), [(2040, 8), (0, 0)]);
+        assert_eq!(spans(2040, 20, 2048), [(2040, 8), (0, 12)]);
+        assert_eq!(spans(7, 0, 2048), [(7, 0), (0, 0)]);
+    }
+
+    #[test]
+    fn put_and_get_wrap_inside_the_ring() {
+        let p = CellPage::default();
+        assert_eq!(OUT.put(&p, 2040, 2040, &[7; 20]), Ok(20));
+        assert_eq!(p.load8(1024 + 2047), 7);
+        assert_eq!(p.load8(1024 + 11), 7);
+        assert_eq!(p.load8(1024 + 12), 0);
+        let mut out = [0u8; 30];
+        assert_eq!(OUT.get(&p, 2060, 2040, &mut out), Ok(20));
+        assert_eq!(OUT.put(&p, 2048, 0, b"full"), Ok(0));
     }
 
     /// Model: write a byte stream through a ring and read it back.
-    fn pump(start: u32, data: &[u8], size: u32, chunk: usize) -> Vec<u8> {
-        let mut ring = vec![0u8; size as usize];
+    fn pump(start: u32, data: &[u8], chunk: usize) -> Vec<u8> {
+        let page = CellPage::default();
         let (mut prod, mut cons) = (start, start);
         let (mut sent, mut out) = (0, Vec::new());
         while out.len() < data.len() {
-            let (off, n) = write_span(prod, cons, size, (data.len() - sent).min(chunk)).unwrap();
-            ring[off..off + n].copy_from_slice(&data[sent..sent + n]);
+            let end = (sent + chunk).min(data.len());
+            let n = OUT.put(&page, prod, cons, &data[sent..end]).unwrap();
             sent += n;
             prod = prod.wrapping_add(n as u32);
-            let (off, n) = read_span(prod, cons, size).unwrap();
-            out.extend_from_slice(&ring[off..off + n]);
+            let mut buf = vec![0; chunk];
+            let n = OUT.get(&page, prod, cons, &mut buf).unwrap();
+            out.extend_from_slice(&buf[..n]);
             cons = cons.wrapping_add(n as u32);
         }
         out
@@ -126,17 +212,14 @@ mod tests {
     proptest! {
         #[test]
         fn bytes_survive_any_start(start in any::<u32>(), data in proptest::collection::vec(any::<u8>(), 0..5000), chunk in 1usize..3000) {
-            prop_assert_eq!(pump(start, &data, 2048, chunk), data);
+            prop_assert_eq!(pump(start, &data, chunk), data);
         }
 
         #[test]
-        fn spans_never_leave_the_ring(prod in any::<u32>(), cons in any::<u32>(), want in 0usize..10_000) {
-            if let Ok((off, n)) = write_span(prod, cons, 1024, want) {
-                prop_assert!(off + n <= 1024);
-            }
-            if let Ok((off, n)) = read_span(prod, cons, 1024) {
-                prop_assert!(off + n <= 1024);
-            }
+        fn spans_never_leave_the_ring(idx in any::<u32>(), n in 0u32..=1024) {
+            let s = spans(idx, n, 1024);
+            prop_assert!(s[0].0 + s[0].1 <= 1024 && s[1].1 <= 1024);
+            prop_assert_eq!(s[0].1 + s[1].1, n as usize);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! patterned requests and verifies every echoed byte, the backend copies each
 //! request into private memory, validates it and echoes it in place.
 //!
-//! Generic over [`SlotPage`] (the kernel's atomics on a granted page, a fake page
+//! Generic over [`SharedMem`] (the kernel's atomics on a granted page, a fake page
 //! in tests and fuzz targets), so the code that faces an untrusted peer is the
 //! code those tests exercise. Every value read from the page is read once and
 //! validated before use; on a [`PeerError`] the private indexes never point
@@ -10,14 +10,8 @@
 
 use crate::ringmsg::*;
 use crate::ringpol::{Held, Policy, MAX_RING};
-use crate::shring::{Back, Front, SharedIdx, REQ_EVENT, REQ_PROD, RSP_EVENT, RSP_PROD};
-
-/// 64-bit slot fields (timestamps, payload words). Ordered by the index loads/stores
-/// around them, so the kernel may use Relaxed atomics.
-pub trait SlotPage: SharedIdx {
-    fn load64(&self, off: usize) -> u64;
-    fn store64(&self, off: usize, v: u64);
-}
+use crate::shmem::SharedMem;
+use crate::shring::{Back, Front, REQ_EVENT, REQ_PROD, RSP_EVENT, RSP_PROD};
 
 /// A response the frontend accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +34,10 @@ pub struct FrontEp {
 
 impl FrontEp {
     /// SHARED_RING_INIT + FRONT_RING_INIT on a fresh page, with `layout`'s slot size.
-    pub fn new(p: &impl SlotPage, layout: Layout) -> Self {
-        p.store(SLOT_SIZE, layout.slot);
+    pub fn new(p: &impl SharedMem, layout: Layout) -> Self {
+        p.store32(SLOT_SIZE, layout.slot);
         for (off, v) in [(REQ_PROD, 0), (RSP_PROD, 0), (REQ_EVENT, 1), (RSP_EVENT, 1)] {
-            p.store(off, v);
+            p.store32(off, v);
         }
         FrontEp {
             ring: Front::new(layout.size),
@@ -58,26 +52,26 @@ impl FrontEp {
     }
 
     /// Switch slot size; only while nothing is outstanding (false otherwise).
-    pub fn set_layout(&mut self, p: &impl SlotPage, layout: Layout) -> bool {
+    pub fn set_layout(&mut self, p: &impl SharedMem, layout: Layout) -> bool {
         if self.outstanding() != 0 {
             return false;
         }
         // Release: the backend reads the slot size after the req_prod that follows it.
-        p.store(SLOT_SIZE, layout.slot);
+        p.store32(SLOT_SIZE, layout.slot);
         self.layout = layout;
         self.ring.size = layout.size;
         true
     }
 
     /// Write one request (not yet published); None when the ring is full or `len` too big.
-    pub fn write_request(&mut self, p: &impl SlotPage, len: u32, ts: u64) -> Option<u32> {
+    pub fn write_request(&mut self, p: &impl SharedMem, len: u32, ts: u64) -> Option<u32> {
         if self.ring.free_requests() == 0 || len > self.layout.capacity() {
             return None;
         }
         let seq = self.ring.req_prod_pvt;
         let off = self.layout.offset(seq);
-        p.store(off + MSG_SEQ, seq);
-        p.store(off + MSG_LEN, len);
+        p.store32(off + MSG_SEQ, seq);
+        p.store32(off + MSG_LEN, len);
         p.store64(off + MSG_TS, ts);
         for w in 0..words(len) {
             p.store64(off + MSG_PAYLOAD + w as usize * 8, pattern_word(seq, w));
@@ -88,7 +82,7 @@ impl FrontEp {
     }
 
     /// RING_PUSH_REQUESTS_AND_CHECK_NOTIFY: true = send an event.
-    pub fn push(&self, p: &impl SlotPage) -> bool {
+    pub fn push(&self, p: &impl SharedMem) -> bool {
         self.ring.push_requests(p)
     }
 
@@ -96,7 +90,7 @@ impl FrontEp {
     /// `rsp_cons` of length `len`.
     pub fn take_response(
         &mut self,
-        p: &impl SlotPage,
+        p: &impl SharedMem,
         len: u32,
     ) -> Result<Option<Response>, PeerError> {
         if self.ring.unconsumed_responses(p)? == 0 {
@@ -105,8 +99,8 @@ impl FrontEp {
         let due = self.ring.rsp_cons;
         let off = self.layout.offset(due);
         let (seq, got, back_ts) = (
-            p.load(off + MSG_SEQ),
-            p.load(off + MSG_LEN),
+            p.load32(off + MSG_SEQ),
+            p.load32(off + MSG_LEN),
             p.load64(off + MSG_TS),
         );
         self.ring.rsp_cons = due.wrapping_add(1);
@@ -137,7 +131,7 @@ impl FrontEp {
     }
 
     /// RING_FINAL_CHECK_FOR_RESPONSES: responses pending after asking to be notified.
-    pub fn final_check(&self, p: &impl SlotPage) -> Result<u32, PeerError> {
+    pub fn final_check(&self, p: &impl SharedMem) -> Result<u32, PeerError> {
         Ok(self.ring.final_check_for_responses(p)?)
     }
 }
@@ -194,7 +188,7 @@ impl BackEp {
     }
 
     /// Publish the held responses that are due at `now`; notify if the frontend asked.
-    pub fn release(&mut self, p: &impl SlotPage, now: u64) -> Served {
+    pub fn release(&mut self, p: &impl SharedMem, now: u64) -> Served {
         let released = self.held.release(now);
         self.ring.rsp_prod_pvt = self.ring.rsp_prod_pvt.wrapping_add(released);
         let notify = released > 0 && self.ring.push_responses(p);
@@ -206,17 +200,22 @@ impl BackEp {
     }
 
     /// Requests waiting (validated), with the layout they were written with.
-    pub fn pending(&mut self, p: &impl SlotPage) -> Result<(u32, Layout), PeerError> {
+    pub fn pending(&mut self, p: &impl SharedMem) -> Result<(u32, Layout), PeerError> {
         // req_prod first (Acquire), then the slot size: the frontend changes the slot size
         // only with nothing outstanding, so requests up to this req_prod use this size.
-        let prod = p.load(REQ_PROD);
-        let l = Layout::from_peer(p.load(SLOT_SIZE))?;
+        let prod = p.load32(REQ_PROD);
+        let l = Layout::from_peer(p.load32(SLOT_SIZE))?;
         self.ring.size = l.size;
         Ok((self.ring.requests_up_to(prod)?, l))
     }
 
     /// Echo up to `budget` requests, stamping `now`; publish the responses that are due.
-    pub fn serve(&mut self, p: &impl SlotPage, now: u64, budget: u32) -> Result<Served, PeerError> {
+    pub fn serve(
+        &mut self,
+        p: &impl SharedMem,
+        now: u64,
+        budget: u32,
+    ) -> Result<Served, PeerError> {
         let (n, l) = self.pending(p)?;
         let n = n.min(budget).min(MAX_RING as u32 - self.held.len());
         for _ in 0..n {
@@ -229,10 +228,10 @@ impl BackEp {
     }
 
     /// Take request `req_cons`, echo it into its own slot and hold it until it is due.
-    fn echo_one(&mut self, p: &impl SlotPage, l: Layout, now: u64) -> Result<(), PeerError> {
+    fn echo_one(&mut self, p: &impl SharedMem, l: Layout, now: u64) -> Result<(), PeerError> {
         let idx = self.ring.req_cons;
         let off = l.offset(idx);
-        let (seq, len) = (p.load(off + MSG_SEQ), p.load(off + MSG_LEN));
+        let (seq, len) = (p.load32(off + MSG_SEQ), p.load32(off + MSG_LEN));
         self.ring.req_cons = idx.wrapping_add(1);
         check_len(l, seq, len)?;
         let n = words(len) as usize;
@@ -240,8 +239,8 @@ impl BackEp {
             *v = p.load64(off + MSG_PAYLOAD + w * 8);
         }
         // The response replaces its request in the same slot (io/ring.h's union).
-        p.store(off + MSG_SEQ, seq);
-        p.store(off + MSG_LEN, len);
+        p.store32(off + MSG_SEQ, seq);
+        p.store32(off + MSG_LEN, len);
         p.store64(off + MSG_TS, now);
         for (w, &v) in self.buf[..n].iter().enumerate() {
             p.store64(off + MSG_PAYLOAD + w * 8, v);
@@ -251,8 +250,8 @@ impl BackEp {
     }
 
     /// RING_FINAL_CHECK_FOR_REQUESTS.
-    pub fn final_check(&mut self, p: &impl SlotPage) -> Result<u32, PeerError> {
-        let l = Layout::from_peer(p.load(SLOT_SIZE))?;
+    pub fn final_check(&mut self, p: &impl SharedMem) -> Result<u32, PeerError> {
+        let l = Layout::from_peer(p.load32(SLOT_SIZE))?;
         self.ring.size = l.size;
         Ok(self.ring.final_check_for_requests(p)?)
     }

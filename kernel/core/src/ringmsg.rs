@@ -13,7 +13,8 @@
 //! and [`check_len`] refuse values that would put a slot or a payload outside
 //! the page, so a consumer that uses them never reads outside the ring.
 
-use crate::shring::{self, RingError};
+use crate::ring::RingError;
+use crate::shring;
 use core::fmt;
 
 /// Byte offset (in the io/ring.h header padding) of the slot size in use.

@@ -31,46 +31,11 @@ pub fn slot_offset(idx: u32, size: u32, slot_size: usize) -> usize {
     HEADER + (idx & (size - 1)) as usize * slot_size
 }
 
-/// Atomic access to the shared header; the kernel implements it over the page.
-pub trait SharedIdx {
-    /// Acquire loads (see what the peer published before it).
-    fn load(&self, off: usize) -> u32;
-    /// Release store (our slots are visible before the index).
-    fn store(&self, off: usize, v: u32);
-    /// A full barrier (io/ring.h `xen_mb()`): our index store before our re-read of the peer's.
-    fn fence(&self);
-}
-
-/// The peer's indexes are impossible.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RingError {
-    pub what: &'static str,
-    pub prod: u32,
-    pub cons: u32,
-    pub size: u32,
-}
-
-impl core::fmt::Display for RingError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "peer {} index out of range: prod {} cons {} (ahead by {} > ring size {})",
-            self.what,
-            self.prod,
-            self.cons,
-            self.prod.wrapping_sub(self.cons),
-            self.size
-        )
-    }
-}
+pub use crate::ring::RingError;
+use crate::shmem::SharedMem;
 
 fn unconsumed(what: &'static str, prod: u32, cons: u32, size: u32) -> Result<u32, RingError> {
-    crate::ring::used(prod, cons, size).map_err(|e| RingError {
-        what,
-        prod: e.prod,
-        cons: e.cons,
-        size: e.size,
-    })
+    crate::ring::used(prod, cons, size).map_err(|e| e.named(what))
 }
 
 /// `new - event < new - old`: the peer asked (via its event index) to be told about
@@ -103,16 +68,16 @@ impl Front {
     }
 
     /// RING_PUSH_REQUESTS_AND_CHECK_NOTIFY: publish private requests; true = notify the back.
-    pub fn push_requests(&self, s: &impl SharedIdx) -> bool {
-        let old = s.load(REQ_PROD);
-        s.store(REQ_PROD, self.req_prod_pvt);
+    pub fn push_requests(&self, s: &impl SharedMem) -> bool {
+        let old = s.load32(REQ_PROD);
+        s.store32(REQ_PROD, self.req_prod_pvt);
         s.fence();
-        needs_notify(old, self.req_prod_pvt, s.load(REQ_EVENT))
+        needs_notify(old, self.req_prod_pvt, s.load32(REQ_EVENT))
     }
 
     /// Responses ready to consume, validated against the ring size.
-    pub fn unconsumed_responses(&self, s: &impl SharedIdx) -> Result<u32, RingError> {
-        let prod = s.load(RSP_PROD);
+    pub fn unconsumed_responses(&self, s: &impl SharedMem) -> Result<u32, RingError> {
+        let prod = s.load32(RSP_PROD);
         let n = unconsumed("rsp_prod", prod, self.rsp_cons, self.size)?;
         // Responses answer requests: more than we sent is also impossible.
         let sent = self.req_prod_pvt.wrapping_sub(self.rsp_cons);
@@ -128,12 +93,12 @@ impl Front {
     }
 
     /// RING_FINAL_CHECK_FOR_RESPONSES: if none, ask to be notified of the next and re-check.
-    pub fn final_check_for_responses(&self, s: &impl SharedIdx) -> Result<u32, RingError> {
+    pub fn final_check_for_responses(&self, s: &impl SharedMem) -> Result<u32, RingError> {
         let n = self.unconsumed_responses(s)?;
         if n > 0 {
             return Ok(n);
         }
-        s.store(RSP_EVENT, self.rsp_cons.wrapping_add(1));
+        s.store32(RSP_EVENT, self.rsp_cons.wrapping_add(1));
         s.fence();
         self.unconsumed_responses(s)
     }
@@ -158,8 +123,8 @@ impl Back {
     }
 
     /// RING_HAS_UNCONSUMED_REQUESTS, validated: requests the peer published that we may take.
-    pub fn unconsumed_requests(&self, s: &impl SharedIdx) -> Result<u32, RingError> {
-        self.requests_up_to(s.load(REQ_PROD))
+    pub fn unconsumed_requests(&self, s: &impl SharedMem) -> Result<u32, RingError> {
+        self.requests_up_to(s.load32(REQ_PROD))
     }
 
     /// As [`Back::unconsumed_requests`] for a `req_prod` value the caller loaded (Acquire)
@@ -172,20 +137,20 @@ impl Back {
     }
 
     /// RING_PUSH_RESPONSES_AND_CHECK_NOTIFY: true = notify the front.
-    pub fn push_responses(&self, s: &impl SharedIdx) -> bool {
-        let old = s.load(RSP_PROD);
-        s.store(RSP_PROD, self.rsp_prod_pvt);
+    pub fn push_responses(&self, s: &impl SharedMem) -> bool {
+        let old = s.load32(RSP_PROD);
+        s.store32(RSP_PROD, self.rsp_prod_pvt);
         s.fence();
-        needs_notify(old, self.rsp_prod_pvt, s.load(RSP_EVENT))
+        needs_notify(old, self.rsp_prod_pvt, s.load32(RSP_EVENT))
     }
 
     /// RING_FINAL_CHECK_FOR_REQUESTS.
-    pub fn final_check_for_requests(&self, s: &impl SharedIdx) -> Result<u32, RingError> {
+    pub fn final_check_for_requests(&self, s: &impl SharedMem) -> Result<u32, RingError> {
         let n = self.unconsumed_requests(s)?;
         if n > 0 {
             return Ok(n);
         }
-        s.store(REQ_EVENT, self.req_cons.wrapping_add(1));
+        s.store32(REQ_EVENT, self.req_cons.wrapping_add(1));
         s.fence();
         self.unconsumed_requests(s)
     }

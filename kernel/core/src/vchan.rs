@@ -10,7 +10,8 @@
 //! was written, READ = tell me when space was freed). Indexes are free-running
 //! `u32`s; the peer's are untrusted.
 
-use crate::ring::{self, RingError};
+use crate::ring::{self, ByteRing, RingError};
+use crate::shmem::SharedMem;
 
 pub const LEFT_CONS: usize = 0;
 pub const LEFT_PROD: usize = 4;
@@ -49,29 +50,6 @@ pub fn ring_bytes(order: u16) -> u32 {
     1u32 << order.min(31)
 }
 
-/// Atomic access to the interface page's header bytes and words.
-pub trait Iface {
-    fn load32(&self, off: usize) -> u32;
-    fn store32(&self, off: usize, v: u32);
-    fn load8(&self, off: usize) -> u8;
-    fn store8(&self, off: usize, v: u8);
-    /// Atomically OR `bits` into byte `off`.
-    fn or8(&self, off: usize, bits: u8);
-    /// Atomically clear `bits` in byte `off`, returning the previous value.
-    fn fetch_and8(&self, off: usize, mask: u8) -> u8;
-    /// A full barrier (index updates before notify-flag reads and vice versa).
-    fn fence(&self);
-}
-
-/// Up to two `(page offset, len)` spans (the second when the data wraps).
-pub type Spans = [(usize, usize); 2];
-
-fn spans(ring_off: usize, size: u32, idx: u32, n: u32) -> Spans {
-    let at = ring::mask(idx, size);
-    let first = (n as usize).min(size as usize - at);
-    [(ring_off + at, first), (ring_off, n as usize - first)]
-}
-
 /// The server's own indexes, kept privately: the client maps the page writable, so
 /// what the page says about *our* indexes is never read back. Only the client's
 /// `left.prod` and `right.cons` are read, and validated against the ring sizes.
@@ -81,69 +59,71 @@ pub struct Server {
     pub right_prod: u32,
 }
 
-const LEFT_OFF: usize = 1024;
-const RIGHT_OFF: usize = 2048;
-const LEFT_SIZE: u32 = 1 << LEFT_ORDER_INLINE;
-const RIGHT_SIZE: u32 = 1 << RIGHT_ORDER_INLINE;
+/// The client's ring (client -> server) and ours (server -> client), inline in the page.
+const LEFT: ByteRing = ByteRing {
+    name: "vchan left",
+    base: 1024,
+    size: 1 << LEFT_ORDER_INLINE,
+};
+const RIGHT: ByteRing = ByteRing {
+    name: "vchan right",
+    base: 2048,
+    size: 1 << RIGHT_ORDER_INLINE,
+};
 
 impl Server {
     /// Bytes the client wrote that we have not read (left ring), validated.
-    pub fn readable(&self, p: &impl Iface) -> Result<u32, RingError> {
-        ring::used(p.load32(LEFT_PROD), self.left_cons, LEFT_SIZE)
+    pub fn readable(&self, p: &impl SharedMem) -> Result<u32, RingError> {
+        ring::used(p.load32(LEFT_PROD), self.left_cons, LEFT.size).map_err(|e| e.named(LEFT.name))
     }
 
-    /// Where the next `min(readable, max)` bytes are in the page.
-    pub fn read_spans(&self, p: &impl Iface, max: usize) -> Result<Spans, RingError> {
-        let n = self.readable(p)?.min(max.min(u32::MAX as usize) as u32);
-        Ok(spans(LEFT_OFF, LEFT_SIZE, self.left_cons, n))
-    }
-
-    /// After reading `n` bytes: publish the new `left.cons` (Release: after the data reads).
-    pub fn consume(&mut self, p: &impl Iface, n: usize) {
+    /// Copy up to `out.len()` readable bytes out and publish the new `left.cons` (Release:
+    /// after the data reads); returns how many.
+    pub fn read(&mut self, p: &impl SharedMem, out: &mut [u8]) -> Result<usize, RingError> {
+        let n = LEFT.get(p, p.load32(LEFT_PROD), self.left_cons, out)?;
         self.left_cons = self.left_cons.wrapping_add(n as u32);
         p.store32(LEFT_CONS, self.left_cons);
+        Ok(n)
     }
 
     /// Free bytes in the right ring (what we may write), validated.
-    pub fn writable(&self, p: &impl Iface) -> Result<u32, RingError> {
-        ring::free(self.right_prod, p.load32(RIGHT_CONS), RIGHT_SIZE)
+    pub fn writable(&self, p: &impl SharedMem) -> Result<u32, RingError> {
+        ring::free(self.right_prod, p.load32(RIGHT_CONS), RIGHT.size)
+            .map_err(|e| e.named(RIGHT.name))
     }
 
-    /// Where the next `min(writable, want)` bytes go in the page.
-    pub fn write_spans(&self, p: &impl Iface, want: usize) -> Result<Spans, RingError> {
-        let n = self.writable(p)?.min(want.min(u32::MAX as usize) as u32);
-        Ok(spans(RIGHT_OFF, RIGHT_SIZE, self.right_prod, n))
-    }
-
-    /// After writing `n` bytes: publish the new `right.prod` (Release: after the data).
-    pub fn produce(&mut self, p: &impl Iface, n: usize) {
+    /// Copy in as much of `data` as fits and publish the new `right.prod` (Release: after
+    /// the data); returns how many.
+    pub fn write(&mut self, p: &impl SharedMem, data: &[u8]) -> Result<usize, RingError> {
+        let n = RIGHT.put(p, self.right_prod, p.load32(RIGHT_CONS), data)?;
         self.right_prod = self.right_prod.wrapping_add(n as u32);
         p.store32(RIGHT_PROD, self.right_prod);
+        Ok(n)
     }
 }
 
 /// The client's liveness byte: LIVE_WAITING until it connects, LIVE_CONNECTED, then
 /// LIVE_GONE (written by libxenvchan_close, or by gntdev's unmap notification).
-pub fn client_live(p: &impl Iface) -> u8 {
+pub fn client_live(p: &impl SharedMem) -> u8 {
     p.load8(CLI_LIVE)
 }
 
 /// Ask the client to notify us on its next write (`bit` = NOTIFY_WRITE) or read.
 /// The server's requests live in `cli_notify`, which the client acts on.
-pub fn request_notify(p: &impl Iface, bit: u8) {
+pub fn request_notify(p: &impl SharedMem, bit: u8) {
     p.or8(CLI_NOTIFY, bit);
     p.fence();
 }
 
 /// After we wrote (`NOTIFY_WRITE`) or read (`NOTIFY_READ`): true when the client asked
 /// for that event, in which case its request is consumed and we must send an event.
-pub fn take_notify(p: &impl Iface, bit: u8) -> bool {
+pub fn take_notify(p: &impl SharedMem, bit: u8) -> bool {
     p.fence();
     p.fetch_and8(SRV_NOTIFY, !bit) & bit != 0
 }
 
 /// Initialise a fresh interface page for a server with inline rings.
-pub fn init_server(p: &impl Iface) {
+pub fn init_server(p: &impl SharedMem) {
     for off in [LEFT_CONS, LEFT_PROD, RIGHT_CONS, RIGHT_PROD] {
         p.store32(off, 0);
     }
@@ -160,44 +140,13 @@ pub fn init_server(p: &impl Iface) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use core::cell::Cell;
+    use crate::shmem::fake::CellPage;
 
-    struct Page([Cell<u8>; 64]);
-    impl Page {
-        fn new() -> Self {
-            Page(core::array::from_fn(|_| Cell::new(0)))
-        }
-    }
-    impl Iface for Page {
-        fn load32(&self, off: usize) -> u32 {
-            u32::from_le_bytes(core::array::from_fn(|i| self.0[off + i].get()))
-        }
-        fn store32(&self, off: usize, v: u32) {
-            v.to_le_bytes()
-                .iter()
-                .enumerate()
-                .for_each(|(i, b)| self.0[off + i].set(*b));
-        }
-        fn load8(&self, off: usize) -> u8 {
-            self.0[off].get()
-        }
-        fn store8(&self, off: usize, v: u8) {
-            self.0[off].set(v)
-        }
-        fn or8(&self, off: usize, bits: u8) {
-            self.0[off].set(self.0[off].get() | bits)
-        }
-        fn fetch_and8(&self, off: usize, mask: u8) -> u8 {
-            let old = self.0[off].get();
-            self.0[off].set(old & mask);
-            old
-        }
-        fn fence(&self) {}
-    }
+    type Page = CellPage;
 
     #[test]
     fn init_layout_matches_libxenvchan() {
-        let p = Page::new();
+        let p = Page::default();
         init_server(&p);
         assert_eq!(p.load8(LEFT_ORDER), 10);
         assert_eq!(p.load8(RIGHT_ORDER), 11);
@@ -213,40 +162,49 @@ mod tests {
 
     #[test]
     fn indexes_are_validated() {
-        let p = Page::new();
+        let p = Page::default();
         init_server(&p);
         let mut s = Server::default();
+        p.write(1024, b"hello");
         p.store32(LEFT_PROD, 5);
         assert_eq!(s.readable(&p), Ok(5));
-        assert_eq!(s.read_spans(&p, 3), Ok([(1024, 3), (1024, 0)]));
-        s.consume(&p, 5);
-        assert_eq!(p.load32(LEFT_CONS), 5);
+        let mut out = [0u8; 3];
+        assert_eq!(s.read(&p, &mut out), Ok(3));
+        assert_eq!(&out, b"hel");
+        assert_eq!(p.load32(LEFT_CONS), 3);
         p.store32(LEFT_PROD, 5000); // more than the 1024-byte ring holds
-        assert!(s.readable(&p).is_err());
+        let e = s.read(&p, &mut out).unwrap_err();
+        assert_eq!((e.what, e.prod, e.cons), ("vchan left", 5000, 3));
+        assert_eq!(p.load32(LEFT_CONS), 3, "nothing consumed");
         p.store32(RIGHT_CONS, 7); // client claims to have read what we never wrote
         assert!(s.writable(&p).is_err());
+        assert!(s.write(&p, b"x").is_err());
         p.store32(RIGHT_CONS, 0);
         assert_eq!(s.writable(&p), Ok(2048));
     }
 
     #[test]
-    fn spans_wrap() {
-        let p = Page::new();
+    fn data_wraps() {
+        let p = Page::default();
         let mut s = Server {
             left_cons: 1020,
             right_prod: 2040,
         };
+        p.write(1024 + 1020, b"abcd");
+        p.write(1024, b"efghij");
         p.store32(LEFT_PROD, 1030);
-        assert_eq!(s.read_spans(&p, 100), Ok([(1024 + 1020, 4), (1024, 6)]));
+        let mut out = [0u8; 100];
+        assert_eq!(s.read(&p, &mut out), Ok(10));
+        assert_eq!(&out[..10], b"abcdefghij");
         p.store32(RIGHT_CONS, 2040);
-        assert_eq!(s.write_spans(&p, 20), Ok([(2048 + 2040, 8), (2048, 12)]));
-        s.produce(&p, 20);
+        assert_eq!(s.write(&p, &[9; 20]), Ok(20));
+        assert_eq!((p.load8(2048 + 2047), p.load8(2048 + 11)), (9, 9));
         assert_eq!(p.load32(RIGHT_PROD), 2060);
     }
 
     #[test]
     fn notify_flags() {
-        let p = Page::new();
+        let p = Page::default();
         init_server(&p);
         assert!(!take_notify(&p, NOTIFY_WRITE)); // client did not ask
         p.or8(SRV_NOTIFY, NOTIFY_WRITE); // client asks to hear about writes

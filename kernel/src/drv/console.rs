@@ -5,56 +5,45 @@
 //! channel is notified after, and when the ring is full we wait for space
 //! (poll the console port with a timeout) instead of dropping output.
 
+use crate::shmem::{SharedMem, SharedPage};
 use crate::xen::{console_io, evtchn, sched, shared};
 use core::fmt;
-use core::sync::atomic::{AtomicU32, AtomicU8, Ordering};
 use spin::Mutex;
-use xp_core::ring;
+use xp_core::ring::ByteRing;
 use xp_core::xen::console::*;
 
 /// How long one wait for ring space may block before re-checking (ns).
 const SPACE_WAIT_NS: u64 = 10_000_000;
 
-/// The console page shared with xenconsoled, accessed only through atomics.
+/// The console page shared with xenconsoled, through the shared-memory layer.
 struct Ring {
-    page: *mut u8,
+    page: SharedPage<'static>,
     port: u32,
 }
 
-// SAFETY: the ring is only used under CONSOLE's lock, on the single vCPU.
-unsafe impl Send for Ring {}
+/// The `out` ring of `struct xencons_interface`.
+const OUT: ByteRing = ByteRing {
+    name: "console out",
+    base: OUT_OFFSET,
+    size: OUT_SIZE,
+};
 
 impl Ring {
-    fn idx(&self, off: usize) -> &AtomicU32 {
-        // SAFETY: `page` is the mapped console page; `off` is one of the 4-byte aligned index
-        // offsets of xencons_interface, and these fields are only accessed atomically.
-        unsafe { AtomicU32::from_ptr(self.page.add(off) as *mut u32) }
-    }
-
-    fn out_byte(&self, i: usize) -> &AtomicU8 {
-        // SAFETY: i < OUT_SIZE (masked by the caller), inside the `out` array of the page.
-        unsafe { AtomicU8::from_ptr(self.page.add(OUT_OFFSET + i)) }
-    }
-
     /// Write all of `data`, waiting for space; gives up (returns false) only if the
     /// consumer's index is impossible (a broken peer), since waiting could never end.
     fn write(&mut self, mut data: &[u8]) -> bool {
         while !data.is_empty() {
-            let cons = self.idx(OUT_CONS).load(Ordering::Acquire);
-            let prod = self.idx(OUT_PROD).load(Ordering::Relaxed);
-            let Ok((off, n)) = ring::write_span(prod, cons, OUT_SIZE, data.len()) else {
+            let cons = self.page.load32(OUT_CONS);
+            let prod = self.page.load32(OUT_PROD);
+            let Ok(n) = OUT.put(&self.page, prod, cons, data) else {
                 return false;
             };
             if n == 0 {
                 self.wait_for_space();
                 continue;
             }
-            for (i, &b) in data[..n].iter().enumerate() {
-                self.out_byte(off + i).store(b, Ordering::Relaxed);
-            }
             // Release: the bytes above must be visible before the new producer index.
-            self.idx(OUT_PROD)
-                .store(prod.wrapping_add(n as u32), Ordering::Release);
+            self.page.store32(OUT_PROD, prod.wrapping_add(n as u32));
             data = &data[n..];
         }
         let _ = evtchn::send(self.port);
@@ -63,7 +52,8 @@ impl Ring {
 
     fn wait_for_space(&self) {
         let _ = evtchn::send(self.port);
-        shared::clear_pending(self.port);
+        // A console port is a 2-level port (< 4096): it always has a pending bit.
+        let _ = shared::clear_pending(self.port);
         let now = crate::time::now_ns();
         if now == 0 {
             sched::yield_now();
@@ -114,8 +104,8 @@ static CONSOLE: Mutex<Console> = Mutex::new(Console {
     backend: Backend::Early,
 });
 
-/// Use the PV console ring at `page` (already mapped) with event channel `port`.
-pub fn use_ring(page: *mut u8, port: u32) {
+/// Use the PV console ring on `page` with event channel `port`.
+pub fn use_ring(page: SharedPage<'static>, port: u32) {
     CONSOLE.lock().backend = Backend::Ring(Ring { page, port });
 }
 

@@ -5,6 +5,7 @@
 //! atomically. Handlers therefore never interrupt code holding a lock, and
 //! must only record facts (atomics), not print.
 
+use crate::shmem::OutOfRange;
 use crate::xen::{evtchn as ops, sched, shared, XenError};
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use xp_core::evtchn_scan::{self, EventWords, UnmaskOutcome, UnmaskWords, NR_EVENT_CHANNELS};
@@ -23,31 +24,46 @@ pub static UNEXPECTED: AtomicU64 = AtomicU64::new(0);
 
 struct Words(shared::EventBits);
 
+/// A port's bit in a bitmap word. xp_core's scan only asks for words 0..64 and ports come
+/// from Xen's 2-level ABI (< 4096); anything else has no bit: reads see 0, writes do nothing.
+fn bit(r: Result<&'static AtomicU64, OutOfRange>, f: impl FnOnce(&AtomicU64) -> u64) -> u64 {
+    match r {
+        Ok(word) => f(word),
+        Err(e) => {
+            log::error!("event bitmap access out of range: {e}");
+            0
+        }
+    }
+}
+
 impl EventWords for Words {
     fn swap_selector(&self) -> u64 {
         self.0.selector().swap(0, Ordering::AcqRel)
     }
     fn pending(&self, w: usize) -> u64 {
-        self.0.pending(w).load(Ordering::Acquire)
+        bit(self.0.pending(w), |a| a.load(Ordering::Acquire))
     }
     fn mask(&self, w: usize) -> u64 {
-        self.0.mask(w).load(Ordering::Acquire)
+        bit(self.0.mask(w), |a| a.load(Ordering::Acquire))
     }
     fn clear_pending(&self, port: u32) {
-        self.0
-            .pending(port as usize / 64)
-            .fetch_and(!(1 << (port % 64)), Ordering::AcqRel);
+        bit(self.0.pending(port as usize / 64), |a| {
+            a.fetch_and(!(1 << (port % 64)), Ordering::AcqRel)
+        });
     }
 }
 
 impl UnmaskWords for Words {
     fn clear_mask(&self, port: u32) {
-        self.0
-            .mask(port as usize / 64)
-            .fetch_and(!(1 << (port % 64)), Ordering::AcqRel);
+        bit(self.0.mask(port as usize / 64), |a| {
+            a.fetch_and(!(1 << (port % 64)), Ordering::AcqRel)
+        });
     }
     fn test_pending(&self, port: u32) -> bool {
-        self.0.pending(port as usize / 64).load(Ordering::Acquire) & (1 << (port % 64)) != 0
+        bit(self.0.pending(port as usize / 64), |a| {
+            a.load(Ordering::Acquire)
+        }) & (1 << (port % 64))
+            != 0
     }
     fn test_and_set_selector(&self, w: usize) -> bool {
         self.0.selector().fetch_or(1 << w, Ordering::AcqRel) & (1 << w) != 0
@@ -69,7 +85,7 @@ fn words() -> Option<Words> {
 pub fn init() -> Result<(), XenError> {
     if let Some(w) = words() {
         for i in 0..(NR_EVENT_CHANNELS as usize / 64) {
-            w.0.mask(i).store(u64::MAX, Ordering::Release);
+            bit(w.0.mask(i), |a| a.swap(u64::MAX, Ordering::Release));
         }
     }
     crate::xen::callback::register()
@@ -122,9 +138,10 @@ pub fn unbind(port: u32) {
 
 /// Set `port`'s mask bit.
 pub fn mask(port: u32) {
-    if let (Some(w), true) = (words(), port < NR_EVENT_CHANNELS) {
-        w.0.mask(port as usize / 64)
-            .fetch_or(1 << (port % 64), Ordering::AcqRel);
+    if let Some(w) = words() {
+        bit(w.0.mask(port as usize / 64), |a| {
+            a.fetch_or(1 << (port % 64), Ordering::AcqRel)
+        });
     }
 }
 
@@ -133,6 +150,13 @@ pub fn unmask(port: u32) {
     let Some(w) = words() else { return };
     if let UnmaskOutcome::Resent { run_now: true } = evtchn_scan::unmask(&w, port) {
         dispatch_pending();
+    }
+}
+
+/// Clear `port`'s pending bit (atomically; a port without a bit is logged, not clamped).
+pub fn clear_pending(port: u32) {
+    if let Err(e) = shared::clear_pending(port) {
+        log::error!("clear_pending({port}): {e}");
     }
 }
 

@@ -2,7 +2,8 @@
 
 pub mod console;
 pub mod evtchn;
-pub mod gnttab;
+/// The grant table lives in the shared-memory layer (its entries are shared with Xen).
+pub use crate::shmem::gnttab;
 pub mod logger;
 pub mod ring;
 pub mod runstate;

@@ -9,9 +9,10 @@
 
 use super::ring::{Doorbell, GrantedPage, SharedPage};
 use super::{evtchn, gnttab, timer};
+use crate::shmem::SharedMem;
 use crate::time::now_ns;
 use xp_core::ring::RingError;
-use xp_core::vchan::{self, Iface, Server, NOTIFY_READ, NOTIFY_WRITE};
+use xp_core::vchan::{self, Server, NOTIFY_READ, NOTIFY_WRITE};
 
 pub struct VchanServer {
     page: GrantedPage,
@@ -25,7 +26,7 @@ pub struct VchanServer {
 impl VchanServer {
     /// Grant a fresh interface page and an unbound port to `client`, rings inline.
     pub fn new(client: u16) -> Result<Self, alloc::string::String> {
-        let page = GrantedPage::new(client).map_err(|e| alloc::format!("grant: {e}"))?;
+        let page = GrantedPage::new(client, false).map_err(|e| alloc::format!("grant: {e}"))?;
         vchan::init_server(&page.page());
         let port = evtchn::alloc_unbound(client).map_err(|e| alloc::format!("{e}"))?;
         let bell = Doorbell::bind(port).map_err(|e| alloc::format!("{e}"))?;
@@ -75,16 +76,8 @@ impl VchanServer {
     /// Copy out what is readable (up to `buf.len()`), then tell the client if it asked.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, RingError> {
         let page = self.page.page();
-        let spans = self.s.read_spans(&page, buf.len())?;
-        let mut n = 0;
-        for (off, len) in spans {
-            for i in 0..len {
-                buf[n] = page.u8(off + i).load(core::sync::atomic::Ordering::Relaxed);
-                n += 1;
-            }
-        }
-        // Release (in consume): our reads of the data happen before the index moves.
-        self.s.consume(&page, n);
+        // Release (in Server::read): our reads of the data happen before the index moves.
+        let n = self.s.read(&page, buf)?;
         self.read_bytes += n as u64;
         if n > 0 && vchan::take_notify(&page, NOTIFY_READ) {
             self.bell.ring();
@@ -95,16 +88,7 @@ impl VchanServer {
     /// Copy in as much of `data` as fits, publish it, and tell the client if it asked.
     pub fn write(&mut self, data: &[u8]) -> Result<usize, RingError> {
         let page = self.page.page();
-        let spans = self.s.write_spans(&page, data.len())?;
-        let mut n = 0;
-        for (off, len) in spans {
-            for i in 0..len {
-                page.u8(off + i)
-                    .store(data[n], core::sync::atomic::Ordering::Relaxed);
-                n += 1;
-            }
-        }
-        self.s.produce(&page, n);
+        let n = self.s.write(&page, data)?;
         self.written_bytes += n as u64;
         if n > 0 && vchan::take_notify(&page, NOTIFY_WRITE) {
             self.bell.ring();

@@ -116,13 +116,9 @@ pub fn init(si: &StartInfo) -> Result<(), InitError> {
     if si.is_dom0() {
         return Err(InitError::Dom0);
     }
-    let va = crate::mm::pfn_to_va(crate::mm::mfn_to_pfn(si.store_mfn));
-    if !crate::mm::is_mapped(si, va) {
-        return Err(InitError::NotMapped { mfn: si.store_mfn });
-    }
-    // SAFETY: va maps the store page the domain builder gave us (checked mapped above); it
-    // is outside the heap (mm::first_free_pfn skips it) and only this client touches it.
-    let page = unsafe { SharedPage::new(va as *mut u8) };
+    let page = crate::mm::builder_page(si, si.store_mfn)
+        .map(xp_core::xs::StorePage)
+        .ok_or(InitError::NotMapped { mfn: si.store_mfn })?;
     let rx_buf: &'static mut [u8; MSG_MAX] = Box::leak(Box::new([0u8; MSG_MAX]));
     *CLIENT.lock() = Some(Client {
         ring: FaultyRing::new(page),

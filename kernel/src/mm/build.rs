@@ -79,12 +79,17 @@ impl<'a> Builder<'a> {
         // the reserved table range below the heap).
         unsafe { core::ptr::write_bytes(va as *mut u8, 0, 4096) };
         let mfn = pfn_to_mfn(self.si, pfn);
-        mmu::update_va_mapping(va, (mfn << 12) | pte::DATA_RO)?;
+        // SAFETY: the page is ours, zeroed above and no longer written: it becomes a
+        // read-only page-table page, as Xen requires before it accepts it as a table.
+        unsafe { mmu::update_va_mapping(va, (mfn << 12) | pte::DATA_RO)? };
         self.flush()?; // queued L1 writes first: the new table must not race them
-        mmu::mmu_update(&[MmuUpdate {
+        let hook = MmuUpdate {
             ptr: (parent_mfn << 12) + idx * 8,
             val: (mfn << 12) | pte::TABLE,
-        }])?;
+        };
+        // SAFETY: links a fresh, empty table into a free slot of its parent: no existing
+        // mapping changes.
+        unsafe { mmu::mmu_update(&[hook])? };
         self.tables_created += 1;
         Ok(mfn)
     }
@@ -100,7 +105,9 @@ impl<'a> Builder<'a> {
 
     fn flush(&mut self) -> Result<(), MmError> {
         if self.queued > 0 {
-            mmu::mmu_update(&self.queue[..self.queued])?;
+            // SAFETY: the queue only maps heap pages that were not mapped before (map_range
+            // over the free range below nr_pages), each at its own linear address.
+            unsafe { mmu::mmu_update(&self.queue[..self.queued])? };
             self.queued = 0;
         }
         Ok(())

@@ -113,7 +113,7 @@ fn masked_edge(ctx: &mut Ctx<'_>, a: u32, b: u32) {
 /// SCHEDOP_poll on a masked port returns once it is pending.
 fn poll_wakes(ctx: &mut Ctx<'_>, a: u32, b: u32) {
     evtchn::mask(a);
-    crate::xen::shared::clear_pending(a);
+    crate::drv::evtchn::clear_pending(a);
     let _ = evtchn::send(b);
     let t = now_ns();
     let rc = evtchn::poll(&[a], t + 100_000_000);
@@ -124,7 +124,7 @@ fn poll_wakes(ctx: &mut Ctx<'_>, a: u32, b: u32) {
         "rc 0 before the 100 ms timeout",
         format_args!("rc {rc} after {waited} ns"),
     );
-    crate::xen::shared::clear_pending(a);
+    crate::drv::evtchn::clear_pending(a);
     evtchn::unmask(a);
 }
 

@@ -8,7 +8,8 @@
 
 use super::{Ctx, RunFn};
 use crate::drv::gnttab::{self, GntError};
-use alloc::boxed::Box;
+use crate::drv::ring::{GrantedPage, MappedPage};
+use crate::shmem::PAGE_SIZE;
 use xp_core::cmdline::ProbeSpec;
 use xp_core::outcome::Outcome;
 
@@ -19,9 +20,6 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     run,
 };
 
-#[repr(C, align(4096))]
-struct Page([u8; 4096]);
-
 pub fn run(ctx: &mut Ctx<'_>) {
     match ctx.env.gnttab {
         Ok((n, max)) => ctx.info("grant_frames", format_args!("{n} in use, at most {max}")),
@@ -31,38 +29,35 @@ pub fn run(ctx: &mut Ctx<'_>) {
         let why = "our domid is unknown (a domU learns it from xenstore)";
         return ctx.check_as("self_grant_loopback", Outcome::Skip, "domid known", why);
     };
-    let page = Box::new(Page([0; 4096]));
-    let va = &*page as *const Page as u64;
-    let r = match gnttab::grant_page(domid, va, false) {
-        Ok(r) => r,
+    let mut page = match GrantedPage::new(domid, false) {
+        Ok(p) => p,
         Err(e) => return ctx.error(format_args!("grant_access: {e}")),
     };
-    ctx.info("grant_ref", r.0);
-    match gnttab::map(domid, r.0, false) {
-        Ok(m) => mapped(ctx, &page, m, r),
+    ctx.info("grant_ref", page.gref.0);
+    let revoked = page.gref;
+    match MappedPage::map(domid, page.gref.0, false) {
+        Ok(m) => mapped(ctx, &mut page, m),
         Err(e) => {
             ctx.check("map_own_grant", false, "mapped", e);
         }
     }
-    refusals(ctx, domid, va, r);
+    refusals(ctx, domid, revoked);
 }
 
-fn mapped(ctx: &mut Ctx<'_>, page: &Page, m: gnttab::Mapping, r: gnttab::GrantRef) {
-    for i in 0..4096usize {
-        // SAFETY: m.va is a page we just mapped read-write; volatile, it aliases `page`.
-        unsafe { core::ptr::write_volatile((m.va as *mut u8).add(i), (i * 7 % 251) as u8) };
-    }
-    let same = (0..4096usize).all(|i| {
-        // SAFETY: reading our own page; volatile because it was written through the alias.
-        unsafe { core::ptr::read_volatile(page.0.as_ptr().add(i)) == (i * 7 % 251) as u8 }
-    });
+fn mapped(ctx: &mut Ctx<'_>, page: &mut GrantedPage, m: MappedPage) {
+    let pattern = |i: usize| (i * 7 % 251) as u8;
+    let data: alloc::vec::Vec<u8> = (0..PAGE_SIZE).map(pattern).collect();
+    let mut back = alloc::vec![0u8; PAGE_SIZE];
+    let _ = m.page().copy_in(0, &data);
+    let _ = page.page().copy_out(0, &mut back);
+    let same = back == data;
     ctx.check(
         "map_shares_the_page",
         same,
         "bytes written through the mapping appear in the page",
         same,
     );
-    let busy = gnttab::end_access(r);
+    let busy = page.end();
     let refused = matches!(busy, Err(GntError::InUse { .. }));
     ctx.check(
         "end_access_refused_while_mapped",
@@ -70,9 +65,9 @@ fn mapped(ctx: &mut Ctx<'_>, page: &Page, m: gnttab::Mapping, r: gnttab::GrantRe
         "InUse (GTF_reading|GTF_writing)",
         format_args!("{busy:?}"),
     );
-    let un = gnttab::unmap(m);
+    let un = m.unmap();
     ctx.check("unmap", un.is_ok(), "ok", format_args!("{un:?}"));
-    let end = gnttab::end_access(r);
+    let end = page.end();
     ctx.check(
         "end_access_after_unmap",
         end.is_ok(),
@@ -81,7 +76,7 @@ fn mapped(ctx: &mut Ctx<'_>, page: &Page, m: gnttab::Mapping, r: gnttab::GrantRe
     );
 }
 
-fn refused(res: Result<gnttab::Mapping, GntError>) -> (bool, alloc::string::String) {
+fn refused(res: Result<MappedPage, GntError>) -> (bool, alloc::string::String) {
     match res {
         Err(GntError::Status { status, .. }) => (
             true,
@@ -95,31 +90,27 @@ fn refused(res: Result<gnttab::Mapping, GntError>) -> (bool, alloc::string::Stri
         ),
         Err(e) => (false, alloc::format!("error {e}")),
         Ok(m) => {
-            let _ = gnttab::unmap(m);
+            let _ = m.unmap();
             (false, "mapped".into())
         }
     }
 }
 
-fn refusals(ctx: &mut Ctx<'_>, domid: u16, va: u64, revoked: gnttab::GrantRef) {
-    let (ok, seen) = refused(gnttab::map(domid, revoked.0, false));
+fn refusals(ctx: &mut Ctx<'_>, domid: u16, revoked: gnttab::GrantRef) {
+    let (ok, seen) = refused(MappedPage::map(domid, revoked.0, false));
     ctx.check("map_revoked_grant_refused", ok, "GNTST_* error", seen);
-    let (ok, seen) = refused(gnttab::map(
-        domid,
-        xp_core::xen::grant_table::ENTRIES_PER_FRAME - 1,
-        false,
-    ));
+    let last = xp_core::xen::grant_table::ENTRIES_PER_FRAME - 1;
+    let (ok, seen) = refused(MappedPage::map(domid, last, false));
     ctx.check("map_ungranted_ref_refused", ok, "GNTST_* error", seen);
-    match gnttab::grant_page(domid, va, true) {
+    match GrantedPage::new(domid, true) {
         Ok(ro) => {
-            let (ok, seen) = refused(gnttab::map(domid, ro.0, false));
+            let (ok, seen) = refused(MappedPage::map(domid, ro.gref.0, false));
             ctx.check(
                 "readonly_grant_mapped_rw_refused",
                 ok,
                 "GNTST_* error",
                 seen,
             );
-            let _ = gnttab::end_access(ro);
         }
         Err(e) => ctx.error(format_args!("read-only grant: {e}")),
     }

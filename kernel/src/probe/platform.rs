@@ -182,9 +182,12 @@ fn check_start_info(ctx: &mut Ctx<'_>) {
 }
 
 fn check_shared_info(ctx: &mut Ctx<'_>) {
-    let Some(t) = shared::time_info() else {
-        ctx.check("shared_info_mapped", false, "mapped", "not mapped");
-        return;
+    let t = match shared::time_info() {
+        Ok(t) => t,
+        Err(e) => {
+            ctx.check("shared_info_mapped", false, "mapped", e);
+            return;
+        }
     };
     let live = t.system_time > 0 && t.tsc_to_system_mul != 0;
     let seen = format_args!(

@@ -174,11 +174,11 @@ fn stop_cancels(ctx: &mut Ctx<'_>) {
     };
     let t = now_ns();
     let stopped = timer::program(t + 5_000_000).and_then(|_| timer::stop());
-    crate::xen::shared::clear_pending(port);
+    crate::drv::evtchn::clear_pending(port);
     let rc = crate::drv::evtchn::poll(&[port], t + 30_000_000);
     let waited = now_ns() - t;
     let fired = crate::drv::evtchn::is_pending(port);
-    crate::xen::shared::clear_pending(port);
+    crate::drv::evtchn::clear_pending(port);
     ctx.check(
         "stop_singleshot_cancels",
         stopped.is_ok() && !fired,

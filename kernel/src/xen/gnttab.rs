@@ -35,7 +35,13 @@ pub fn setup_table<const N: usize>() -> Result<(i16, [u64; N]), XenError> {
 }
 
 /// GNTTABOP_map_grant_ref (status in the result's `status` field).
-pub fn map(a: &mut MapGrantRef) -> Result<(), XenError> {
+///
+/// # Safety
+/// With GNTMAP_host_map, Xen replaces the mapping at `a.host_addr` by the peer's frame:
+/// the caller guarantees that address is a page only ever accessed through the
+/// shared-memory layer (a `shmem::PageCell` mapping slot) and that no reference into its
+/// old contents is used while the grant is mapped.
+pub unsafe fn map(a: &mut MapGrantRef) -> Result<(), XenError> {
     op(GNTTABOP_MAP_GRANT_REF, "GNTTABOP_map_grant_ref", a)
 }
 

@@ -4,15 +4,27 @@ use super::hypercall::{raw3, raw5};
 use xp_core::xen::hypercall::{MmuUpdate, DOMID_SELF, MMU_UPDATE, UPDATE_VA_MAPPING, UVMF_INVLPG};
 
 /// HYPERVISOR_update_va_mapping: set the PTE that maps `va` and flush that address.
-pub fn update_va_mapping(va: u64, pte: u64) -> Result<(), super::XenError> {
-    // SAFETY: no pointers are passed; Xen validates the new entry (frame ownership and type)
-    // and refuses anything that would give us access we may not have.
+///
+/// # Safety
+/// Xen only checks that we may access the frame, not what Rust code assumes about `va`:
+/// the caller guarantees that no reference into the old page at `va` is used afterwards,
+/// and that the new frame is not memory Rust code accesses elsewhere (not a heap, stack
+/// or image page) unless the old and new mappings are only used atomically (a
+/// `shmem::PageCell`) or read-only (page-table pages).
+pub unsafe fn update_va_mapping(va: u64, pte: u64) -> Result<(), super::XenError> {
+    // SAFETY: no pointers are passed; the caller upholds the contract above.
     let rc = unsafe { raw3(UPDATE_VA_MAPPING, va, pte, UVMF_INVLPG) };
     super::check("update_va_mapping", rc).map(|_| ())
 }
 
 /// HYPERVISOR_mmu_update for a batch of requests, all for our own domain.
-pub fn mmu_update(reqs: &[MmuUpdate]) -> Result<(), super::XenError> {
+///
+/// # Safety
+/// Each request rewrites a page-table entry (or an M2P entry): as for
+/// [`update_va_mapping`], the caller guarantees that no Rust reference relies on what the
+/// rewritten entries mapped before, and that no frame becomes reachable at a second
+/// address where Rust code accesses it non-atomically.
+pub unsafe fn mmu_update(reqs: &[MmuUpdate]) -> Result<(), super::XenError> {
     let mut done: u32 = 0;
     // SAFETY: `reqs` and `done` are alive across the call; Xen reads `reqs.len()` entries
     // and writes the count of those it applied into `done`.

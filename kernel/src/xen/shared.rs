@@ -1,152 +1,168 @@
-//! The shared_info page: mapped once at boot, then read through typed accessors.
-//!
-//! Xen writes this page concurrently, so it is never a Rust reference: fields
-//! are read with volatile loads or atomics at the offsets xp_core asserts.
+//! The shared_info page: mapped once at boot over a page cell of the image,
+//! then read through the shared-memory layer (atomics at the offsets xp_core
+//! asserts); Xen writes it concurrently.
 
-use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
-use xp_core::xen::shared_info::{SharedInfo, VcpuInfo};
+use crate::shmem::{OutOfRange, PageCell, SharedMem, SharedPage};
+use core::cell::Cell;
+use core::mem::offset_of;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use xp_core::pvclock::{read_consistent, wc_sec_from_parts};
+use xp_core::xen::shared_info::{SharedInfo, VcpuInfo, EVTCHN_WORDS};
 use xp_core::xen::vcpu::VcpuTimeInfo;
-use xp_core::xen::PAGE_SIZE;
 
-/// A page of the image whose mapping is replaced by the shared_info frame.
-#[repr(C, align(4096))]
-struct Page([u8; PAGE_SIZE]);
-static mut SHARED_INFO_PAGE: Page = Page([0; PAGE_SIZE]);
+/// The page of the image whose mapping is replaced by the shared_info frame.
+static SHARED_INFO_PAGE: PageCell = PageCell::new();
+static MAPPED: AtomicBool = AtomicBool::new(false);
 
-static SHARED: AtomicPtr<SharedInfo> = AtomicPtr::new(core::ptr::null_mut());
+/// How many times a version-protected read is retried before Xen is declared broken
+/// (an update takes Xen a few hundred instructions; this is far beyond that).
+const MAX_TRIES: u32 = 10_000;
+
+/// Why a clock record could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockError {
+    NotMapped,
+    /// The version stayed odd or kept changing for [`MAX_TRIES`] reads.
+    Unsettled(&'static str),
+}
+
+impl core::fmt::Display for ClockError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ClockError::NotMapped => f.write_str("shared_info is not mapped"),
+            ClockError::Unsettled(what) => write!(
+                f,
+                "{what} version never settled in {MAX_TRIES} reads (Xen is updating it forever)"
+            ),
+        }
+    }
+}
 
 /// Map shared_info (given as a machine address in start_info) over our reserved page.
 pub fn map(shared_info_maddr: u64) -> Result<(), super::XenError> {
-    let va = core::ptr::addr_of_mut!(SHARED_INFO_PAGE) as u64;
     let pte = (shared_info_maddr & xp_core::xen::hypercall::pte::ADDR_MASK)
         | xp_core::xen::hypercall::pte::DATA_RW;
-    super::mmu::update_va_mapping(va, pte)?;
-    SHARED.store(va as *mut SharedInfo, Ordering::Release);
+    // SAFETY: SHARED_INFO_PAGE is a page cell of our image, only accessed through SharedPage.
+    unsafe { super::mmu::update_va_mapping(SHARED_INFO_PAGE.va(), pte)? };
+    MAPPED.store(true, Ordering::Release);
+    log::debug!("shared_info at maddr {shared_info_maddr:#x} mapped");
     Ok(())
 }
 
-fn base() -> Option<*mut SharedInfo> {
-    let p = SHARED.load(Ordering::Acquire);
-    (!p.is_null()).then_some(p)
+fn page() -> Option<SharedPage<'static>> {
+    MAPPED
+        .load(Ordering::Acquire)
+        .then(|| SharedPage::new(&SHARED_INFO_PAGE))
 }
 
-fn vcpu0() -> Option<*mut VcpuInfo> {
-    // SAFETY: `base` points at a mapped shared_info page; taking a field address reads nothing.
-    base().map(|s| unsafe { core::ptr::addr_of_mut!((*s).vcpu_info[0]) })
+/// Offset of vCPU 0's vcpu_info field at `field` (offset inside `struct vcpu_info`).
+const fn vcpu0(field: usize) -> usize {
+    offset_of!(SharedInfo, vcpu_info) + field
 }
 
-/// A consistent copy of vCPU 0's time info (retries while Xen updates it).
-pub fn time_info() -> Option<VcpuTimeInfo> {
-    let v = vcpu0()?;
-    loop {
-        // SAFETY: `v` points into the mapped shared_info page; volatile reads, Xen may write
-        // concurrently, which the version protocol below detects.
-        let (t, ver2) = unsafe {
-            let p = core::ptr::addr_of!((*v).time);
-            let t = core::ptr::read_volatile(p);
-            core::sync::atomic::fence(Ordering::Acquire);
-            (
-                t,
-                core::ptr::read_volatile(core::ptr::addr_of!((*p).version)),
-            )
-        };
-        if t.version & 1 == 0 && t.version == ver2 {
-            return Some(t);
-        }
-        core::hint::spin_loop();
-    }
+/// A consistent copy of vCPU 0's time info: xp_core's version protocol (version,
+/// body, version, each an Acquire load), retried a bounded number of times.
+pub fn time_info() -> Result<VcpuTimeInfo, ClockError> {
+    let p = page().ok_or(ClockError::NotMapped)?;
+    let t = vcpu0(offset_of!(VcpuInfo, time));
+    let seen = Cell::new(0);
+    let version = || {
+        seen.set(p.load32(t + offset_of!(VcpuTimeInfo, version)));
+        seen.get()
+    };
+    let body = || VcpuTimeInfo {
+        version: seen.get(),
+        _pad0: 0,
+        tsc_timestamp: p.load64(t + offset_of!(VcpuTimeInfo, tsc_timestamp)),
+        system_time: p.load64(t + offset_of!(VcpuTimeInfo, system_time)),
+        tsc_to_system_mul: p.load32(t + offset_of!(VcpuTimeInfo, tsc_to_system_mul)),
+        tsc_shift: p.load8(t + offset_of!(VcpuTimeInfo, tsc_shift)) as i8,
+        flags: p.load8(t + offset_of!(VcpuTimeInfo, flags)),
+        _pad1: [0; 2],
+    };
+    read_consistent(MAX_TRIES, version, body).ok_or(ClockError::Unsettled("vcpu_time_info"))
 }
 
 /// cr2 as Xen saved it for the last page fault (vcpu_info.arch.cr2), if mapped.
 pub fn fault_cr2() -> Option<u64> {
-    let v = vcpu0()?;
-    // SAFETY: volatile read of a field of the mapped vcpu_info.
-    Some(unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*v).arch.cr2)) })
+    Some(page()?.load64(vcpu0(offset_of!(VcpuInfo, arch))))
 }
 
 /// Wall clock base (seconds, nanoseconds) at system time 0, read under wc_version.
-pub fn wallclock() -> Option<(u64, u32)> {
-    let s = base()?;
-    loop {
-        // SAFETY: volatile reads of fields of the mapped shared_info; retried on change.
-        let (v1, sec, hi, nsec, v2) = unsafe {
-            let v1 = core::ptr::read_volatile(core::ptr::addr_of!((*s).wc_version));
-            core::sync::atomic::fence(Ordering::Acquire);
-            let sec = core::ptr::read_volatile(core::ptr::addr_of!((*s).wc_sec));
-            let hi = core::ptr::read_volatile(core::ptr::addr_of!((*s).wc_sec_hi));
-            let nsec = core::ptr::read_volatile(core::ptr::addr_of!((*s).wc_nsec));
-            core::sync::atomic::fence(Ordering::Acquire);
-            (
-                v1,
-                sec,
-                hi,
-                nsec,
-                core::ptr::read_volatile(core::ptr::addr_of!((*s).wc_version)),
-            )
-        };
-        if v1 & 1 == 0 && v1 == v2 {
-            return Some(((hi as u64) << 32 | sec as u64, nsec));
-        }
-    }
+pub fn wallclock() -> Result<(u64, u32), ClockError> {
+    let p = page().ok_or(ClockError::NotMapped)?;
+    let version = || p.load32(offset_of!(SharedInfo, wc_version));
+    let body = || {
+        let sec = p.load32(offset_of!(SharedInfo, wc_sec));
+        let hi = p.load32(offset_of!(SharedInfo, wc_sec_hi));
+        (
+            wc_sec_from_parts(sec, hi),
+            p.load32(offset_of!(SharedInfo, wc_nsec)),
+        )
+    };
+    read_consistent(MAX_TRIES, version, body).ok_or(ClockError::Unsettled("wall clock"))
 }
 
 /// The 2-level event-channel bitmaps and vCPU 0's selector, as atomics.
 ///
 /// Xen sets bits with locked operations; we only ever clear or test them
-/// atomically, never with plain word writes.
+/// atomically, never with plain word writes. A word index outside the 64
+/// words of a bitmap is an error, never clamped to another word.
 pub struct EventBits {
-    s: *mut SharedInfo,
-    v: *mut VcpuInfo,
+    p: SharedPage<'static>,
 }
 
 /// The event bitmaps, once shared_info is mapped.
 pub fn events() -> Option<EventBits> {
-    Some(EventBits {
-        s: base()?,
-        v: vcpu0()?,
-    })
+    page().map(|p| EventBits { p })
 }
 
 impl EventBits {
-    fn word(&self, field: *mut [u64; 64], i: usize) -> &AtomicU64 {
-        // SAFETY: `field` is an array inside the mapped shared_info page, `i` is clamped to
-        // it, and these words are only accessed atomically (by us and by Xen).
-        unsafe { AtomicU64::from_ptr((field as *mut u64).add(i.min(63))) }
+    fn word(&self, field: usize, i: usize) -> Result<&'static AtomicU64, OutOfRange> {
+        if i >= EVTCHN_WORDS {
+            return Err(OutOfRange {
+                off: i,
+                len: 1,
+                limit: EVTCHN_WORDS,
+            });
+        }
+        self.p.u64(field + i * 8)
     }
     /// `evtchn_pending[i]`.
-    pub fn pending(&self, i: usize) -> &AtomicU64 {
-        // SAFETY: address of a field of the mapped page; nothing is read here.
-        self.word(
-            unsafe { core::ptr::addr_of_mut!((*self.s).evtchn_pending) },
-            i,
-        )
+    pub fn pending(&self, i: usize) -> Result<&'static AtomicU64, OutOfRange> {
+        self.word(offset_of!(SharedInfo, evtchn_pending), i)
     }
     /// `evtchn_mask[i]`.
-    pub fn mask(&self, i: usize) -> &AtomicU64 {
-        // SAFETY: as above.
-        self.word(unsafe { core::ptr::addr_of_mut!((*self.s).evtchn_mask) }, i)
+    pub fn mask(&self, i: usize) -> Result<&'static AtomicU64, OutOfRange> {
+        self.word(offset_of!(SharedInfo, evtchn_mask), i)
     }
     /// vCPU 0's `evtchn_pending_sel`.
-    pub fn selector(&self) -> &AtomicU64 {
-        // SAFETY: an aligned u64 of the mapped vcpu_info, only accessed atomically.
-        unsafe { AtomicU64::from_ptr(core::ptr::addr_of_mut!((*self.v).evtchn_pending_sel)) }
+    pub fn selector(&self) -> &'static AtomicU64 {
+        self.vcpu_field(self.p.u64(vcpu0(offset_of!(VcpuInfo, evtchn_pending_sel))))
     }
     /// vCPU 0's `evtchn_upcall_pending`.
-    pub fn upcall_pending(&self) -> &AtomicU8 {
-        // SAFETY: a byte of the mapped vcpu_info, only accessed atomically.
-        unsafe { AtomicU8::from_ptr(core::ptr::addr_of_mut!((*self.v).evtchn_upcall_pending)) }
+    pub fn upcall_pending(&self) -> &'static AtomicU8 {
+        self.vcpu_field(
+            self.p
+                .u8(vcpu0(offset_of!(VcpuInfo, evtchn_upcall_pending))),
+        )
     }
     /// vCPU 0's `evtchn_upcall_mask` (1 = event delivery masked).
-    pub fn upcall_mask(&self) -> &AtomicU8 {
-        // SAFETY: a byte of the mapped vcpu_info, only accessed atomically.
-        unsafe { AtomicU8::from_ptr(core::ptr::addr_of_mut!((*self.v).evtchn_upcall_mask)) }
+    pub fn upcall_mask(&self) -> &'static AtomicU8 {
+        self.vcpu_field(self.p.u8(vcpu0(offset_of!(VcpuInfo, evtchn_upcall_mask))))
+    }
+    /// Fixed fields of vcpu_info 0 are inside the page (xp_core asserts the layout).
+    fn vcpu_field<T>(&self, r: Result<T, OutOfRange>) -> T {
+        r.unwrap_or_else(|e| panic!("vcpu_info field: {e}"))
     }
 }
 
-/// Clear the pending bit of `port` atomically (never a plain word write).
-pub fn clear_pending(port: u32) {
+/// Clear the pending bit of `port` atomically (never a plain word write). A port beyond
+/// the 2-level ABI's 4096 has no pending bit: Err.
+pub fn clear_pending(port: u32) -> Result<(), OutOfRange> {
     if let Some(e) = events() {
-        e.pending(port as usize / 64)
+        e.pending(port as usize / 64)?
             .fetch_and(!(1u64 << (port % 64)), Ordering::AcqRel);
     }
+    Ok(())
 }

@@ -1,45 +1,14 @@
 use super::*;
+use crate::shmem::fake::CellPage;
+use crate::shmem::SharedMem;
 use crate::shring::slot_offset;
-use core::cell::Cell;
 use proptest::prelude::*;
 
 /// A 4 KiB page; any access outside it or misaligned panics.
-pub(crate) struct Page(Vec<Cell<u8>>);
-impl Page {
-    pub(crate) fn new() -> Self {
-        Page((0..4096).map(|_| Cell::new(0)).collect())
-    }
-    fn get<const N: usize>(&self, off: usize) -> [u8; N] {
-        assert_eq!(off % N, 0, "misaligned");
-        core::array::from_fn(|i| self.0[off + i].get())
-    }
-    fn set(&self, off: usize, b: &[u8]) {
-        assert_eq!(off % b.len(), 0, "misaligned");
-        b.iter()
-            .enumerate()
-            .for_each(|(i, &v)| self.0[off + i].set(v));
-    }
-}
-impl SharedIdx for Page {
-    fn load(&self, off: usize) -> u32 {
-        u32::from_le_bytes(self.get(off))
-    }
-    fn store(&self, off: usize, v: u32) {
-        self.set(off, &v.to_le_bytes())
-    }
-    fn fence(&self) {}
-}
-impl SlotPage for Page {
-    fn load64(&self, off: usize) -> u64 {
-        u64::from_le_bytes(self.get(off))
-    }
-    fn store64(&self, off: usize, v: u64) {
-        self.set(off, &v.to_le_bytes())
-    }
-}
+pub(crate) type Page = CellPage;
 
 fn pair(len: u32) -> (Page, FrontEp, BackEp) {
-    let p = Page::new();
+    let p = Page::default();
     let f = FrontEp::new(&p, Layout::for_payload(len).unwrap());
     (p, f, BackEp::default())
 }
@@ -93,13 +62,13 @@ fn hostile_front_is_refused() {
     f.write_request(&p, 16, 0).unwrap();
     f.push(&p);
     assert_eq!(b.serve(&p, 0, 64).unwrap().n, 1);
-    p.store(REQ_PROD, 0); // behind our consumer (1): "2^32 - 1 ahead"
+    p.store32(REQ_PROD, 0); // behind our consumer (1): "2^32 - 1 ahead"
     let e = b.serve(&p, 0, 64).unwrap_err();
     assert_eq!(e.check(), "peer_indexes_valid");
-    p.store(REQ_PROD, 1 + 65); // more than the 64-slot ring ahead
+    p.store32(REQ_PROD, 1 + 65); // more than the 64-slot ring ahead
     assert!(matches!(b.serve(&p, 0, 64), Err(PeerError::Index(_))));
-    p.store(REQ_PROD, 2);
-    p.store(slot_offset(1, 64, 32) + MSG_LEN, 17); // more than a 32-byte slot holds
+    p.store32(REQ_PROD, 2);
+    p.store32(slot_offset(1, 64, 32) + MSG_LEN, 17); // more than a 32-byte slot holds
     assert_eq!(
         b.serve(&p, 0, 64),
         Err(PeerError::Len {
@@ -108,7 +77,7 @@ fn hostile_front_is_refused() {
             cap: 16
         })
     );
-    p.store(SLOT_SIZE, 40);
+    p.store32(SLOT_SIZE, 40);
     assert_eq!(b.serve(&p, 0, 64), Err(PeerError::SlotSize(40)));
 }
 
@@ -116,13 +85,13 @@ fn hostile_front_is_refused() {
 fn hostile_back_is_refused() {
     let (p, mut f, _) = pair(16);
     f.write_request(&p, 16, 0).unwrap();
-    p.store(RSP_PROD, 2); // two responses to one request
+    p.store32(RSP_PROD, 2); // two responses to one request
     assert!(
         matches!(f.take_response(&p, 16), Err(PeerError::Index(e)) if e.what.contains("beyond"))
     );
     let (p, mut f, _) = pair(16);
     f.write_request(&p, 16, 0).unwrap();
-    p.store(RSP_PROD, 1000); // far ahead
+    p.store32(RSP_PROD, 1000); // far ahead
     assert!(matches!(f.take_response(&p, 16), Err(PeerError::Index(_))));
     let (p, mut f, mut b) = pair(16);
     f.write_request(&p, 16, 0).unwrap();
@@ -136,7 +105,7 @@ fn hostile_back_is_refused() {
     f.write_request(&p, 16, 0).unwrap();
     f.push(&p);
     b.serve(&p, 0, 64).unwrap();
-    p.store(slot_offset(1, 64, 32) + MSG_SEQ, 7);
+    p.store32(slot_offset(1, 64, 32) + MSG_SEQ, 7);
     assert_eq!(
         f.take_response(&p, 16),
         Err(PeerError::Seq {
@@ -154,8 +123,8 @@ fn indexes_wrap_at_u32_max() {
     f.ring.rsp_cons = start;
     b.ring.req_cons = start;
     b.ring.rsp_prod_pvt = start;
-    p.store(REQ_PROD, start);
-    p.store(RSP_PROD, start);
+    p.store32(REQ_PROD, start);
+    p.store32(RSP_PROD, start);
     for _ in 0..10 {
         while f.write_request(&p, 64, 1).is_some() {}
         f.push(&p);
@@ -190,7 +159,7 @@ proptest! {
     fn scribbling_front_never_breaks_back(writes in proptest::collection::vec((0usize..1024, any::<u32>()), 0..64), budget in 1u32..200) {
         let (p, _, mut b) = pair(16);
         for (i, (w, v)) in writes.into_iter().enumerate() {
-            p.store(w * 4, v);
+            p.store32(w * 4, v);
             if let Ok(s) = b.serve(&p, i as u64, budget) {
                 prop_assert!(s.n <= budget);
             }

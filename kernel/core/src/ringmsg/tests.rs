@@ -33,7 +33,7 @@ fn lengths_and_messages() {
         e.to_string(),
         "message 7 claims 65 bytes, its slot holds 64"
     );
-    let r = shring::RingError {
+    let r = crate::ring::RingError {
         what: "rsp_prod",
         prod: 100,
         cons: 0,

@@ -62,7 +62,7 @@ fn policy() -> impl Strategy<Value = Policy> {
 
 impl World {
     fn new(policy: Policy, len: u32, start: u64) -> World {
-        let p = Page::new();
+        let p = Page::default();
         let f = FrontEp::new(&p, Layout::for_payload(len).unwrap());
         World {
             p,

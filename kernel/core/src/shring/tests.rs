@@ -1,27 +1,17 @@
 use super::*;
-use core::cell::Cell;
+use crate::shmem::fake::CellPage;
 use proptest::prelude::*;
 
-/// The shared header in plain cells (sequentially consistent in a single thread).
-#[derive(Default)]
-struct Hdr([Cell<u32>; 4]);
-impl SharedIdx for Hdr {
-    fn load(&self, off: usize) -> u32 {
-        self.0[off / 4].get()
-    }
-    fn store(&self, off: usize, v: u32) {
-        self.0[off / 4].set(v)
-    }
-    fn fence(&self) {}
-}
+/// The shared header lives in a fake page (sequentially consistent in a single thread).
+type Hdr = CellPage;
 
 fn at(start: u32) -> Hdr {
-    let h = Hdr::default();
+    let h = CellPage::default();
     for (i, v) in [start, start.wrapping_add(1), start, start.wrapping_add(1)]
         .into_iter()
         .enumerate()
     {
-        h.0[i].set(v);
+        h.store32(i * 4, v);
     }
     h
 }
@@ -49,19 +39,19 @@ fn notify_predicate() {
 fn hostile_indexes_are_errors() {
     let h = at(0);
     let mut b = Back::new(32);
-    h.store(REQ_PROD, 33);
+    h.store32(REQ_PROD, 33);
     let e = b.unconsumed_requests(&h).unwrap_err();
     assert_eq!((e.what, e.prod, e.cons), ("req_prod", 33, 0));
     assert!(e.to_string().contains("ahead by 33 > ring size 32"));
     b.req_cons = 10;
-    h.store(REQ_PROD, 5); // behind the consumer: looks like 2^32 - 5 ahead
+    h.store32(REQ_PROD, 5); // behind the consumer: looks like 2^32 - 5 ahead
     assert!(b.unconsumed_requests(&h).is_err());
     let f = Front {
         size: 32,
         req_prod_pvt: 3,
         rsp_cons: 0,
     };
-    h.store(RSP_PROD, 4); // more responses than requests sent
+    h.store32(RSP_PROD, 4); // more responses than requests sent
     assert!(f
         .unconsumed_responses(&h)
         .unwrap_err()
@@ -126,7 +116,7 @@ proptest! {
     #[test]
     fn arbitrary_peer_indexes_never_panic_and_stay_in_ring(p in any::<u32>(), e in any::<u32>(), c in any::<u32>(), r in any::<u32>()) {
         let h = at(0);
-        h.store(REQ_PROD, p); h.store(RSP_PROD, p); h.store(REQ_EVENT, e); h.store(RSP_EVENT, e);
+        h.store32(REQ_PROD, p); h.store32(RSP_PROD, p); h.store32(REQ_EVENT, e); h.store32(RSP_EVENT, e);
         let b = Back { size: 32, rsp_prod_pvt: r, req_cons: c };
         if let Ok(n) = b.unconsumed_requests(&h) {
             prop_assert!(n <= 32);

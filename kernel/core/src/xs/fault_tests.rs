@@ -90,8 +90,8 @@ proptest! {
             let seen = round_trip(&ring, Some(f), &payload);
             let need = HEADER_LEN + len;
             let ok = match (f, &seen) {
-                (Fault::RspProdOutOfRange, Seen::Read(ReadError::Ring(RingError::IndexOutOfRange { ring: RingId::Rsp, .. }))) => true,
-                (Fault::ReqConsOutOfRange, Seen::Write(RingError::IndexOutOfRange { ring: RingId::Req, .. })) => true,
+                (Fault::RspProdOutOfRange, Seen::Read(ReadError::Ring(RingError { what: RSP, .. }))) => true,
+                (Fault::ReqConsOutOfRange, Seen::Write(RingError { what: REQ, .. })) => true,
                 (Fault::LenTooLarge, Seen::Read(ReadError::LenTooLarge { len: Fault::BAD_LEN })) => true,
                 (Fault::UnknownReqId, Seen::Route(RouteError::UnknownReqId { req_id: Fault::BAD_REQ_ID, .. })) => true,
                 (Fault::UnknownType, Seen::Route(RouteError::UnknownType { ty: Fault::BAD_TYPE, .. })) => true,

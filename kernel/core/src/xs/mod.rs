@@ -56,7 +56,7 @@ pub use reader::{ReadError, Reassembler};
 pub use reply::{DirPart, NulList, PermList, WatchEvent};
 pub use request::Request;
 pub use ring::{
-    mask_xenstore_idx, read_available, write_request, RingError, RingId, RingPage,
+    mask_xenstore_idx, read_available, write_request, RingError, RingPage, StorePage, REQ, RSP,
     XENSTORE_RING_SIZE,
 };
 pub use wire::{

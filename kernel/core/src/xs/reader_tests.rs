@@ -1,5 +1,5 @@
 use super::*;
-use crate::xs::ring::{RingError, RingId};
+use crate::xs::ring::{RingError, RSP};
 use crate::xs::testutil::FakePage;
 use crate::xs::wire::{encode, MsgType, Part};
 
@@ -137,10 +137,11 @@ fn fill_from_bad_ring_breaks_the_stream() {
     let page = FakePage::with(0, 0, 0, 2000);
     let mut buf = [0u8; MSG_MAX];
     let mut r = Reassembler::new(&mut buf);
-    let e = ReadError::Ring(RingError::IndexOutOfRange {
-        ring: RingId::Rsp,
+    let e = ReadError::Ring(RingError {
+        what: RSP,
         prod: 2000,
         cons: 0,
+        size: 1024,
     });
     assert_eq!(r.fill_from(&page), Err(e));
     page.rsp_prod.set(0);

@@ -8,18 +8,22 @@
 //! atomic/volatile accessors on the shared page, tests and fuzzers with a
 //! plain fake. Everything here treats all four indexes as untrusted: if a
 //! ring claims more than [`XENSTORE_RING_SIZE`] bytes in flight, the peer is
-//! misbehaving and [`RingError::IndexOutOfRange`] is returned; nothing is
+//! misbehaving and a [`RingError`] naming the queue is returned; nothing is
 //! read or written, no index moves, nothing panics.
 //!
 //! Who notifies, and when, is the caller's decision
 //! ([`NotifyPolicy`](super::notify::NotifyPolicy)).
+
+use crate::ring;
+use crate::shmem::SharedMem;
+use crate::xen::xenstore as layout;
 
 /// Size of each of the two byte queues.
 pub const XENSTORE_RING_SIZE: usize = 1024;
 
 /// `MASK_XENSTORE_IDX`: the buffer offset of a free-running index.
 pub const fn mask_xenstore_idx(idx: u32) -> usize {
-    (idx as usize) & (XENSTORE_RING_SIZE - 1)
+    ring::mask(idx, XENSTORE_RING_SIZE as u32)
 }
 
 /// Access to the shared ring page. Slice-copy accessors rather than one
@@ -50,48 +54,29 @@ pub trait RingPage {
     fn read_rsp(&self, offset: usize, out: &mut [u8]);
 }
 
-/// Which of the two queues an error is about.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum RingId {
-    /// Requests, guest to daemon (`req`, `req_cons`, `req_prod`).
-    Req,
-    /// Replies and watch events, daemon to guest.
-    Rsp,
-}
+pub use crate::ring::RingError;
 
-/// A ring whose indexes cannot be right.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum RingError {
-    /// `prod - cons` (wrapping) is over [`XENSTORE_RING_SIZE`].
-    IndexOutOfRange { ring: RingId, prod: u32, cons: u32 },
-}
+/// Names of the two queues in errors: requests (guest to daemon), replies and watch
+/// events (daemon to guest).
+pub const REQ: &str = "xenstore req";
+pub const RSP: &str = "xenstore rsp";
 
-/// Bytes in flight between `cons` and `prod`, checked.
-pub fn in_flight(ring: RingId, prod: u32, cons: u32) -> Result<usize, RingError> {
-    let used = prod.wrapping_sub(cons) as usize;
-    match used > XENSTORE_RING_SIZE {
-        true => Err(RingError::IndexOutOfRange { ring, prod, cons }),
-        false => Ok(used),
-    }
+/// Bytes in flight between `cons` and `prod` of queue `ring` ([`REQ`] or [`RSP`]), checked.
+pub fn in_flight(ring: &'static str, prod: u32, cons: u32) -> Result<usize, RingError> {
+    ring::used(prod, cons, XENSTORE_RING_SIZE as u32)
+        .map(|n| n as usize)
+        .map_err(|e| e.named(ring))
 }
 
 /// Free space in the request queue.
 pub fn req_space<P: RingPage + ?Sized>(page: &P) -> Result<usize, RingError> {
-    let used = in_flight(RingId::Req, page.req_prod(), page.req_cons())?;
+    let used = in_flight(REQ, page.req_prod(), page.req_cons())?;
     Ok(XENSTORE_RING_SIZE - used)
 }
 
 /// Bytes waiting in the reply queue.
 pub fn rsp_available<P: RingPage + ?Sized>(page: &P) -> Result<usize, RingError> {
-    in_flight(RingId::Rsp, page.rsp_prod(), page.rsp_cons())
-}
-
-/// The (at most two) contiguous buffer chunks of `n` bytes from `idx`:
-/// `(offset, len)` of the first, and the length of the second, at 0.
-fn chunks(idx: u32, n: usize) -> ((usize, usize), usize) {
-    let start = mask_xenstore_idx(idx);
-    let first = n.min(XENSTORE_RING_SIZE - start);
-    ((start, first), n - first)
+    in_flight(RSP, page.rsp_prod(), page.rsp_cons())
 }
 
 /// Writes as much of `bytes` as fits into the request queue and publishes
@@ -100,16 +85,14 @@ fn chunks(idx: u32, n: usize) -> ((usize, usize), usize) {
 pub fn write_request<P: RingPage + ?Sized>(page: &P, bytes: &[u8]) -> Result<usize, RingError> {
     let cons = page.req_cons();
     let prod = page.req_prod();
-    let used = in_flight(RingId::Req, prod, cons)?;
+    let used = in_flight(REQ, prod, cons)?;
     let n = bytes.len().min(XENSTORE_RING_SIZE - used);
     if n == 0 {
         return Ok(0);
     }
-    let ((start, first), second) = chunks(prod, n);
-    page.write_req(start, &bytes[..first]);
-    if second > 0 {
-        page.write_req(0, &bytes[first..n]);
-    }
+    ring::each_span(prod, n, XENSTORE_RING_SIZE as u32, |off, r| {
+        page.write_req(off, &bytes[r])
+    });
     // Release (in the implementation): the bytes above before the index.
     page.set_req_prod(prod.wrapping_add(n as u32));
     Ok(n)
@@ -121,19 +104,71 @@ pub fn write_request<P: RingPage + ?Sized>(page: &P, bytes: &[u8]) -> Result<usi
 pub fn read_available<P: RingPage + ?Sized>(page: &P, out: &mut [u8]) -> Result<usize, RingError> {
     let prod = page.rsp_prod();
     let cons = page.rsp_cons();
-    let avail = in_flight(RingId::Rsp, prod, cons)?;
+    let avail = in_flight(RSP, prod, cons)?;
     let n = out.len().min(avail);
     if n == 0 {
         return Ok(0);
     }
-    let ((start, first), second) = chunks(cons, n);
-    page.read_rsp(start, &mut out[..first]);
-    if second > 0 {
-        page.read_rsp(0, &mut out[first..n]);
-    }
+    ring::each_span(cons, n, XENSTORE_RING_SIZE as u32, |off, r| {
+        page.read_rsp(off, &mut out[r])
+    });
     // Release (in the implementation): our reads above before the index.
     page.set_rsp_cons(cons.wrapping_add(n as u32));
     Ok(n)
+}
+
+/// The store page in shared memory, as [`RingPage`] wants it: the index offsets of
+/// `struct xenstore_domain_interface` and the orderings above (the kernel's page is a
+/// `StorePage` over its shared-memory layer).
+pub struct StorePage<M>(pub M);
+
+impl<M: SharedMem> StorePage<M> {
+    /// `server_features` as xenstored published it.
+    pub fn server_features(&self) -> u32 {
+        self.0.load32(layout::SERVER_FEATURES)
+    }
+
+    /// `connection` (0 connected, 1 reconnect requested).
+    pub fn connection(&self) -> u32 {
+        self.0.load32(layout::CONNECTION)
+    }
+
+    /// `error` (meaningful when the server advertises the error feature).
+    pub fn error(&self) -> u32 {
+        self.0.load32(layout::ERROR)
+    }
+}
+
+impl<M: SharedMem> RingPage for StorePage<M> {
+    fn req_cons(&self) -> u32 {
+        self.0.load32(layout::REQ_CONS)
+    }
+    fn req_prod(&self) -> u32 {
+        self.0.load32(layout::REQ_PROD)
+    }
+    fn set_req_prod(&self, v: u32) {
+        self.0.store32(layout::REQ_PROD, v)
+    }
+    fn rsp_cons(&self) -> u32 {
+        self.0.load32(layout::RSP_CONS)
+    }
+    fn rsp_prod(&self) -> u32 {
+        self.0.load32(layout::RSP_PROD)
+    }
+    fn set_rsp_cons(&self, v: u32) {
+        self.0.store32(layout::RSP_CONS, v)
+    }
+    fn write_req(&self, offset: usize, bytes: &[u8]) {
+        assert!(
+            offset + bytes.len() <= XENSTORE_RING_SIZE,
+            "request ring copy"
+        );
+        self.0.write(layout::REQ_OFFSET + offset, bytes)
+    }
+    fn read_rsp(&self, offset: usize, out: &mut [u8]) {
+        assert!(offset + out.len() <= XENSTORE_RING_SIZE, "reply ring copy");
+        self.0.read(layout::RSP_OFFSET + offset, out)
+    }
 }
 
 #[cfg(test)]

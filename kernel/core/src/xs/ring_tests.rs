@@ -11,22 +11,24 @@ fn mask_keeps_low_ten_bits() {
 
 #[test]
 fn in_flight_checks_wrapping_distance() {
-    assert_eq!(in_flight(RingId::Req, 5, 5), Ok(0));
-    assert_eq!(in_flight(RingId::Req, 1024, 0), Ok(1024));
-    assert_eq!(in_flight(RingId::Rsp, 3, u32::MAX - 2), Ok(6));
-    let e = RingError::IndexOutOfRange {
-        ring: RingId::Rsp,
+    assert_eq!(in_flight(REQ, 5, 5), Ok(0));
+    assert_eq!(in_flight(REQ, 1024, 0), Ok(1024));
+    assert_eq!(in_flight(RSP, 3, u32::MAX - 2), Ok(6));
+    let e = RingError {
+        what: RSP,
         prod: 1025,
         cons: 0,
+        size: 1024,
     };
-    assert_eq!(in_flight(RingId::Rsp, 1025, 0), Err(e));
+    assert_eq!(in_flight(RSP, 1025, 0), Err(e));
     // prod behind cons is a huge wrapping distance: out of range too.
-    let e = RingError::IndexOutOfRange {
-        ring: RingId::Req,
+    let e = RingError {
+        what: REQ,
         prod: 0,
         cons: 1,
+        size: 1024,
     };
-    assert_eq!(in_flight(RingId::Req, 0, 1), Err(e));
+    assert_eq!(in_flight(REQ, 0, 1), Err(e));
 }
 
 #[test]
@@ -102,10 +104,11 @@ fn full_reply_ring_reads_all_1024() {
 #[test]
 fn misbehaving_req_indexes_are_refused() {
     let page = FakePage::with(0, 1025, 0, 0);
-    let e = RingError::IndexOutOfRange {
-        ring: RingId::Req,
+    let e = RingError {
+        what: REQ,
         prod: 1025,
         cons: 0,
+        size: 1024,
     };
     assert_eq!(write_request(&page, b"x"), Err(e));
     assert_eq!(req_space(&page), Err(e));
@@ -113,10 +116,11 @@ fn misbehaving_req_indexes_are_refused() {
     assert_eq!(page.req_prod.get(), 1025);
     // The daemon claims to have consumed more than was produced.
     let page = FakePage::with(100, 50, 0, 0);
-    let e = RingError::IndexOutOfRange {
-        ring: RingId::Req,
+    let e = RingError {
+        what: REQ,
         prod: 50,
         cons: 100,
+        size: 1024,
     };
     assert_eq!(write_request(&page, b"x"), Err(e));
 }
@@ -124,10 +128,11 @@ fn misbehaving_req_indexes_are_refused() {
 #[test]
 fn misbehaving_rsp_indexes_are_refused() {
     let page = FakePage::with(0, 0, 7, 7 + 1025);
-    let e = RingError::IndexOutOfRange {
-        ring: RingId::Rsp,
+    let e = RingError {
+        what: RSP,
         prod: 7 + 1025,
         cons: 7,
+        size: 1024,
     };
     let mut out = [0u8; 16];
     assert_eq!(read_available(&page, &mut out), Err(e));
@@ -135,4 +140,31 @@ fn misbehaving_rsp_indexes_are_refused() {
     assert_eq!(page.index_writes.get(), 0);
     let page = FakePage::with(0, 0, u32::MAX, 0x7fff_ffff);
     assert!(read_available(&page, &mut out).is_err());
+}
+
+#[test]
+fn store_page_uses_the_xs_wire_layout() {
+    use crate::shmem::{fake::CellPage, SharedMem};
+    let page = StorePage(CellPage::default());
+    page.0.store32(crate::xen::xenstore::REQ_CONS, 1020);
+    page.0.store32(crate::xen::xenstore::REQ_PROD, 1020);
+    assert_eq!(write_request(&page, b"abcdefgh"), Ok(8));
+    assert_eq!(page.0.load32(crate::xen::xenstore::REQ_PROD), 1028);
+    assert_eq!(
+        (page.0.load8(1023), page.0.load8(0), page.0.load8(3)),
+        (b'd', b'e', b'h')
+    );
+    page.0.write(1024 + 5, b"xyz");
+    page.0.store32(crate::xen::xenstore::RSP_CONS, 5);
+    page.0.store32(crate::xen::xenstore::RSP_PROD, 8);
+    let mut out = [0u8; 8];
+    assert_eq!(read_available(&page, &mut out), Ok(3));
+    assert_eq!(&out[..3], b"xyz");
+    assert_eq!(page.0.load32(crate::xen::xenstore::RSP_CONS), 8);
+    page.0.store32(crate::xen::xenstore::SERVER_FEATURES, 1);
+    page.0.store32(crate::xen::xenstore::ERROR, 3);
+    assert_eq!(
+        (page.server_features(), page.connection(), page.error()),
+        (1, 0, 3)
+    );
 }

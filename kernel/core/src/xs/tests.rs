@@ -191,7 +191,7 @@ proptest! {
         let page = FakePage::with(idx.0, idx.1, idx.2, idx.3);
         match write_request(&page, &data) {
             Ok(n) => prop_assert_eq!(page.req_prod.get(), idx.1.wrapping_add(n as u32)),
-            Err(RingError::IndexOutOfRange { .. }) => {
+            Err(RingError { .. }) => {
                 prop_assert!(idx.1.wrapping_sub(idx.0) > 1024);
                 prop_assert_eq!(page.req_prod.get(), idx.1);
             }
@@ -304,17 +304,19 @@ fn fault_indexes_out_of_range() {
     let page = FakePage::with(5, 5, 100, 100 + 4000);
     let mut buf = [0u8; MSG_MAX];
     let mut r = Reassembler::new(&mut buf);
-    let e = RingError::IndexOutOfRange {
-        ring: RingId::Rsp,
+    let e = RingError {
+        what: RSP,
         prod: 4100,
         cons: 100,
+        size: 1024,
     };
     assert_eq!(r.fill_from(&page), Err(ReadError::Ring(e)));
     let page = FakePage::with(u32::MAX, 2000, 0, 0);
-    let e = RingError::IndexOutOfRange {
-        ring: RingId::Req,
+    let e = RingError {
+        what: REQ,
         prod: 2000,
         cons: u32::MAX,
+        size: 1024,
     };
     assert_eq!(write_request(&page, b"x"), Err(e));
 }

@@ -94,7 +94,7 @@ impl fmt::Display for XsErr {
             XsErr::Refused(e) => write!(f, "refused by the client before sending: {e:?}"),
             XsErr::Timeout(t) => t.fmt(f),
             XsErr::Stream(ReadError::Ring(r)) => {
-                write!(f, "misbehaving xenstored: ring index out of range: {r:?}")
+                write!(f, "misbehaving xenstored: {r}")
             }
             XsErr::Stream(ReadError::LenTooLarge { len }) => {
                 write!(f, "misbehaving xenstored: reply header announces {len} payload bytes (limit 4096)")

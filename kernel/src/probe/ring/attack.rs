@@ -206,7 +206,7 @@ fn early(ctx: &mut Ctx<'_>, victim: &FrontDrv<'_>) -> Option<&'static str> {
 
 /// The peer publishes a grant it has already revoked: mapping it must fail cleanly.
 fn revoked_grant(ctx: &mut Ctx<'_>, domid: u16) -> Option<&'static str> {
-    let mut page = GrantedPage::new(domid).ok()?;
+    let mut page = GrantedPage::new(domid, false).ok()?;
     let gref = page.gref.0;
     let _ = page.end();
     map_or_fail(ctx, domid, gref).err()
@@ -214,7 +214,7 @@ fn revoked_grant(ctx: &mut Ctx<'_>, domid: u16) -> Option<&'static str> {
 
 /// A victim backend maps the peer's ring-ref, or fails the peer when Xen refuses it.
 pub fn map_or_fail(ctx: &mut Ctx<'_>, domid: u16, gref: u32) -> Result<MappedPage, &'static str> {
-    MappedPage::map(domid, gref).map_err(|e| {
+    MappedPage::map(domid, gref, false).map_err(|e| {
         if let gnttab::GntError::Status { .. } = e {
             let seen = format_args!("ring-ref {gref}: {e}; disconnected");
             ctx.check(

@@ -5,10 +5,11 @@
 
 use super::attack::Attack;
 use crate::drv::ring::{Doorbell, SharedPage};
+use crate::shmem::SharedMem;
 use crate::time::now_ns;
 use xp_core::ringep::{BackEp, FrontEp};
 use xp_core::ringmsg::{Layout, MSG_LEN, MSG_PAYLOAD, SLOT_SIZE};
-use xp_core::shring::{SharedIdx, REQ_PROD, RSP_PROD};
+use xp_core::shring::{REQ_PROD, RSP_PROD};
 
 /// Honest requests before the attack, so the victim has consumed some and is idle.
 const WARMUP: u32 = 2;
@@ -42,7 +43,7 @@ impl<'p> HostileFront<'p> {
 
     /// Everything sent has been answered (read straight from the page: we do not care).
     fn caught_up(&mut self) -> bool {
-        let rsp = self.page.load(RSP_PROD);
+        let rsp = self.page.load32(RSP_PROD);
         self.ep.ring.rsp_cons = rsp;
         rsp == self.ep.ring.req_prod_pvt
     }
@@ -71,7 +72,7 @@ impl<'p> HostileFront<'p> {
         for _ in 0..n {
             let _ = self.ep.write_request(&self.page, 16, now_ns());
         }
-        self.page.store(REQ_PROD, self.ep.ring.req_prod_pvt);
+        self.page.store32(REQ_PROD, self.ep.ring.req_prod_pvt);
         if notify {
             self.bell.ring();
         }
@@ -80,16 +81,16 @@ impl<'p> HostileFront<'p> {
     fn strike(&mut self) {
         let (p, prod) = (self.page, self.ep.ring.req_prod_pvt);
         match self.attack {
-            Attack::ReqBehind => p.store(REQ_PROD, prod.wrapping_sub(1)),
-            Attack::ReqFarAhead => p.store(REQ_PROD, prod.wrapping_add(1000)),
+            Attack::ReqBehind => p.store32(REQ_PROD, prod.wrapping_sub(1)),
+            Attack::ReqFarAhead => p.store32(REQ_PROD, prod.wrapping_add(1000)),
             Attack::BadLen => {
                 let _ = self.ep.write_request(&p, 16, now_ns());
-                p.store(self.ep.layout.offset(prod) + MSG_LEN, 5000);
-                p.store(REQ_PROD, prod.wrapping_add(1));
+                p.store32(self.ep.layout.offset(prod) + MSG_LEN, 5000);
+                p.store32(REQ_PROD, prod.wrapping_add(1));
             }
             Attack::SlotSize => {
-                p.store(SLOT_SIZE, 40);
-                p.store(REQ_PROD, prod.wrapping_add(1));
+                p.store32(SLOT_SIZE, 40);
+                p.store32(REQ_PROD, prod.wrapping_add(1));
             }
             Attack::ReqStorm => return self.send(self.ep.ring.free_requests(), false),
             _ => return,
@@ -127,10 +128,10 @@ impl<'p> HostileBack<'p> {
         self.seen = k;
         let p = self.page;
         match self.attack {
-            Attack::RspFarAhead => p.store(RSP_PROD, p.load(REQ_PROD).wrapping_add(1000)),
+            Attack::RspFarAhead => p.store32(RSP_PROD, p.load32(REQ_PROD).wrapping_add(1000)),
             Attack::RspUnrequested => {
                 let _ = self.ep.serve(&p, now_ns(), u32::MAX);
-                p.store(RSP_PROD, p.load(RSP_PROD).wrapping_add(3));
+                p.store32(RSP_PROD, p.load32(RSP_PROD).wrapping_add(3));
             }
             Attack::RspCorrupt => {
                 self.corrupt_next_request();
@@ -154,10 +155,10 @@ impl<'p> HostileBack<'p> {
 
     /// Flip the first payload word of the next request, so its echo differs.
     fn corrupt_next_request(&self) {
-        let Ok(l) = Layout::from_peer(self.page.load(SLOT_SIZE)) else {
+        let Ok(l) = Layout::from_peer(self.page.load32(SLOT_SIZE)) else {
             return;
         };
-        let w = self.page.u64(l.offset(self.ep.ring.req_cons) + MSG_PAYLOAD);
-        w.fetch_xor(0xff, core::sync::atomic::Ordering::Relaxed);
+        let off = l.offset(self.ep.ring.req_cons) + MSG_PAYLOAD;
+        self.page.store64(off, self.page.load64(off) ^ 0xff);
     }
 }

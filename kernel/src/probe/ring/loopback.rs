@@ -39,8 +39,8 @@ pub fn own_domid(ctx: &Ctx<'_>) -> Result<u16, crate::xen::XenError> {
 
 impl Loop {
     pub fn new(domid: u16) -> Result<Loop, alloc::string::String> {
-        let page = GrantedPage::new(domid).map_err(|e| alloc::format!("grant: {e}"))?;
-        let map = MappedPage::map(domid, page.gref.0)
+        let page = GrantedPage::new(domid, false).map_err(|e| alloc::format!("grant: {e}"))?;
+        let map = MappedPage::map(domid, page.gref.0, false)
             .map_err(|e| alloc::format!("map own grant: {e}"))?;
         let a = evtchn::alloc_unbound(DOMID_SELF).map_err(|e| alloc::format!("{e}"))?;
         let b = evtchn::bind_interdomain(DOMID_SELF, a).map_err(|e| alloc::format!("{e}"))?;

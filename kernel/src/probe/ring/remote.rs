@@ -44,7 +44,7 @@ fn err<E: core::fmt::Display>(what: &'static str) -> impl Fn(E) -> String {
 /// Initialising -> (page, port, ring header) -> Initialised -> the backend's answer.
 fn connect(ctx: &mut Ctx<'_>, dev: &Dev, how: Publish) -> Result<(FrontConn, S), String> {
     dev.set_state(S::INITIALISING)?;
-    let mut page = GrantedPage::new(dev.peer).map_err(err("grant"))?;
+    let mut page = GrantedPage::new(dev.peer, false).map_err(err("grant"))?;
     let layout = Layout::for_payload(16).ok_or("layout")?;
     let ep = FrontEp::new(&page.page(), layout);
     let port = evtchn::alloc_unbound(dev.peer).map_err(err("alloc_unbound"))?;

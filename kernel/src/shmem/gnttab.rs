@@ -6,6 +6,7 @@
 //! publish them (Release), and access ends by compare-and-swap of the flags
 //! so a peer that is mapping at that moment is never cut off silently.
 
+use super::{PageCell, SharedPage};
 use crate::mm;
 use crate::xen::{gnttab as ops, mmu, XenError};
 use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering::*};
@@ -16,10 +17,10 @@ use xp_core::xen::hypercall::pte;
 /// Mapping slots for peers' grants.
 pub const SLOTS: usize = 8;
 
-#[repr(C, align(4096))]
-struct Page([u8; 4096]);
-static mut TABLE: Page = Page([0; 4096]);
-static mut SLOT_PAGES: [Page; SLOTS] = [const { Page([0; 4096]) }; SLOTS];
+/// The page whose mapping is replaced by our grant table frame.
+static TABLE: PageCell = PageCell::new();
+/// Pages whose mappings are replaced by peers' grants while mapped.
+static SLOT_PAGES: [PageCell; SLOTS] = [const { PageCell::new() }; SLOTS];
 
 /// A grant reference in our table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,12 +34,23 @@ pub struct Mapping {
     slot: usize,
 }
 
+impl Mapping {
+    /// The mapped page (the peer's frame, shared with it).
+    pub fn page(&self) -> SharedPage<'_> {
+        SharedPage::new(&SLOT_PAGES[self.slot])
+    }
+}
+
 /// What went wrong with a grant operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GntError {
     NotReady,
     NoFreeRef,
     NoFreeSlot,
+    /// A grant reference outside our table (or one of the reserved entries).
+    BadRef(u32),
+    /// A frame number that does not fit a v1 grant entry's 32-bit frame field.
+    FrameTooWide(u64),
     /// The peer still has the grant mapped (GTF_reading/GTF_writing set).
     InUse {
         flags: u16,
@@ -65,7 +77,13 @@ impl core::fmt::Display for GntError {
                 write!(f, "grant still in use by the peer (flags {flags:#x})")
             }
             GntError::Xen(e) => write!(f, "{e}"),
-            other => write!(f, "{other:?}"),
+            GntError::NotReady => f.write_str("grant table not set up"),
+            GntError::NoFreeRef => f.write_str("no free grant reference (one table frame)"),
+            GntError::NoFreeSlot => write!(f, "all {SLOTS} mapping slots in use"),
+            GntError::BadRef(r) => write!(f, "grant reference {r} is not one of ours"),
+            GntError::FrameTooWide(mfn) => {
+                write!(f, "frame {mfn:#x} is wider than a v1 grant entry's 32 bits")
+            }
         }
     }
 }
@@ -89,35 +107,33 @@ pub fn init() -> Result<(u32, u32), GntError> {
             status,
         });
     }
-    let va = core::ptr::addr_of_mut!(TABLE) as u64;
-    mmu::update_va_mapping(va, (frames[0] << 12) | pte::DATA_RW)?;
+    // SAFETY: TABLE is a page cell only accessed through SharedPage; the frame is the one
+    // Xen set up as our grant table.
+    unsafe { mmu::update_va_mapping(TABLE.va(), (frames[0] << 12) | pte::DATA_RW)? };
     let mut used = [0u64; (ENTRIES_PER_FRAME / 64) as usize];
     used[0] = (1 << GNTTAB_NR_RESERVED_ENTRIES) - 1;
     *STATE.lock() = Some(State { used, slots: 0 });
     Ok((q.nr_frames, q.max_nr_frames))
 }
 
-fn entry_flags(r: GrantRef) -> &'static AtomicU16 {
-    let base = core::ptr::addr_of_mut!(TABLE) as *mut u8;
-    // SAFETY: r.0 < ENTRIES_PER_FRAME (refs come from our allocator or are bounds-checked), so
-    // the field lies inside the mapped table frame; entries are only accessed atomically.
-    unsafe { AtomicU16::from_ptr(base.add(r.0 as usize * ENTRY_SIZE + ENTRY_FLAGS) as *mut u16) }
-}
-
-fn entry_body(r: GrantRef) -> (&'static AtomicU16, &'static AtomicU32) {
-    let base = core::ptr::addr_of_mut!(TABLE) as *mut u8;
-    // SAFETY: as in `entry_flags`; domid and frame of the same entry.
-    unsafe {
-        let e = base.add(r.0 as usize * ENTRY_SIZE);
-        (
-            AtomicU16::from_ptr(e.add(ENTRY_DOMID) as *mut u16),
-            AtomicU32::from_ptr(e.add(ENTRY_FRAME) as *mut u32),
-        )
+/// Entry `r` of the table: (flags, domid, frame), shared with Xen and the peer.
+fn entry(
+    r: GrantRef,
+) -> Result<(&'static AtomicU16, &'static AtomicU16, &'static AtomicU32), GntError> {
+    if r.0 >= ENTRIES_PER_FRAME || r.0 < GNTTAB_NR_RESERVED_ENTRIES {
+        return Err(GntError::BadRef(r.0));
     }
+    let page = SharedPage::new(&TABLE);
+    let e = r.0 as usize * ENTRY_SIZE;
+    let bad = |_| GntError::BadRef(r.0);
+    Ok((
+        page.u16(e + ENTRY_FLAGS).map_err(bad)?,
+        page.u16(e + ENTRY_DOMID).map_err(bad)?,
+        page.u32(e + ENTRY_FRAME).map_err(bad)?,
+    ))
 }
 
-/// Grant `domid` access to machine frame `mfn`.
-pub fn grant(domid: u16, mfn: u64, readonly: bool) -> Result<GrantRef, GntError> {
+fn alloc_ref() -> Result<GrantRef, GntError> {
     let mut g = STATE.lock();
     let st = g.as_mut().ok_or(GntError::NotReady)?;
     let (w, b) = st
@@ -127,12 +143,29 @@ pub fn grant(domid: u16, mfn: u64, readonly: bool) -> Result<GrantRef, GntError>
         .find_map(|(w, &bits)| (bits != u64::MAX).then(|| (w, (!bits).trailing_zeros())))
         .ok_or(GntError::NoFreeRef)?;
     st.used[w] |= 1 << b;
-    let r = GrantRef(w as u32 * 64 + b);
-    let (dom, frame) = entry_body(r);
+    Ok(GrantRef(w as u32 * 64 + b))
+}
+
+fn free_ref(r: GrantRef) {
+    if let Some(st) = STATE.lock().as_mut() {
+        st.used[r.0 as usize / 64] &= !(1 << (r.0 % 64));
+    }
+}
+
+/// Grant `domid` access to machine frame `mfn`.
+///
+/// # Safety
+/// The peer may read (and unless `readonly` write) the frame from now until
+/// [`end_access`] returns Ok: the frame must stay allocated to us for that long, and
+/// whatever we keep in it is accessed only through the shared-memory layer.
+pub unsafe fn grant(domid: u16, mfn: u64, readonly: bool) -> Result<GrantRef, GntError> {
+    let frame = u32::try_from(mfn).map_err(|_| GntError::FrameTooWide(mfn))?;
+    let r = alloc_ref()?;
+    let (flags, dom, fr) = entry(r)?;
     dom.store(domid, Relaxed);
-    frame.store(mfn as u32, Relaxed);
+    fr.store(frame, Relaxed);
     // Release: domid and frame must be visible before the entry becomes valid.
-    entry_flags(r).store(
+    flags.store(
         GTF_PERMIT_ACCESS | if readonly { GTF_READONLY } else { 0 },
         Release,
     );
@@ -140,34 +173,38 @@ pub fn grant(domid: u16, mfn: u64, readonly: bool) -> Result<GrantRef, GntError>
     Ok(r)
 }
 
-/// Grant `domid` access to the page of ours at `va`.
-pub fn grant_page(domid: u16, va: u64, readonly: bool) -> Result<GrantRef, GntError> {
-    let mfn = mm::va_to_mfn(va).ok_or(GntError::NotReady)?;
-    grant(domid, mfn, readonly)
+/// Grant `domid` access to the frame behind our page `cell`.
+///
+/// # Safety
+/// As for [`grant`]: `cell` must not be freed or reused until [`end_access`] returns Ok.
+pub unsafe fn grant_page(
+    domid: u16,
+    cell: &PageCell,
+    readonly: bool,
+) -> Result<GrantRef, GntError> {
+    let mfn = mm::va_to_mfn(cell.va()).ok_or(GntError::NotReady)?;
+    // SAFETY: the caller keeps the cell (and so its frame) ours until access ends.
+    unsafe { grant(domid, mfn, readonly) }
 }
 
 /// End access (only if the peer does not have it mapped) and free the reference.
+/// Ending an entry that is already ended (flags 0: e.g. revoked by us before) is Ok.
 pub fn end_access(r: GrantRef) -> Result<(), GntError> {
-    if r.0 >= ENTRIES_PER_FRAME || r.0 < GNTTAB_NR_RESERVED_ENTRIES {
-        return Err(GntError::Status {
-            op: "end_access",
-            status: -3,
-        });
-    }
-    let flags = entry_flags(r);
+    let (flags, _, _) = entry(r)?;
     let mut cur = flags.load(Acquire);
     loop {
         if cur & (GTF_READING | GTF_WRITING) != 0 {
             return Err(GntError::InUse { flags: cur });
+        }
+        if cur == 0 {
+            break;
         }
         match flags.compare_exchange(cur, 0, AcqRel, Acquire) {
             Ok(_) => break,
             Err(now) => cur = now,
         }
     }
-    if let Some(st) = STATE.lock().as_mut() {
-        st.used[r.0 as usize / 64] &= !(1 << (r.0 % 64));
-    }
+    free_ref(r);
     Ok(())
 }
 
@@ -191,7 +228,9 @@ pub fn map(domid: u16, r: u32, readonly: bool) -> Result<Mapping, GntError> {
         dom: domid,
         ..Default::default()
     };
-    let res = match ops::map(&mut a) {
+    // SAFETY: host_addr is a free slot's page cell, only accessed through SharedPage, so
+    // the peer's frame may replace its mapping until unmap.
+    let res = match unsafe { ops::map(&mut a) } {
         Err(e) => Err(GntError::from(e)),
         Ok(()) if a.status == 0 => Ok(Mapping {
             va,
@@ -210,15 +249,17 @@ pub fn map(domid: u16, r: u32, readonly: bool) -> Result<Mapping, GntError> {
 }
 
 /// Unmap a peer's grant and give the slot its own page back.
-pub fn unmap(m: Mapping) -> Result<(), GntError> {
+pub fn unmap(m: &Mapping) -> Result<(), GntError> {
     let mut a = UnmapGrantRef {
         host_addr: m.va,
         handle: m.handle,
         ..Default::default()
     };
     ops::unmap(&mut a)?;
-    let restored =
-        mm::va_to_mfn(m.va).map(|mfn| mmu::update_va_mapping(m.va, (mfn << 12) | pte::DATA_RW));
+    let restored = mm::va_to_mfn(m.va).map(|mfn| {
+        // SAFETY: the slot's own frame back under its own address (a page cell).
+        unsafe { mmu::update_va_mapping(m.va, (mfn << 12) | pte::DATA_RW) }
+    });
     free_slot(m.slot);
     match (a.status, restored) {
         (0, Some(Ok(()))) => Ok(()),
@@ -232,8 +273,7 @@ pub fn unmap(m: Mapping) -> Result<(), GntError> {
 }
 
 fn slot_va(slot: usize) -> u64 {
-    // SAFETY: only the address of one element is taken.
-    unsafe { core::ptr::addr_of_mut!(SLOT_PAGES[slot]) as u64 }
+    SLOT_PAGES[slot].va()
 }
 
 fn free_slot(slot: usize) {
