@@ -17,6 +17,7 @@ pub mod ringpol;
 pub mod runstate;
 pub mod shmem;
 pub mod shring;
+pub mod smp;
 pub mod xen;
 pub mod xentrace;
 // Time, statistics and stall classification (timer and stall probes).
@@ -27,6 +28,7 @@ pub mod pvclock;
 pub mod stall;
 pub mod timerq;
 pub mod vchan;
+pub mod watchdog;
 pub mod xenbus;
 // xenstore wire protocol and ring transport.
 pub mod xs;

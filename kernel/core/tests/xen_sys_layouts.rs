@@ -138,3 +138,88 @@ fn fifo_event_channel_abi_matches_xen_sys() {
         .iter()
         .for_each(|&(ours, theirs)| assert_eq!(ours, theirs));
 }
+
+#[test]
+fn vcpu_guest_context_matches_xen_sys() {
+    use xp_core::xen::arch_x86::{CpuUserRegs, VcpuGuestContext};
+    type C = xen_sys::vcpu_guest_context;
+    type R = xen_sys::cpu_user_regs;
+    assert_eq!(size_of::<CpuUserRegs>(), size_of::<R>());
+    assert_eq!(offset_of!(CpuUserRegs, r12), offset_of!(R, r12));
+    assert_eq!(offset_of!(CpuUserRegs, r11), offset_of!(R, r11));
+    assert_eq!(
+        offset_of!(CpuUserRegs, error_code),
+        offset_of!(R, error_code)
+    );
+    assert_eq!(offset_of!(CpuUserRegs, cs), offset_of!(R, cs));
+    assert_eq!(
+        offset_of!(CpuUserRegs, saved_upcall_mask),
+        offset_of!(R, saved_upcall_mask)
+    );
+    assert_eq!(offset_of!(CpuUserRegs, ss), offset_of!(R, ss));
+    assert_eq!(size_of::<VcpuGuestContext>(), size_of::<C>());
+    assert_eq!(offset_of!(VcpuGuestContext, flags), offset_of!(C, flags));
+    assert_eq!(
+        offset_of!(VcpuGuestContext, user_regs),
+        offset_of!(C, user_regs)
+    );
+    assert_eq!(
+        offset_of!(VcpuGuestContext, trap_ctxt),
+        offset_of!(C, trap_ctxt)
+    );
+    assert_eq!(
+        offset_of!(VcpuGuestContext, gdt_ents),
+        offset_of!(C, gdt_ents)
+    );
+    assert_eq!(
+        offset_of!(VcpuGuestContext, kernel_sp),
+        offset_of!(C, kernel_sp)
+    );
+    assert_eq!(
+        offset_of!(VcpuGuestContext, ctrlreg),
+        offset_of!(C, ctrlreg)
+    );
+    assert_eq!(
+        offset_of!(VcpuGuestContext, event_callback_eip),
+        offset_of!(C, event_callback_eip)
+    );
+    assert_eq!(
+        offset_of!(VcpuGuestContext, gs_base_kernel),
+        offset_of!(C, gs_base_kernel)
+    );
+    assert_eq!(
+        xp_core::xen::arch_x86::SEGBASE_GS_KERNEL,
+        xen_sys::SEGBASE_GS_KERNEL as u64
+    );
+    assert_eq!(
+        xp_core::xen::arch_x86::FLAT_KERNEL_SS64 as u32,
+        xen_sys::FLAT_KERNEL_SS64
+    );
+    assert_eq!(
+        xp_core::xen::arch_x86::VGCF_IN_KERNEL,
+        xen_sys::VGCF_in_kernel as u64
+    );
+}
+
+#[test]
+fn event_channel_ipi_matches_xen_sys() {
+    use xp_core::xen::event_channel::{BindIpi, BindVcpu, EVTCHNOP_BIND_IPI};
+    assert_eq!(size_of::<BindIpi>(), size_of::<xen_sys::evtchn_bind_ipi>());
+    assert_eq!(
+        offset_of!(BindIpi, port),
+        offset_of!(xen_sys::evtchn_bind_ipi, port)
+    );
+    assert_eq!(
+        size_of::<BindVcpu>(),
+        size_of::<xen_sys::evtchn_bind_vcpu>()
+    );
+    assert_eq!(
+        offset_of!(BindVcpu, vcpu),
+        offset_of!(xen_sys::evtchn_bind_vcpu, vcpu)
+    );
+    assert_eq!(EVTCHNOP_BIND_IPI, xen_sys::EVTCHNOP_bind_ipi as u64);
+    assert_eq!(
+        xp_core::xen::hypercall::SET_SEGMENT_BASE,
+        xen_sys::__HYPERVISOR_set_segment_base as usize
+    );
+}

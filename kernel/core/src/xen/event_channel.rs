@@ -6,6 +6,8 @@ pub const EVTCHNOP_CLOSE: u64 = 3;
 pub const EVTCHNOP_SEND: u64 = 4;
 pub const EVTCHNOP_STATUS: u64 = 5;
 pub const EVTCHNOP_ALLOC_UNBOUND: u64 = 6;
+pub const EVTCHNOP_BIND_IPI: u64 = 7;
+pub const EVTCHNOP_BIND_VCPU: u64 = 8;
 pub const EVTCHNOP_UNMASK: u64 = 9;
 pub const EVTCHNOP_INIT_CONTROL: u64 = 11;
 pub const EVTCHNOP_EXPAND_ARRAY: u64 = 12;
@@ -148,3 +150,22 @@ pub struct EvtchnFifoControlBlock {
     pub head: [u32; EVTCHN_FIFO_MAX_QUEUES],
 }
 crate::assert_layout!(EvtchnFifoControlBlock, 72; ready => 0, head => 8);
+
+/// `struct evtchn_bind_ipi`: a port that `EVTCHNOP_send` on it notifies to `vcpu` (our own domain).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BindIpi {
+    pub vcpu: u32,
+    /// OUT
+    pub port: u32,
+}
+crate::assert_layout!(BindIpi, 8; vcpu => 0, port => 4);
+
+/// `struct evtchn_bind_vcpu`: deliver `port`'s events to `vcpu` from now on.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BindVcpu {
+    pub port: u32,
+    pub vcpu: u32,
+}
+crate::assert_layout!(BindVcpu, 8; port => 0, vcpu => 4);

@@ -10,6 +10,7 @@ pub const CONSOLE_IO: usize = 18;
 pub const GRANT_TABLE_OP: usize = 20;
 pub const VM_ASSIST: usize = 21;
 pub const VCPU_OP: usize = 24;
+pub const SET_SEGMENT_BASE: usize = 25;
 pub const MMUEXT_OP: usize = 26;
 pub const SCHED_OP: usize = 29;
 pub const EVENT_CHANNEL_OP: usize = 32;

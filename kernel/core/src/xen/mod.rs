@@ -4,6 +4,7 @@
 //! greppable. Every `#[repr(C)]` struct carries compile-time size and offset
 //! asserts taken from the C headers (Xen 4.17, x86_64).
 
+pub mod arch_x86;
 pub mod console;
 pub mod errno;
 pub mod event_channel;

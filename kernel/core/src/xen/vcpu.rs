@@ -17,11 +17,29 @@ crate::assert_layout!(VcpuTimeInfo, 32;
     version => 0, tsc_timestamp => 8, system_time => 16, tsc_to_system_mul => 24,
     tsc_shift => 28, flags => 29);
 
+pub const VCPUOP_INITIALISE: u64 = 0;
+pub const VCPUOP_UP: u64 = 1;
+pub const VCPUOP_DOWN: u64 = 2;
+pub const VCPUOP_IS_UP: u64 = 3;
+pub const VCPUOP_GET_RUNSTATE_INFO: u64 = 4;
 pub const VCPUOP_REGISTER_RUNSTATE_MEMORY_AREA: u64 = 5;
 pub const VCPUOP_SET_PERIODIC_TIMER: u64 = 6;
 pub const VCPUOP_STOP_PERIODIC_TIMER: u64 = 7;
 pub const VCPUOP_SET_SINGLESHOT_TIMER: u64 = 8;
 pub const VCPUOP_STOP_SINGLESHOT_TIMER: u64 = 9;
+pub const VCPUOP_REGISTER_VCPU_INFO: u64 = 10;
+
+/// `struct vcpu_register_vcpu_info`: put a vCPU's `vcpu_info` at machine frame `mfn`,
+/// byte `offset` (64-byte aligned, not crossing the page). Once per vCPU; for a vCPU
+/// other than the caller only while it is down.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VcpuRegisterVcpuInfo {
+    pub mfn: u64,
+    pub offset: u32,
+    pub rsvd: u32,
+}
+crate::assert_layout!(VcpuRegisterVcpuInfo, 16; mfn => 0, offset => 8, rsvd => 12);
 
 /// Runstate values (`RUNSTATE_*`): an integer newtype, never a Rust enum, since Xen writes it.
 #[repr(transparent)]
@@ -32,6 +50,17 @@ impl RunstateState {
     pub const RUNNABLE: Self = Self(1);
     pub const BLOCKED: Self = Self(2);
     pub const OFFLINE: Self = Self(3);
+
+    /// Xen's name of the state (RUNSTATE_running ...), or "unknown".
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            0 => "running",
+            1 => "runnable",
+            2 => "blocked",
+            3 => "offline",
+            _ => "unknown",
+        }
+    }
 }
 
 /// `struct vcpu_runstate_info` (48 bytes).
