@@ -88,7 +88,31 @@ pub const GLOBAL_KEYS: &[OptSpec] = &[
         kind: OptKind::Choice(&["shutdown", "isa-debug-exit"]),
         help: "how the domain ends after the result",
     },
+    OptSpec {
+        key: "evtchn.abi",
+        kind: OptKind::Choice(&["2l", "fifo"]),
+        help: "event-channel ABI: 2-level, or FIFO (default: FIFO where Xen offers it)",
+    },
 ];
+
+/// `evtchn.abi=`: the event-channel ABI the kernel is asked to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvtchnAbi {
+    /// The 2-level bitmaps in shared_info (4096 ports on x86_64).
+    TwoLevel,
+    /// FIFO queues with priorities (EVTCHNOP_init_control; 131072 ports).
+    Fifo,
+}
+
+impl EvtchnAbi {
+    /// The command-line spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            EvtchnAbi::TwoLevel => "2l",
+            EvtchnAbi::Fifo => "fifo",
+        }
+    }
+}
 
 /// A parsed, validated command line. Borrows the input text.
 #[derive(Debug)]
@@ -101,6 +125,8 @@ pub struct Cmdline<'a> {
     pub loglevel: Option<&'a str>,
     /// `exit=`.
     pub exit: ExitMode,
+    /// `evtchn.abi=`, if given (absent: FIFO where Xen offers it, else 2-level).
+    pub evtchn_abi: Option<EvtchnAbi>,
     opts: [(&'a str, &'a str, &'a str); MAX_OPTS],
     nopts: usize,
 }
@@ -285,6 +311,7 @@ impl<'a> Cmdline<'a> {
             duration_s: None,
             loglevel: None,
             exit: ExitMode::Shutdown,
+            evtchn_abi: None,
             opts: [("", "", ""); MAX_OPTS],
             nopts: 0,
         };
@@ -299,7 +326,7 @@ impl<'a> Cmdline<'a> {
                     seen_probes = true;
                     c.set_probes(value.split(',').filter(|p| !p.is_empty()), registry)?;
                 }
-                "duration" | "loglevel" | "exit" => c.set_global(key, value)?,
+                "duration" | "loglevel" | "exit" | "evtchn.abi" => c.set_global(key, value)?,
                 _ => c.add_option(key, value, registry)?,
             }
         }
@@ -354,6 +381,14 @@ impl<'a> Cmdline<'a> {
                 .replace(parse_u64(value).unwrap_or(0))
                 .is_some(),
             "loglevel" => self.loglevel.replace(value).is_some(),
+            "evtchn.abi" => {
+                let abi = if value == "2l" {
+                    EvtchnAbi::TwoLevel
+                } else {
+                    EvtchnAbi::Fifo
+                };
+                self.evtchn_abi.replace(abi).is_some()
+            }
             _ => {
                 let old = self.exit;
                 self.exit = if value == "isa-debug-exit" {
@@ -507,10 +542,10 @@ impl<R> fmt::Display for Explain<'_, '_, R> {
         let names = || reg.iter().map(|p| &p.name);
         match *self.0 {
             CmdlineError::NotKeyValue(t) => {
-                write!(f, "'{t}' is not key=value (keys: probes, duration, loglevel, exit, <probe>.<option>)")
+                write!(f, "'{t}' is not key=value (keys: probes, duration, loglevel, exit, evtchn.abi, <probe>.<option>)")
             }
             CmdlineError::UnknownKey(k) => {
-                write!(f, "unknown key '{k}' (accepted: probes, duration, loglevel, exit, <probe>.<option> for probes ")?;
+                write!(f, "unknown key '{k}' (accepted: probes, duration, loglevel, exit, evtchn.abi, <probe>.<option> for probes ")?;
                 join(f, names())?;
                 f.write_str(")")
             }

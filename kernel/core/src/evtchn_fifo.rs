@@ -32,13 +32,17 @@
 //! without an event word is reported as a [`BadLink`], never followed. The
 //! work of one [`scan`] is bounded, so no value Xen writes can make it spin.
 
+mod choose;
 mod consume;
 #[cfg(test)]
 mod model;
+mod pages;
 #[cfg(test)]
 mod tests;
 
+pub use choose::{choose_abi, wants_fifo, FifoUnavailable};
 pub use consume::{scan, BadLink, Consumer, ScanReport};
+pub use pages::FifoPages;
 
 use crate::xen::event_channel::{
     EVTCHN_FIFO_BUSY, EVTCHN_FIFO_EVENT_WORDS_PER_PAGE, EVTCHN_FIFO_LINKED, EVTCHN_FIFO_LINK_MASK,

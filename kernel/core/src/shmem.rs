@@ -72,12 +72,77 @@ pub trait SharedMem {
     fn or8(&self, off: usize, bits: u8);
     /// Atomically AND the byte at `off` with `mask`, returning its previous value.
     fn fetch_and8(&self, off: usize, mask: u8) -> u8;
+    /// Atomically replace the aligned `u32` at `off` with `new` if it holds `old`:
+    /// `Ok(old)` when it did, else `Err(current)` (`lock cmpxchg`).
+    fn cas32(&self, off: usize, old: u32, new: u32) -> Result<u32, u32>;
+    /// Atomically exchange the aligned `u32` at `off` with `v`, returning the old value.
+    fn swap32(&self, off: usize, v: u32) -> u32;
+    /// Atomically OR `bits` into the aligned `u32` at `off`, returning its previous value.
+    fn fetch_or32(&self, off: usize, bits: u32) -> u32;
+    /// Atomically AND the aligned `u32` at `off` with `mask`, returning its previous value.
+    fn fetch_and32(&self, off: usize, mask: u32) -> u32;
     /// A full barrier: our stores before our later loads.
     fn fence(&self);
     /// Relaxed copy of `out.len()` bytes at `off` into `out`.
     fn read(&self, off: usize, out: &mut [u8]);
     /// Relaxed copy of `data` to `off`.
     fn write(&self, off: usize, data: &[u8]);
+}
+
+/// A reference to shared memory is shared memory (so a page can be lent to code
+/// that takes its pages by value, like `evtchn_fifo::FifoPages`).
+impl<T: SharedMem + ?Sized> SharedMem for &T {
+    fn load8(&self, off: usize) -> u8 {
+        (**self).load8(off)
+    }
+    fn store8(&self, off: usize, v: u8) {
+        (**self).store8(off, v)
+    }
+    fn load16(&self, off: usize) -> u16 {
+        (**self).load16(off)
+    }
+    fn store16(&self, off: usize, v: u16) {
+        (**self).store16(off, v)
+    }
+    fn load32(&self, off: usize) -> u32 {
+        (**self).load32(off)
+    }
+    fn store32(&self, off: usize, v: u32) {
+        (**self).store32(off, v)
+    }
+    fn load64(&self, off: usize) -> u64 {
+        (**self).load64(off)
+    }
+    fn store64(&self, off: usize, v: u64) {
+        (**self).store64(off, v)
+    }
+    fn or8(&self, off: usize, bits: u8) {
+        (**self).or8(off, bits)
+    }
+    fn fetch_and8(&self, off: usize, mask: u8) -> u8 {
+        (**self).fetch_and8(off, mask)
+    }
+    fn cas32(&self, off: usize, old: u32, new: u32) -> Result<u32, u32> {
+        (**self).cas32(off, old, new)
+    }
+    fn swap32(&self, off: usize, v: u32) -> u32 {
+        (**self).swap32(off, v)
+    }
+    fn fetch_or32(&self, off: usize, bits: u32) -> u32 {
+        (**self).fetch_or32(off, bits)
+    }
+    fn fetch_and32(&self, off: usize, mask: u32) -> u32 {
+        (**self).fetch_and32(off, mask)
+    }
+    fn fence(&self) {
+        (**self).fence()
+    }
+    fn read(&self, off: usize, out: &mut [u8]) {
+        (**self).read(off, out)
+    }
+    fn write(&self, off: usize, data: &[u8]) {
+        (**self).write(off, data)
+    }
 }
 
 #[cfg(any(test, feature = "fake"))]

@@ -169,6 +169,18 @@ impl SharedMem for SharedPage<'_> {
     fn fetch_and8(&self, off: usize, mask: u8) -> u8 {
         ok(self.u8(off)).fetch_and(mask, SeqCst)
     }
+    fn cas32(&self, off: usize, old: u32, new: u32) -> Result<u32, u32> {
+        ok(self.u32(off)).compare_exchange(old, new, SeqCst, Acquire)
+    }
+    fn swap32(&self, off: usize, v: u32) -> u32 {
+        ok(self.u32(off)).swap(v, SeqCst)
+    }
+    fn fetch_or32(&self, off: usize, bits: u32) -> u32 {
+        ok(self.u32(off)).fetch_or(bits, SeqCst)
+    }
+    fn fetch_and32(&self, off: usize, mask: u32) -> u32 {
+        ok(self.u32(off)).fetch_and(mask, SeqCst)
+    }
     fn fence(&self) {
         fence(SeqCst)
     }

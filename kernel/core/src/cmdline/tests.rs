@@ -65,6 +65,23 @@ fn defaults() {
     assert_eq!(c.probes().collect::<Vec<_>>(), ["platform"]);
     assert_eq!(c.duration_s, None);
     assert_eq!(c.exit, ExitMode::Shutdown);
+    assert_eq!(c.evtchn_abi, None);
+}
+
+#[test]
+fn evtchn_abi_is_global_whatever_probes_run() {
+    for (v, abi) in [("2l", EvtchnAbi::TwoLevel), ("fifo", EvtchnAbi::Fifo)] {
+        let line = format!("probes=timer evtchn.abi={v}");
+        let c = Cmdline::parse(&line, REG, DEF).unwrap();
+        assert_eq!((c.evtchn_abi, abi.name()), (Some(abi), v));
+    }
+    let e = err("evtchn.abi=3l");
+    assert!(
+        e.contains("bad value '3l' for evtchn.abi") && e.contains("one of: 2l, fifo"),
+        "{e}"
+    );
+    assert!(err("evtchn.abi=2l evtchn.abi=fifo").contains("'evtchn.abi' is given twice"));
+    assert!(err("bogus=1").contains("exit, evtchn.abi, <probe>"));
 }
 
 #[test]

@@ -61,6 +61,29 @@ impl SharedMem for CellPage {
         self.store8(off, old & mask);
         old
     }
+    fn cas32(&self, off: usize, old: u32, new: u32) -> Result<u32, u32> {
+        let cur = self.load32(off);
+        if cur != old {
+            return Err(cur);
+        }
+        self.store32(off, new);
+        Ok(cur)
+    }
+    fn swap32(&self, off: usize, v: u32) -> u32 {
+        let old = self.load32(off);
+        self.store32(off, v);
+        old
+    }
+    fn fetch_or32(&self, off: usize, bits: u32) -> u32 {
+        let old = self.load32(off);
+        self.store32(off, old | bits);
+        old
+    }
+    fn fetch_and32(&self, off: usize, mask: u32) -> u32 {
+        let old = self.load32(off);
+        self.store32(off, old & mask);
+        old
+    }
     fn fence(&self) {}
     fn read(&self, off: usize, out: &mut [u8]) {
         check(off, out.len(), 1, PAGE_SIZE).unwrap_or_else(|e| panic!("{e}"));
@@ -96,6 +119,13 @@ mod tests {
         assert_eq!(p.fetch_and8(8, 0x0f), 0xff);
         assert_eq!(p.load32(8), 0xdead_be0f);
         assert_eq!(p.load64(16), u64::MAX - 1);
+        assert_eq!(p.cas32(8, 1, 2), Err(0xdead_be0f));
+        assert_eq!(p.cas32(8, 0xdead_be0f, 7), Ok(0xdead_be0f));
+        assert_eq!(
+            (p.swap32(8, 6), p.fetch_or32(8, 1), p.fetch_and32(8, 3)),
+            (7, 6, 7)
+        );
+        assert_eq!(p.load32(8), 3);
         p.write(4090, b"abcdef");
         let mut out = [0u8; 6];
         p.read(4090, &mut out);
