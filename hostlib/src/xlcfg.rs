@@ -8,6 +8,10 @@ pub const DEFAULT_NAME: &str = "xenprobe";
 /// Probe command line used when none is given.
 pub const DEFAULT_CMDLINE: &str = "probes=platform,evtchn,timer";
 
+/// xl `max_event_channels` of a probe domain: libxl's default (1023) stops a domain below
+/// port 4096, and the evtchn probe checks ports above 4095 (FIFO event channels).
+pub const MAX_EVENT_CHANNELS: u32 = 8192;
+
 /// What goes into the config.
 #[derive(Debug, Clone)]
 pub struct XlCfg {
@@ -39,7 +43,8 @@ pub fn config(c: &XlCfg, writer: &str) -> Result<String> {
     ensure!(!c.name.is_empty(), "the domain name must not be empty");
     Ok(format!(
         "# xenprobe probe domain, written by {writer}; run it with `xl create -c FILE`\n\
-         name = {}\ntype = \"pv\"\nkernel = {}\nmemory = {}\nmaxmem = {}\nvcpus = 1\nextra = {}\n\
+         name = {}\ntype = \"pv\"\nkernel = {}\nmemory = {}\nmaxmem = {}\nvcpus = 1\n\
+         max_event_channels = {MAX_EVENT_CHANNELS}\nextra = {}\n\
          on_poweroff = \"destroy\"\non_reboot = \"destroy\"\non_crash = \"preserve\"\non_watchdog = \"destroy\"\n",
         quoted("the domain name", &c.name)?,
         quoted("the kernel path", &c.kernel)?,
@@ -89,6 +94,7 @@ mod tests {
             "memory",
             "maxmem",
             "vcpus",
+            "max_event_channels",
             "extra",
             "on_poweroff",
             "on_reboot",

@@ -164,6 +164,7 @@ fn run(env: &probe::Env) -> ! {
             .display("xen_version", xen)
     });
     let outcome = match cmd {
+        Ok(cmd) if !evtchn_abi(cmd.evtchn_abi) => Outcome::Error,
         Ok(cmd) => cmd.probes().fold(Outcome::Success, |acc, p| {
             acc.worst(probe::run(p, &cmd, env))
         }),
@@ -178,4 +179,26 @@ fn run(env: &probe::Env) -> ! {
     report::record("result", |o| o.str("result", outcome.name()));
     report::result_line(outcome);
     fatal::end(Some(outcome))
+}
+
+/// Apply `evtchn.abi=` (FIFO by default where Xen offers it); false (after an ERROR
+/// record) when FIFO was asked for and Xen refused it.
+fn evtchn_abi(requested: Option<xp_core::cmdline::EvtchnAbi>) -> bool {
+    match drv::evtchn::select_abi(requested) {
+        Ok(abi) => {
+            let (link_bits, vcpus, pages) = drv::evtchn::fifo_facts();
+            match abi {
+                xp_core::cmdline::EvtchnAbi::Fifo => crate::println!(
+                    "event channels: FIFO (LINK {link_bits} bits, {vcpus} control blocks, \
+                     {pages} event-array pages)"
+                ),
+                _ => crate::println!("event channels: 2-level"),
+            }
+            true
+        }
+        Err(e) => {
+            report::error(format_args!("command line: {e}"));
+            false
+        }
+    }
 }

@@ -6,7 +6,7 @@
 //! (poll the console port with a timeout) instead of dropping output.
 
 use crate::shmem::{SharedMem, SharedPage};
-use crate::xen::{console_io, evtchn, sched, shared};
+use crate::xen::{console_io, evtchn, sched};
 use core::fmt;
 use spin::Mutex;
 use xp_core::ring::ByteRing;
@@ -53,7 +53,7 @@ impl Ring {
     fn wait_for_space(&self) {
         let _ = evtchn::send(self.port);
         // A console port is a 2-level port (< 4096): it always has a pending bit.
-        let _ = shared::clear_pending(self.port);
+        crate::drv::evtchn::clear_pending(self.port);
         let now = crate::time::now_ns();
         if now == 0 {
             sched::yield_now();

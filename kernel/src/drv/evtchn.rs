@@ -1,94 +1,144 @@
-//! Event channels (2-level ABI): handlers, upcall dispatch, mask/unmask, idle.
+//! Event channels: handlers, upcall dispatch, mask/unmask, idle, with the
+//! 2-level or the FIFO ABI behind one small interface ([`Abi`]), so drivers
+//! and probes never care which is active. The 2-level ABI runs from boot; the
+//! command line's `evtchn.abi=` (default: FIFO where Xen offers it, as Linux
+//! does) is applied by [`select_abi`] before the probes run.
 //!
 //! Events stay masked (vcpu_info.evtchn_upcall_mask = 1) while xenprobe runs;
 //! they are delivered only inside [`block`], where SCHEDOP_block enables them
 //! atomically. Handlers therefore never interrupt code holding a lock, and
 //! must only record facts (atomics), not print.
 
-use crate::shmem::OutOfRange;
+mod fifo;
+mod l2;
+
 use crate::xen::{evtchn as ops, sched, shared, XenError};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use xp_core::evtchn_scan::{self, EventWords, UnmaskOutcome, UnmaskWords, NR_EVENT_CHANNELS};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use xp_core::cmdline::EvtchnAbi;
+use xp_core::evtchn_fifo::{choose_abi, wants_fifo, FifoUnavailable};
 
-/// Ports that may have a handler; events on others are counted as unexpected.
+pub use fifo::STUCK as FIFO_STUCK;
+pub use fifo::{is_linked, BAD_LINKS as FIFO_BAD_LINKS, FIRST_BAD as FIFO_FIRST_BAD};
+
+/// What differs between the ABIs; everything else here is shared.
+trait Abi: Sync {
+    fn name(&self) -> &'static str;
+    /// Hand the running vCPU's pending, unmasked events to `deliver`, each once,
+    /// its pending state cleared first.
+    fn dispatch(&self, deliver: &mut dyn FnMut(u32));
+    /// Make `port` addressable (FIFO: event-array pages up to it).
+    fn setup(&self, port: u32) -> Result<(), XenError>;
+    fn mask(&self, port: u32);
+    /// Unmask without losing an event raised while masked.
+    fn unmask(&self, port: u32);
+    fn is_pending(&self, port: u32) -> bool;
+    fn clear_pending(&self, port: u32);
+    /// Xen signalled `port` to the running vCPU and it awaits dispatch.
+    fn queued(&self, port: u32) -> bool;
+    /// After EVTCHNOP_close of `port`.
+    fn closed(&self, port: u32);
+}
+
+fn abi() -> &'static dyn Abi {
+    if fifo::active() {
+        &fifo::Fifo
+    } else {
+        &l2::TwoLevel
+    }
+}
+
+/// The running vCPU.
+fn cpu() -> usize {
+    0
+}
+
+/// Ports below this have a slot each; up to [`HIGH_SLOTS`] ports above it share a small table.
 pub const MAX_HANDLED: usize = 256;
+const HIGH_SLOTS: usize = 8;
 
-/// A handler runs in upcall context with the port whose pending bit was just cleared.
+/// A handler runs in upcall context with the port whose pending state was just cleared.
 pub type Handler = fn(u32);
 
 static HANDLERS: [AtomicUsize; MAX_HANDLED] = [const { AtomicUsize::new(0) }; MAX_HANDLED];
+static HIGH_PORTS: [AtomicU32; HIGH_SLOTS] = [const { AtomicU32::new(0) }; HIGH_SLOTS];
+static HIGH_HANDLERS: [AtomicUsize; HIGH_SLOTS] = [const { AtomicUsize::new(0) }; HIGH_SLOTS];
 /// Upcalls taken, events dispatched, events on ports without a handler.
 pub static UPCALLS: AtomicU64 = AtomicU64::new(0);
 pub static DISPATCHED: AtomicU64 = AtomicU64::new(0);
 pub static UNEXPECTED: AtomicU64 = AtomicU64::new(0);
 
-struct Words(shared::EventBits);
-
-/// A port's bit in a bitmap word. xp_core's scan only asks for words 0..64 and ports come
-/// from Xen's 2-level ABI (< 4096); anything else has no bit: reads see 0, writes do nothing.
-fn bit(r: Result<&'static AtomicU64, OutOfRange>, f: impl FnOnce(&AtomicU64) -> u64) -> u64 {
-    match r {
-        Ok(word) => f(word),
-        Err(e) => {
-            log::error!("event bitmap access out of range: {e}");
-            0
-        }
+/// `port`'s handler slot; with `claim`, a free high slot is taken for a port above the table.
+fn slot(port: u32, claim: bool) -> Option<&'static AtomicUsize> {
+    if let Some(h) = HANDLERS.get(port as usize) {
+        return Some(h);
     }
+    let i = HIGH_PORTS
+        .iter()
+        .position(|p| p.load(Ordering::Acquire) == port);
+    let i = i.or_else(|| {
+        let free = |p: &AtomicU32| {
+            p.compare_exchange(0, port, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        };
+        claim.then(|| HIGH_PORTS.iter().position(free)).flatten()
+    });
+    i.map(|i| &HIGH_HANDLERS[i])
 }
 
-impl EventWords for Words {
-    fn swap_selector(&self) -> u64 {
-        self.0.selector().swap(0, Ordering::AcqRel)
-    }
-    fn pending(&self, w: usize) -> u64 {
-        bit(self.0.pending(w), |a| a.load(Ordering::Acquire))
-    }
-    fn mask(&self, w: usize) -> u64 {
-        bit(self.0.mask(w), |a| a.load(Ordering::Acquire))
-    }
-    fn clear_pending(&self, port: u32) {
-        bit(self.0.pending(port as usize / 64), |a| {
-            a.fetch_and(!(1 << (port % 64)), Ordering::AcqRel)
-        });
-    }
+fn handler(port: u32) -> usize {
+    slot(port, false).map_or(0, |h| h.load(Ordering::Acquire))
 }
 
-impl UnmaskWords for Words {
-    fn clear_mask(&self, port: u32) {
-        bit(self.0.mask(port as usize / 64), |a| {
-            a.fetch_and(!(1 << (port % 64)), Ordering::AcqRel)
-        });
-    }
-    fn test_pending(&self, port: u32) -> bool {
-        bit(self.0.pending(port as usize / 64), |a| {
-            a.load(Ordering::Acquire)
-        }) & (1 << (port % 64))
-            != 0
-    }
-    fn test_and_set_selector(&self, w: usize) -> bool {
-        self.0.selector().fetch_or(1 << w, Ordering::AcqRel) & (1 << w) != 0
-    }
-    fn set_upcall_pending(&self) {
-        self.0.upcall_pending().store(1, Ordering::Release);
-    }
-    fn upcall_masked(&self) -> bool {
-        self.0.upcall_mask().load(Ordering::Acquire) != 0
-    }
-}
-
-fn words() -> Option<Words> {
-    shared::events().map(Words)
-}
-
-/// Mask every port (Mini-OS does the same: only bound ports get unmasked), then
-/// register the upcall entry with Xen. Events stay masked until [`block`].
+/// Mask every port, then register the upcall entry with Xen (2-level ABI until
+/// [`select_abi`]). Events stay masked until [`block`].
 pub fn init() -> Result<(), XenError> {
-    if let Some(w) = words() {
-        for i in 0..(NR_EVENT_CHANNELS as usize / 64) {
-            bit(w.0.mask(i), |a| a.swap(u64::MAX, Ordering::Release));
+    l2::mask_all();
+    crate::xen::callback::register()
+}
+
+/// The ABI in use, for reports.
+pub fn abi_name() -> &'static str {
+    abi().name()
+}
+
+/// Apply `evtchn.abi=`: try FIFO unless 2-level was asked for; if Xen refuses it, stay on
+/// 2-level, or fail when FIFO was asked for. Every port with a handler is set up and
+/// unmasked again under the new ABI (a new event-array page starts all masked; Xen
+/// re-raises what was pending when its page is added).
+pub fn select_abi(requested: Option<EvtchnAbi>) -> Result<EvtchnAbi, FifoUnavailable> {
+    let live = live_ports();
+    let tried = wants_fifo(requested).then(fifo::enable);
+    if let Some(Err(e)) = &tried {
+        log::info!("FIFO event channels not available: {e}");
+    }
+    let abi = choose_abi(requested, tried.map(|r| r.map_err(|e| e.rc)))?;
+    if abi == EvtchnAbi::Fifo {
+        rebind(&live);
+    }
+    Ok(abi)
+}
+
+/// Ports with a handler that are unmasked (under the 2-level ABI, before a switch).
+fn live_ports() -> alloc::vec::Vec<u32> {
+    let high = HIGH_PORTS.iter().map(|p| p.load(Ordering::Acquire));
+    let ports = (1..MAX_HANDLED as u32).chain(high);
+    ports
+        .filter(|&p| p != 0 && handler(p) != 0 && !l2::is_masked(p))
+        .collect()
+}
+
+fn rebind(ports: &[u32]) {
+    for &port in ports {
+        match abi().setup(port) {
+            Ok(()) => abi().unmask(port),
+            Err(e) => log::error!("port {port} under the FIFO ABI: {e}"),
         }
     }
-    crate::xen::callback::register()
+}
+
+/// FIFO facts for reports: Xen's LINK width, control blocks registered, event-array pages.
+pub fn fifo_facts() -> (u32, u32, u32) {
+    fifo::facts()
 }
 
 /// Entered from arch/upcall.S with events masked.
@@ -98,31 +148,37 @@ extern "C" fn xp_event_upcall() {
     dispatch_pending();
 }
 
-/// Deliver every pending, unmasked port to its handler (Mini-OS's rules, see xp_core).
+/// Deliver every pending, unmasked event of this vCPU to its handler. The upcall flag is
+/// cleared first: an event raised during the scan sets it again (one extra empty pass).
 fn dispatch_pending() {
-    let Some(w) = words() else { return };
-    w.0.upcall_pending().store(0, Ordering::Release);
-    evtchn_scan::scan(&w, NR_EVENT_CHANNELS, &mut |port| {
-        let h = HANDLERS
-            .get(port as usize)
-            .map_or(0, |h| h.load(Ordering::Acquire));
-        if h == 0 {
-            UNEXPECTED.fetch_add(1, Ordering::Relaxed);
-        } else {
+    if let Some(e) = shared::events() {
+        e.upcall_pending().store(0, Ordering::Release);
+    }
+    abi().dispatch(&mut |port| match handler(port) {
+        0 => drop(UNEXPECTED.fetch_add(1, Ordering::Relaxed)),
+        h => {
             DISPATCHED.fetch_add(1, Ordering::Relaxed);
-            // SAFETY: only `bind` stores into HANDLERS, and it stores `Handler` fn pointers.
+            // SAFETY: only `bind` stores into the handler slots, and it stores `Handler`s.
             let f: Handler = unsafe { core::mem::transmute::<usize, Handler>(h) };
             f(port);
         }
     });
 }
 
+/// Have Xen's upcall come again as soon as events are enabled (work left over).
+fn reraise() {
+    if let Some(e) = shared::events() {
+        e.upcall_pending().store(1, Ordering::Release);
+    }
+}
+
 /// Route `port`'s events to `handler` and unmask it.
 pub fn bind(port: u32, handler: Handler) -> Result<(), XenError> {
-    let slot = HANDLERS.get(port as usize).ok_or(XenError {
-        call: "evtchn::bind (port beyond handler table)",
+    let slot = slot(port, true).ok_or(XenError {
+        call: "evtchn::bind (no free handler slot for a port above 255)",
         rc: -22,
     })?;
+    abi().setup(port)?;
     slot.store(handler as usize, Ordering::Release);
     unmask(port);
     Ok(())
@@ -131,46 +187,55 @@ pub fn bind(port: u32, handler: Handler) -> Result<(), XenError> {
 /// Mask `port` and forget its handler (the port stays open).
 pub fn unbind(port: u32) {
     mask(port);
-    if let Some(slot) = HANDLERS.get(port as usize) {
-        slot.store(0, Ordering::Release);
+    if let Some(h) = slot(port, false) {
+        h.store(0, Ordering::Release);
+    }
+    if let Some(p) = HIGH_PORTS
+        .iter()
+        .find(|p| p.load(Ordering::Acquire) == port)
+    {
+        p.store(0, Ordering::Release);
     }
 }
 
-/// Set `port`'s mask bit.
+/// Mask `port`.
 pub fn mask(port: u32) {
-    if let Some(w) = words() {
-        bit(w.0.mask(port as usize / 64), |a| {
-            a.fetch_or(1 << (port % 64), Ordering::AcqRel)
-        });
-    }
+    abi().mask(port)
 }
 
-/// Clear `port`'s mask bit without losing an event raised while it was masked.
+/// Unmask `port` without losing an event raised while it was masked.
 pub fn unmask(port: u32) {
-    let Some(w) = words() else { return };
-    if let UnmaskOutcome::Resent { run_now: true } = evtchn_scan::unmask(&w, port) {
-        dispatch_pending();
-    }
+    abi().unmask(port)
 }
 
-/// Clear `port`'s pending bit (atomically; a port without a bit is logged, not clamped).
+/// Clear `port`'s pending state (atomically; what has no state is logged).
 pub fn clear_pending(port: u32) {
-    if let Err(e) = shared::clear_pending(port) {
-        log::error!("clear_pending({port}): {e}");
-    }
+    abi().clear_pending(port)
 }
 
 /// Whether `port` is pending right now (for checks).
 pub fn is_pending(port: u32) -> bool {
-    words().is_some_and(|w| port < NR_EVENT_CHANNELS && w.test_pending(port))
+    abi().is_pending(port)
+}
+
+/// Whether Xen has signalled `port` to the running vCPU and it awaits dispatch (checks).
+pub fn queued(port: u32) -> bool {
+    abi().queued(port)
+}
+
+/// EVTCHNOP_close; under FIFO the port is also taken off our queue.
+pub fn close(port: u32) -> Result<(), XenError> {
+    ops::close(port)?;
+    abi().closed(port);
+    Ok(())
 }
 
 /// Sleep until any event arrives (SCHEDOP_block enables delivery atomically, so an event
 /// raised just before cannot be missed); handlers run, then events are masked again.
 pub fn block() {
     sched::block();
-    if let Some(w) = words() {
-        w.0.upcall_mask().store(1, Ordering::SeqCst);
+    if let Some(e) = shared::events() {
+        e.upcall_mask().store(1, Ordering::SeqCst);
     }
 }
 
@@ -179,4 +244,4 @@ pub fn poll(ports: &[u32], deadline_ns: u64) -> i64 {
     sched::poll(ports, deadline_ns)
 }
 
-pub use ops::{alloc_unbound, bind_interdomain, bind_virq, close, send, status};
+pub use ops::{alloc_unbound, bind_interdomain, bind_virq, send, set_priority, status};

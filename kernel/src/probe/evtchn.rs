@@ -1,11 +1,21 @@
 //! Probe `evtchn`: event-channel conformance and delivery latency.
 //!
-//! A loopback pair (alloc_unbound to DOMID_SELF, bind_interdomain to it)
-//! exercises the 2-level ABI end to end: status reports both ends, a send
-//! reaches the other end's handler (latency measured), an event sent while
-//! the port is masked is held pending and delivered on unmask (the
-//! Mini-OS rule: unmask re-checks pending, so no edge is lost), SCHEDOP_poll
-//! on a port wakes when it is raised, and close makes status say closed.
+//! Runs under whichever ABI is active (`evtchn.abi=2l|fifo`, reported as
+//! `evtchn_abi`). A loopback pair (alloc_unbound to DOMID_SELF,
+//! bind_interdomain to it) exercises it end to end: status reports both ends,
+//! a send reaches the other end's handler (latency measured), an event raised
+//! while delivery is off waits on vCPU 0 (its FIFO queue or 2-level selector)
+//! and is handled there, an event sent while the port is masked is held
+//! pending and delivered on unmask (unmask re-checks pending, so no edge is
+//! lost), SCHEDOP_poll on a port wakes when it is raised, and close makes
+//! status say closed. Then: delivery order (FIFO priorities and FIFO order
+//! within a priority; 2-level: ENOSYS and port order), close with an event
+//! queued and rebind on the same numbers, ports above 4095 (FIFO) or the
+//! 2-level limit, and (FIFO) that Xen's queue links were always valid.
+
+mod limits;
+mod order;
+mod rebind;
 
 use super::{Ctx, RunFn};
 use crate::drv::{evtchn, timer};
@@ -34,6 +44,12 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
 static HITS: AtomicU64 = AtomicU64::new(0);
 static HIT_NS: AtomicU64 = AtomicU64::new(0);
 
+/// A loopback pair: an unbound port for ourselves, and the port bound to it.
+fn pair() -> Result<(u32, u32), crate::xen::XenError> {
+    evtchn::alloc_unbound(DOMID_SELF)
+        .and_then(|a| evtchn::bind_interdomain(DOMID_SELF, a).map(|b| (a, b)))
+}
+
 fn on_event(_port: u32) {
     HIT_NS.store(now_ns(), Release);
     HITS.fetch_add(1, AcqRel);
@@ -45,9 +61,8 @@ fn delivered_after(before: u64) -> bool {
 }
 
 pub fn run(ctx: &mut Ctx<'_>) {
-    let pair = evtchn::alloc_unbound(DOMID_SELF)
-        .and_then(|a| evtchn::bind_interdomain(DOMID_SELF, a).map(|b| (a, b)));
-    let (a, b) = match pair {
+    ctx.info("evtchn_abi", evtchn::abi_name());
+    let (a, b) = match pair() {
         Ok(p) => p,
         Err(e) => return ctx.error(format_args!("loopback pair: {e}")),
     };
@@ -70,6 +85,7 @@ pub fn run(ctx: &mut Ctx<'_>) {
         "handler runs within 100 ms",
         HITS.load(Acquire) - h0,
     );
+    queued_on_vcpu(ctx, a, b);
     masked_edge(ctx, a, b);
     poll_wakes(ctx, a, b);
     latency(ctx, b);
@@ -84,8 +100,56 @@ pub fn run(ctx: &mut Ctx<'_>) {
         format_args!("{:?}", closed.map(|s| s.name())),
     );
     let _ = evtchn::close(a);
+    order::check(ctx);
+    rebind::check(ctx);
+    limits::check(ctx);
     let unexpected = evtchn::UNEXPECTED.load(Relaxed);
     ctx.info("events_on_unbound_ports", unexpected);
+    queue_protocol(ctx);
+}
+
+/// An event raised while delivery is off waits on this vCPU (FIFO: linked on its queue
+/// with READY set; 2-level: pending with its selector bit) and is handled when it blocks.
+fn queued_on_vcpu(ctx: &mut Ctx<'_>, a: u32, b: u32) {
+    let h0 = HITS.load(Acquire);
+    let _ = evtchn::send(b);
+    let queued = evtchn::queued(a);
+    let handled = delivered_after(h0);
+    ctx.check(
+        "queued_per_vcpu",
+        queued && handled,
+        "signalled to vCPU 0 (its queue / selector), then handled there",
+        format_args!("queued {queued}, handled {handled}"),
+    );
+}
+
+/// FIFO: Xen's HEAD/LINK values always named ports with event words, and every word
+/// update settled (xp_core::evtchn_fifo counts what it refused to follow).
+fn queue_protocol(ctx: &mut Ctx<'_>) {
+    if evtchn::abi_name() != "fifo" {
+        return;
+    }
+    let (bits, vcpus, pages) = evtchn::fifo_facts();
+    ctx.info(
+        "fifo",
+        format_args!("LINK {bits} bits, {vcpus} control blocks, {pages} event-array pages"),
+    );
+    let (bad, stuck) = (
+        evtchn::FIFO_BAD_LINKS.load(Relaxed),
+        evtchn::FIFO_STUCK.load(Relaxed),
+    );
+    let first = evtchn::FIFO_FIRST_BAD
+        .get()
+        .map(|b| alloc::format!(" (first: {b})"));
+    ctx.check(
+        "fifo_queue_links_valid",
+        bad == 0 && stuck == 0 && bits == 17,
+        "LINK width 17, every HEAD/LINK a port with an event word, every update settled",
+        format_args!(
+            "LINK {bits}, {bad} bad links{}, {stuck} stuck words",
+            first.unwrap_or_default()
+        ),
+    );
 }
 
 /// An event sent while masked stays pending, is not delivered, and arrives on unmask.

@@ -27,6 +27,7 @@ pub fn run(ctx: &mut Ctx<'_>) {
     check_pvclock(ctx);
     boot_metrics(ctx);
     tsc_facts(ctx);
+    ctx.info("evtchn_abi", crate::drv::evtchn::abi_name());
 }
 
 /// Xen's TSC mode for this domain (CPUID leaf 0x4000_0003) and what one rdtsc costs: an

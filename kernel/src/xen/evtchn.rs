@@ -67,3 +67,33 @@ pub fn status(port: u32) -> Result<Status, XenError> {
     };
     op(EVTCHNOP_STATUS, "EVTCHNOP_status", &mut a).map(|_| a)
 }
+
+/// EVTCHNOP_init_control: register `vcpu`'s FIFO control block at byte `offset` of the
+/// page `control_gfn` (the first call switches the domain to the FIFO ABI). Returns
+/// Xen's LINK field width.
+pub fn init_control(control_gfn: u64, offset: u32, vcpu: u32) -> Result<u8, XenError> {
+    let mut a = InitControl {
+        control_gfn,
+        offset,
+        vcpu,
+        ..Default::default()
+    };
+    op(EVTCHNOP_INIT_CONTROL, "EVTCHNOP_init_control", &mut a).map(|_| a.link_bits)
+}
+
+/// EVTCHNOP_expand_array: give Xen the next page of the FIFO event array.
+pub fn expand_array(array_gfn: u64) -> Result<(), XenError> {
+    let mut a = ExpandArray { array_gfn };
+    op(EVTCHNOP_EXPAND_ARRAY, "EVTCHNOP_expand_array", &mut a)
+}
+
+/// EVTCHNOP_set_priority: queue `port`'s future events at `priority` (FIFO only).
+pub fn set_priority(port: u32, priority: u32) -> Result<(), XenError> {
+    let mut a = SetPriority { port, priority };
+    op(EVTCHNOP_SET_PRIORITY, "EVTCHNOP_set_priority", &mut a)
+}
+
+/// EVTCHNOP_unmask: Xen clears the mask and re-raises the port if it is pending.
+pub fn unmask(port: u32) -> Result<(), XenError> {
+    op(EVTCHNOP_UNMASK, "EVTCHNOP_unmask", &mut { port })
+}

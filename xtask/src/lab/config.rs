@@ -170,16 +170,18 @@ fn xl_quoted(what: &str, s: &str) -> Result<String> {
 /// read, trap into Xen (~20 us of lab time instead of ~50 ns); the platform probe reports the
 /// mode and the cost of one rdtsc on any host. The domain is preserved on every kind of shutdown so
 /// that xenconsoled can still drain its console ring; the init script destroys nothing and
-/// powers dom0 off instead.
+/// powers dom0 off instead. `max_event_channels`: libxl's default (1023) would stop the evtchn
+/// probe below port 4096, where FIFO event channels start to differ from the 2-level ABI.
 pub fn xl_config(cfg: &LabConfig) -> Result<String> {
     Ok(format!(
         "name = \"{DOMAIN_NAME}\"\ntype = \"pv\"\nkernel = \"{PROBE_PATH}\"\nmemory = {}\nmaxmem = {}\n\
-         vcpus = {}\n{}tsc_mode = \"native\"\nextra = {}\non_poweroff = \"preserve\"\non_reboot = \"preserve\"\n\
+         vcpus = {}\n{}tsc_mode = \"native\"\nmax_event_channels = {}\nextra = {}\non_poweroff = \"preserve\"\non_reboot = \"preserve\"\n\
          on_crash = \"preserve\"\non_watchdog = \"preserve\"\n",
         cfg.memory_mib,
         cfg.memory_mib,
         cfg.cpus.vcpus,
         xl_cpus(cfg),
+        xp_host::xlcfg::MAX_EVENT_CHANNELS,
         xl_quoted("the guest command line", &cfg.cmdline)?
     ))
 }
