@@ -191,7 +191,8 @@ pub fn peer_cfg_path(i: usize) -> String {
     format!("/etc/xenprobe/peer-{i}.cfg")
 }
 
-/// The xl config of a peer domain (`@MAIN_DOMID@` is replaced by init at creation time).
+/// The xl config of a peer domain (`@MAIN_DOMID@` is replaced by init at creation time), with
+/// the same event-channel limit as the main domain (a peer may run the evtchn probe too).
 pub fn peer_xl_config(p: &super::Peer, cfg: &LabConfig) -> Result<String> {
     ensure!(
         !p.name.is_empty()
@@ -203,13 +204,14 @@ pub fn peer_xl_config(p: &super::Peer, cfg: &LabConfig) -> Result<String> {
     );
     Ok(format!(
         "name = \"{}\"\ntype = \"pv\"\nkernel = \"{}\"\nmemory = {}\nmaxmem = {}\n\
-         vcpus = 1\n{}tsc_mode = \"native\"\nextra = {}\non_poweroff = \"preserve\"\non_reboot = \"preserve\"\n\
+         vcpus = 1\n{}tsc_mode = \"native\"\nmax_event_channels = {}\nextra = {}\non_poweroff = \"preserve\"\non_reboot = \"preserve\"\n\
          on_crash = \"preserve\"\non_watchdog = \"preserve\"\n",
         p.name,
         peer_kernel_path(p),
         p.memory_mib,
         p.memory_mib,
         xl_cpus(cfg),
+        xp_host::xlcfg::MAX_EVENT_CHANNELS,
         xl_quoted("a peer's command line", &p.cmdline)?
     ))
 }
@@ -305,7 +307,9 @@ mod tests {
         p.kernel = Some("/cache/vmlinux".into());
         let c = peer_xl_config(&p, &cfg()).unwrap();
         assert!(
-            c.contains("kernel = \"/probe/linux.kernel\"\n") && c.contains("memory = 128\n"),
+            c.contains("kernel = \"/probe/linux.kernel\"\n")
+                && c.contains("memory = 128\n")
+                && c.contains("max_event_channels = "),
             "{c}"
         );
         p.name = "bad name".into();
