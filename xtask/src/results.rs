@@ -84,47 +84,9 @@ pub fn parse_console(text: &str) -> Parsed {
     p
 }
 
-/// Removes what carries a console line to the log, in any order and repeated: the lab relay's
-/// `XPC|`, Xen's `(d1) ` guest tag, and a `[2026-11-21 09:00:00] ` style timestamp (xenconsoled
-/// `--timestamp`, or a kernel-log `[   12.345] `).
-pub fn strip_carriers(mut s: &str) -> &str {
-    loop {
-        let t = s.trim_start_matches(['\r', '\0']);
-        let t = t
-            .strip_prefix("XPC|")
-            .or_else(|| strip_domain_tag(t))
-            .or_else(|| strip_timestamp(t))
-            .unwrap_or(t);
-        if t.len() == s.len() {
-            return s;
-        }
-        s = t;
-    }
-}
-
-/// `(d12) rest` -> `rest`.
-fn strip_domain_tag(s: &str) -> Option<&str> {
-    let rest = s.strip_prefix("(d")?;
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    (1..=5).contains(&digits).then_some(())?;
-    rest[digits..].strip_prefix(") ")
-}
-
-/// `[2026-11-21 09:00:00] rest` or `[   12.345678] rest` -> `rest`.
-fn strip_timestamp(s: &str) -> Option<&str> {
-    let rest = s.strip_prefix('[')?;
-    let end = rest.find(']').filter(|&e| e <= 40)?;
-    let stamp = &rest[..end];
-    let ok = stamp.bytes().any(|b| b.is_ascii_digit())
-        && stamp
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b"-:. T+Z,".contains(&b));
-    ok.then(|| {
-        rest[end + 1..]
-            .strip_prefix(' ')
-            .unwrap_or(&rest[end + 1..])
-    })
-}
+/// What carries a console line to the log (the lab relay's `XPC|`, Xen's `(d1) ` guest tag,
+/// a xenconsoled or kernel-log timestamp) is stripped by the code the host binary uses.
+pub use xp_host::console::strip_carriers;
 
 impl Parsed {
     /// One console line without carrier prefixes; `n` is its 1-based line number.
