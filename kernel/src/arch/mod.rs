@@ -4,6 +4,7 @@
 
 pub mod hypercall;
 pub mod io;
+pub mod raise;
 pub mod traps;
 
 core::arch::global_asm!(include_str!("../../../boot/head.S"), options(att_syntax));

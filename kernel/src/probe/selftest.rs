@@ -43,23 +43,7 @@ pub fn run_panic(_: &mut Ctx<'_>) {
 pub fn run_fault(ctx: &mut Ctx<'_>) {
     let kind = ctx.cmd.opt_choice("selftest.fault", "kind", "pf");
     crate::println!("  raising {kind}");
-    // SAFETY (all arms): each raises the named CPU exception on purpose; the trap handler
-    // reports it and ends the domain, so nothing after the faulting instruction runs.
-    unsafe {
-        match kind {
-            "pf" => {
-                core::ptr::read_volatile(0xdead_b000 as *const u64);
-            }
-            "gp" => {
-                core::ptr::read_volatile(0x8000_0000_0000_0000u64 as *const u64);
-            }
-            "ud" => core::arch::asm!("ud2"),
-            "de" => {
-                core::arch::asm!("xor edx, edx", "xor eax, eax", "xor ecx, ecx", "div ecx", out("eax") _, out("ecx") _, out("edx") _)
-            }
-            _ => core::arch::asm!("int3"),
-        }
-    }
+    crate::arch::raise::raise(kind);
     ctx.error(format_args!("selftest.fault: {kind} did not fault"));
 }
 
