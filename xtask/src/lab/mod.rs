@@ -65,7 +65,7 @@ mod snapshot;
 #[allow(unused_imports)]
 pub use config::DOMAIN_NAME;
 #[allow(unused_imports)]
-pub use provision::{cache_dir, provision, Assets};
+pub use provision::{cache_dir, provision, Assets, CacheLock};
 pub use release::Release;
 pub use run::run;
 

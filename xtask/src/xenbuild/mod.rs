@@ -86,8 +86,14 @@ pub fn patches() -> Result<Vec<PathBuf>> {
 }
 
 /// Returns the planted build, building it first if it is missing or out of date.
+/// Two builds at once (a test run and a `cargo xtask xen-build`) would unpack and make in the
+/// same tree: the second waits on `<cache>/xen-planted.lock`, then finds the first one's build.
 pub fn ensure(force: bool) -> Result<Built> {
     let d = dir()?;
+    let top = d.parent().unwrap_or(&d);
+    fs::create_dir_all(top).with_context(|| format!("creating {}", top.display()))?;
+    let lock = crate::lab::CacheLock::open(&top.join("xen-planted.lock"))?;
+    lock.exclusive("another planted-fault Xen build")?;
     let src = source::resolve(&d).context("Xen build: finding the source package")?;
     let key = stamp_key(&src)?;
     let xen = d.join("xen");

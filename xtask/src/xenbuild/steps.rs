@@ -193,3 +193,45 @@ fn install(d: &Path, tree: &Path) -> Result<()> {
     fs::rename(&tmp, d.join("xen"))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_step_names_itself_the_command_to_run_by_hand_and_its_output() {
+        let dir = std::env::temp_dir().join(format!("xp-xenbuild-step-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let mut c = Command::new("sh");
+        c.args([
+            "-c",
+            "echo compiling; echo 'x86_emulate.h: No such file' >&2; exit 2",
+        ])
+        .current_dir(&dir);
+        let e = step(&Step::new("build the hypervisor", c, &dir)).unwrap_err();
+        let msg = format!("{e:#}");
+        for want in [
+            "Xen build step `build the hypervisor` failed (exit status: 2)",
+            "run it by hand to see why:\n  (cd ",
+            "sh -c 'echo compiling;",
+            "x86_emulate.h: No such file",
+        ] {
+            assert!(msg.contains(want), "{want:?} in {msg}");
+        }
+        let log = fs::read_to_string(dir.join("step.log")).unwrap();
+        assert!(log.contains("compiling"), "{log}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_program_is_named_with_the_step() {
+        let dir = std::env::temp_dir();
+        let c = Command::new("/nonexistent/xp-no-such-make");
+        let e = step(&Step::new("configure (Debian's .config)", c, &dir)).unwrap_err();
+        let msg = format!("{e:#}");
+        assert!(
+            msg.contains("Xen build step `configure (Debian's .config)`: cannot start `/nonexistent/xp-no-such-make`"),
+            "{msg}"
+        );
+    }
+}
