@@ -73,6 +73,9 @@ pub struct Scenario {
     /// from `export/xentrace.bin`: crate::xtrace).
     #[serde(default)]
     pub expect_xentrace: Vec<String>,
+    /// The lost wake-up as Xen traced it: a vCPU's longest silence in a stall, from what to
+    /// what and how long (crate::xtrace::expect::GapWant).
+    pub expect_xentrace_gap: Option<crate::xtrace::expect::GapWant>,
     #[serde(skip)]
     pub name: String,
 }
@@ -279,8 +282,9 @@ impl Scenario {
             let want = substitute_table(want, release);
             m.extend(record_mismatch(&want, &out.parsed.records));
         }
-        m.extend(crate::xtrace::mismatches(
+        m.extend(crate::xtrace::expect::mismatches(
             &self.expect_xentrace,
+            self.expect_xentrace_gap.as_ref(),
             &out.lab.serial_log,
         ));
         for (line, why) in &out.parsed.bad {

@@ -4,6 +4,7 @@
 //! The trace file is taken from `--xentrace FILE`, else found beside the log: `export/
 //! xentrace.bin` (the lab's dom0 export directory) or `xentrace.bin` in the log's directory.
 
+pub mod expect;
 pub mod timeline;
 
 use crate::report::Run;
@@ -149,35 +150,6 @@ pub fn html(h: &mut String, run: &Run, trace: &Path) {
         h,
         "<h2 id=\"xentrace\">Xen's view of the stalls (xentrace)</h2><pre>{esc}</pre>"
     );
-}
-
-/// What a scenario's `expect_xentrace` lines miss in the report of a lab run.
-pub fn mismatches(wants: &[String], serial_log: &Path) -> Vec<String> {
-    if wants.is_empty() {
-        return Vec::new();
-    }
-    let Some(trace) = beside(serial_log) else {
-        let dir = serial_log.parent().unwrap_or(Path::new("."));
-        return vec![format!(
-            "no xentrace capture: {} missing (the dom0 script writes it to $EXPORT/{TRACE_FILE})",
-            dir.join("export").join(TRACE_FILE).display()
-        )];
-    };
-    let run = match crate::report::load(serial_log) {
-        Ok(r) => r,
-        Err(e) => return vec![format!("cannot read {}: {e:#}", serial_log.display())],
-    };
-    let mut text = String::new();
-    self::text(&mut text, &run, &trace);
-    let missing: Vec<String> = wants
-        .iter()
-        .filter(|w| !text.contains(w.as_str()))
-        .map(|w| format!("xentrace report lacks {w:?}"))
-        .collect();
-    if !missing.is_empty() {
-        eprintln!("{text}");
-    }
-    missing
 }
 
 #[cfg(test)]

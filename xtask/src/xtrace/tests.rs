@@ -188,4 +188,63 @@ fn recorded_trace_of_a_planted_lost_timer_wakeup() {
         assert!(text.contains(want), "{want}: {text}");
     }
     assert_eq!(t.records, 554);
+    let traced = StallTrace {
+        index: 1,
+        window: Some(w),
+        timeline: t,
+    };
+    let want = gap(
+        "singleshot timer fired",
+        "deferred wake-up delivered",
+        "900..1100",
+    );
+    assert_eq!(
+        super::expect::gap_mismatch(&want, &super::expect::silences(&[traced])),
+        None
+    );
+}
+
+fn gap(from: &str, to: &str, ms: &str) -> super::expect::GapWant {
+    super::expect::GapWant {
+        from: from.into(),
+        to: to.into(),
+        ms: ms.into(),
+    }
+}
+
+#[test]
+fn the_gap_expectation_holds_for_the_planted_silence_and_fails_otherwise() {
+    use super::expect::{gap_mismatch, silences};
+    let w = win(100, 1010);
+    let t = StallTrace {
+        index: 1,
+        window: Some(w),
+        timeline: build(&planted_trace(), &w),
+    };
+    let found = silences(&[t]);
+    let want = gap(
+        "singleshot timer fired",
+        "deferred wake-up delivered",
+        "900..1100",
+    );
+    assert_eq!(gap_mismatch(&want, &found), None);
+    let short = gap(
+        "singleshot timer fired",
+        "deferred wake-up delivered",
+        "1..5",
+    );
+    let why = gap_mismatch(&short, &found).unwrap();
+    assert!(
+        why.contains("for 1..5 ms; found: stall 1: d1v0 nothing for 1000.000 ms, from \"singleshot timer fired"),
+        "{why}"
+    );
+    let evtchn = gap(
+        "event-channel notification sent",
+        "deferred wake-up",
+        "900..1100",
+    );
+    assert!(gap_mismatch(&evtchn, &found).is_some());
+    assert!(gap_mismatch(&want, &[])
+        .unwrap()
+        .ends_with("found: no guest vCPU event inside any stall"));
 }
