@@ -176,8 +176,13 @@ wait_peers() {
     for pid in $peer_xls; do
         while kill -0 $pid 2>/dev/null && [ $n -lt 400 ]; do sleep 0.05; n=$((n + 1)); done
     done
+    # Whatever state `xl list` shows (running, blocked, paused, shut down, crashed, dying),
+    # a peer that still exists is destroyed: none may outlive the run.
     for p in $XP_PEERS; do
-        xl list "$p" 2>/dev/null | grep -q -- '-b----\|r-----\|--p---' && { echo "XPX|$p: still running: destroyed"; xl destroy "$p"; }
+        st=$(xl list "$p" 2>/dev/null | awk 'NR == 2 { print $5 }')
+        [ -n "$st" ] || continue
+        echo "XPX|$p: still present (xl state $st): destroyed"
+        xl destroy "$p" 2>&1 | tag 'XPX|'
     done
 }
 

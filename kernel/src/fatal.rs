@@ -4,11 +4,12 @@
 //! line, which the host reports as CRASH. Re-entry (a fault while reporting)
 //! skips straight to the shutdown.
 
-use crate::arch::traps::{vector_name, TrapFrame};
+use crate::arch::traps::{vector_name, TrapFrame, FAILSAFE_VECTOR};
 use crate::xen::{physdev, sched, shared};
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use xp_core::cmdline::ExitMode;
 use xp_core::outcome::Outcome;
+use xp_core::xen::bounce;
 use xp_core::xen::sched::ShutdownReason;
 
 static IN_FATAL: AtomicBool = AtomicBool::new(false);
@@ -70,6 +71,9 @@ pub fn trap(f: &TrapFrame) -> ! {
         f.error_code,
         f.rip
     );
+    if f.vector == FAILSAFE_VECTOR {
+        crate::println!("ds {:#06x} (from Xen's failsafe frame)", f.error_code);
+    }
     match cr2 {
         Some(a) => crate::println!("cr2 {a:#018x}"),
         None if f.vector == 14 => crate::println!("cr2 unavailable (shared_info not mapped)"),
@@ -99,7 +103,14 @@ fn dump_regs(f: &TrapFrame) {
         ("rbp", f.rbp, "rsp", f.rsp, "r8 ", f.r8),
         ("r9 ", f.r9, "r10", f.r10, "r11", f.r11),
         ("r12", f.r12, "r13", f.r13, "r14", f.r14),
-        ("r15", f.r15, "cs ", f.cs & 0xffff, "rfl", f.rflags),
+        (
+            "r15",
+            f.r15,
+            "cs ",
+            u64::from(bounce::cs_selector(f.cs)),
+            "rfl",
+            f.rflags,
+        ),
     ];
     for (a, va, b, vb, c, vc) in rows {
         crate::println!("  {a} {va:#018x}  {b} {vb:#018x}  {c} {vc:#018x}");

@@ -3,18 +3,21 @@
  *
  * Xen bounces an exception onto the current stack as
  *   [rsp] rcx, [rsp+8] r11, ([rsp+16] error code), rip, cs, rflags, rsp, ss.
- * Each stub restores rcx/r11, drops their slots, pushes a zero error code
- * where the CPU has none, then the vector, then all general registers, and
- * calls xp_trap(frame). The handler reports and ends the domain: it never
+ * Each stub clears the direction flag (the C ABI wants it clear on entry; the
+ * interrupted code may have set it), restores rcx/r11, drops their slots
+ * (BOUNCE_SKIP, xp_core::xen::bounce), pushes a zero error code where the CPU
+ * has none, then the vector, then all general registers, and calls
+ * xp_trap(frame). The handler reports and ends the domain: it never
  * returns, so there is no iret path.
  */
 
 .macro trap_noerr name, vec
 .global \name
 \name:
+    cld
     movq (%rsp), %rcx
     movq 8(%rsp), %r11
-    addq $16, %rsp
+    addq ${bounce_skip}, %rsp
     pushq $0
     pushq $\vec
     jmp trap_common
@@ -23,9 +26,10 @@
 .macro trap_err name, vec
 .global \name
 \name:
+    cld
     movq (%rsp), %rcx
     movq 8(%rsp), %r11
-    addq $16, %rsp
+    addq ${bounce_skip}, %rsp
     pushq $\vec
     jmp trap_common
 .endm

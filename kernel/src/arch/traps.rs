@@ -5,15 +5,22 @@
 //! domain is ended as crashed. No exception is recoverable in xenprobe.
 
 use crate::xen::hypercall as hc;
+use xp_core::xen::bounce;
 use xp_core::xen::hypercall::{TrapInfo, FLAT_KERNEL_CS64, SET_TRAP_TABLE};
 
-// One assembly unit: regs.S defines the macros both stub files use.
+// One assembly unit: regs.S defines the macros both stub files use. The frame offsets are
+// xp_core's host-tested ones (`xp_core::xen::bounce`).
 core::arch::global_asm!(
     concat!(
         include_str!("regs.S"),
         include_str!("traps.S"),
         include_str!("upcall.S")
     ),
+    bounce_skip = const bounce::BOUNCE_SKIP,
+    failsafe_skip = const bounce::FAILSAFE_SKIP,
+    failsafe_ds_below_rip = const bounce::FAILSAFE_DS_BELOW_RIP,
+    failsafe_vector = const FAILSAFE_VECTOR,
+    iret_stub = const xp_core::xen::hypercall::IRET * 32,
     options(att_syntax)
 );
 
@@ -69,6 +76,9 @@ pub fn init() -> i64 {
     unsafe { hc::raw2(SET_TRAP_TABLE, t.as_ptr() as u64, 0) }
 }
 
+/// The vector the failsafe entry reports (arch/upcall.S), its error code DS as Xen saw it.
+pub const FAILSAFE_VECTOR: u64 = 256;
+
 /// Human name of an exception vector.
 pub fn vector_name(v: u64) -> &'static str {
     match v {
@@ -88,7 +98,7 @@ pub fn vector_name(v: u64) -> &'static str {
         17 => "#AC alignment check",
         18 => "#MC machine check",
         19 => "#XM SIMD error",
-        256 => "failsafe callback (Xen could not restore segment state)",
+        FAILSAFE_VECTOR => "failsafe callback (Xen could not load a segment register)",
         _ => "unknown",
     }
 }

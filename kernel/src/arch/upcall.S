@@ -3,9 +3,11 @@
  *
  * Xen delivers an event by bouncing onto the current stack:
  *   [rsp] rcx, [rsp+8] r11, rip, cs, rflags, rsp, ss
+ * (xp_core::xen::bounce describes every frame Xen bounces; the offsets used
+ * here come from there as the bounce_skip and failsafe_skip operands).
  * with evtchn_upcall_mask set to 1 ("upcalls are masked during delivery")
  * and the interrupted mask state in the frame's RFLAGS.IF. We save every
- * general register, run xp_event_upcall on a 16-byte aligned stack, restore,
+ * general register, clear the direction flag, run xp_event_upcall on a 16-byte aligned stack, restore,
  * and return with HYPERVISOR_iret (hypercall 23), which restores the upcall
  * mask from RFLAGS.IF atomically with the return: an event raised meanwhile
  * is delivered afresh instead of being lost. The iret stub in the hypercall
@@ -16,9 +18,10 @@
 .pushsection .text.upcall, "ax"
 .global xp_hypervisor_callback
 xp_hypervisor_callback:
+    cld                        /* iret restores the interrupted rflags.DF */
     movq (%rsp), %rcx
     movq 8(%rsp), %r11
-    addq $16, %rsp
+    addq ${bounce_skip}, %rsp
     push_gprs
     movq %rsp, %rbx            /* callee-saved: survives the call */
     andq $-16, %rsp
@@ -26,18 +29,22 @@ xp_hypervisor_callback:
     movq %rbx, %rsp
     pop_gprs
     pushq $0                   /* iret_context.flags */
-    jmp hypercall_page + 23 * 32
+    jmp hypercall_page + {iret_stub}    /* HYPERVISOR_iret */
 
 /*
- * Failsafe callback: Xen could not restore our segment state on return.
- * Same frame as an exception without error code, reported as vector 256.
+ * Failsafe callback: Xen could not load a segment register, or its iretq to
+ * us faulted. Xen pushes ds, es, fs, gs between r11 and rip:
+ *   [rsp] rcx, r11, ds, es, fs, gs, [rsp+0x30] rip, cs, rflags, rsp, ss
+ * so 0x30 bytes go (failsafe_skip) and the rest is an exception frame whose
+ * error code is DS as Xen saw it, reported as vector 256.
  */
 .global xp_failsafe_callback
 xp_failsafe_callback:
+    cld
     movq (%rsp), %rcx
     movq 8(%rsp), %r11
-    addq $16, %rsp
-    pushq $0
-    pushq $256
+    addq ${failsafe_skip}, %rsp
+    pushq -{failsafe_ds_below_rip}(%rsp)   /* ds, read before rsp moves */
+    pushq ${failsafe_vector}
     jmp trap_common
 .popsection

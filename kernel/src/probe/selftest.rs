@@ -17,11 +17,11 @@ pub const PANIC: ProbeSpec<RunFn> = ProbeSpec {
     run: run_panic,
 };
 
-const FAULT_KINDS: &[&str] = &["pf", "gp", "ud", "de", "bp"];
+const FAULT_KINDS: &[&str] = &["pf", "gp", "ud", "de", "bp", "failsafe"];
 pub const FAULT: ProbeSpec<RunFn> = ProbeSpec {
     name: "selftest.fault",
     about: "raises a CPU exception on purpose: the run must end as CRASH with vector, rip and registers",
-    options: &[OptSpec { key: "kind", kind: OptKind::Choice(FAULT_KINDS), help: "which exception" }],
+    options: &[OptSpec { key: "kind", kind: OptKind::Choice(FAULT_KINDS), help: "which exception (failsafe: a return Xen cannot complete, so Xen calls the failsafe callback)" }],
     run: run_fault,
 };
 
@@ -42,6 +42,9 @@ pub fn run_panic(_: &mut Ctx<'_>) {
 
 pub fn run_fault(ctx: &mut Ctx<'_>) {
     let kind = ctx.cmd.opt_choice("selftest.fault", "kind", "pf");
+    if kind == "failsafe" {
+        return run_failsafe(ctx);
+    }
     crate::println!("  raising {kind}");
     crate::arch::raise::raise(kind);
     ctx.error(format_args!("selftest.fault: {kind} did not fault"));
@@ -56,4 +59,24 @@ pub fn run_verdict(ctx: &mut Ctx<'_>) {
         _ => Outcome::Success,
     };
     ctx.check_as("requested_verdict", o, r, o.verdict());
+}
+
+/// DS from an LDT that is then removed: Xen's next segment restore fails and it calls the
+/// failsafe callback (the domain ends as CRASH, vector 256, with the interrupted rip/cs).
+fn run_failsafe(ctx: &mut Ctx<'_>) {
+    let sel = match crate::arch::raise::arm_failsafe() {
+        Ok(sel) => sel,
+        Err(e) => return ctx.error(format_args!("selftest.fault: failsafe: {e}")),
+    };
+    crate::println!("  ds {sel:#x} loaded from an LDT that is gone: Xen cannot restore it");
+    let end = crate::time::now_ns() + 2_000_000_000;
+    while crate::time::now_ns() < end {
+        // Console output wakes dom0's xenconsoled: another vCPU runs on this pCPU and Xen
+        // reloads our segments when we run again.
+        crate::println!("  waiting for Xen to switch vCPUs");
+        crate::drv::timer::wait_until(crate::time::now_ns() + 100_000_000, || false);
+    }
+    ctx.error(format_args!(
+        "selftest.fault: failsafe: Xen did not call the failsafe callback within 2 s (no other vCPU ran on this pCPU: run it beside a busy dom0)"
+    ));
 }

@@ -1,7 +1,10 @@
 //! Page-table updates for a PV guest: Xen validates every write.
 
 use super::hypercall::{raw3, raw5};
-use xp_core::xen::hypercall::{MmuUpdate, DOMID_SELF, MMU_UPDATE, UPDATE_VA_MAPPING, UVMF_INVLPG};
+use xp_core::xen::hypercall::{
+    MmuUpdate, MmuextOp, DOMID_SELF, MMUEXT_OP, MMUEXT_SET_LDT, MMU_UPDATE, UPDATE_VA_MAPPING,
+    UVMF_INVLPG,
+};
 
 /// HYPERVISOR_update_va_mapping: set the PTE that maps `va` and flush that address.
 ///
@@ -39,4 +42,33 @@ pub unsafe fn mmu_update(reqs: &[MmuUpdate]) -> Result<(), super::XenError> {
         )
     };
     super::check("mmu_update", rc).map(|_| ())
+}
+
+/// MMUEXT_SET_LDT: the vCPU's LDT becomes `entries` descriptors at `va` (0, 0: no LDT).
+///
+/// # Safety
+/// `va` is page aligned and its pages are mapped read-only everywhere (Xen refuses a page it
+/// cannot type as descriptors) and stay so, holding valid descriptors, while the LDT is in
+/// use: no Rust code may write them.
+pub unsafe fn set_ldt(va: u64, entries: u64) -> Result<(), super::XenError> {
+    let op = MmuextOp {
+        cmd: MMUEXT_SET_LDT,
+        _pad: 0,
+        arg1: va,
+        arg2: entries,
+    };
+    let mut done: u32 = 0;
+    // SAFETY: `op` and `done` are alive across the call; Xen reads one request and writes
+    // the count it applied into `done`. The caller upholds the contract above.
+    let rc = unsafe {
+        raw5(
+            MMUEXT_OP,
+            &op as *const MmuextOp as u64,
+            1,
+            &mut done as *mut u32 as u64,
+            DOMID_SELF as u64,
+            0,
+        )
+    };
+    super::check("mmuext_op(MMUEXT_SET_LDT)", rc).map(|_| ())
 }

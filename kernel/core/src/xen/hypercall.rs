@@ -9,6 +9,7 @@ pub const XEN_VERSION: usize = 17;
 pub const CONSOLE_IO: usize = 18;
 pub const GRANT_TABLE_OP: usize = 20;
 pub const VM_ASSIST: usize = 21;
+pub const IRET: usize = 23;
 pub const VCPU_OP: usize = 24;
 pub const SET_SEGMENT_BASE: usize = 25;
 pub const MMUEXT_OP: usize = 26;
@@ -35,6 +36,29 @@ pub struct MmuUpdate {
     pub val: u64,
 }
 crate::assert_layout!(MmuUpdate, 16; ptr => 0, val => 8);
+
+/// MMUEXT_SET_LDT: `arg1` the LDT's linear address (page aligned), `arg2` its entry count.
+pub const MMUEXT_SET_LDT: u32 = 13;
+
+/// One `mmuext_op` request (`struct mmuext_op`): `cmd`, then up to two arguments.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MmuextOp {
+    pub cmd: u32,
+    pub _pad: u32,
+    pub arg1: u64,
+    pub arg2: u64,
+}
+crate::assert_layout!(MmuextOp, 24; cmd => 0, arg1 => 8, arg2 => 16);
+
+/// A flat 4 GiB data segment descriptor (base 0, limit 0xfffff pages, present, DPL 3,
+/// read/write, accessed): what a guest puts in its LDT to load a data selector from it.
+pub const LDT_FLAT_DATA_DPL3: u64 = 0x00cf_f300_0000_ffff;
+
+/// The selector of LDT entry `index` with RPL 3.
+pub const fn ldt_selector(index: u16) -> u16 {
+    (index << 3) | 0b100 | 3
+}
 
 /// One entry of the virtual trap table (`struct trap_info`).
 #[repr(C)]

@@ -5,6 +5,7 @@
 //! asserts taken from the C headers (Xen 4.17, x86_64).
 
 pub mod arch_x86;
+pub mod bounce;
 pub mod console;
 pub mod errno;
 pub mod event_channel;
