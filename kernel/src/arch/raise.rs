@@ -6,7 +6,7 @@ use xp_core::xen::hypercall::{ldt_selector, pte, LDT_FLAT_DATA_DPL3};
 /// Raises the exception named by `kind` (`pf`, `gp`, `ud`, `de`, anything else `bp`). The
 /// trap handler reports it and ends the domain, so this returns only if the CPU did not fault.
 pub fn raise(kind: &str) {
-    // SAFETY (all arms): each instruction raises the named exception on purpose; the reads touch
+    // SAFETY: (all arms) each instruction raises the named exception on purpose; the reads touch
     // no memory (the addresses are unmapped or non-canonical) and the trap handler ends the
     // domain, so nothing after the faulting instruction runs.
     unsafe {

@@ -1,19 +1,23 @@
 //! vCPU 0's runstate area: Xen's account of time spent running, runnable
 //! (waiting for a pCPU: steal), blocked and offline (paused/down).
+//!
+//! Xen rewrites the area on every context switch, so it lives in a [`PageCell`] and is
+//! read through the shared-memory layer by the host-tested `xp_core::runstate::read`.
+//! The page holds one 64-byte slot per vCPU; vCPU 0's is at offset 0.
 
+use crate::shmem::{PageCell, SharedPage};
 use crate::xen::{vcpu, XenError};
-use core::sync::atomic::{fence, Ordering};
 use xp_core::runstate::Snapshot;
-use xp_core::xen::vcpu::{VcpuRunstateInfo, VMASST_TYPE_RUNSTATE_UPDATE_FLAG, XEN_RUNSTATE_UPDATE};
+use xp_core::xen::vcpu::{VcpuRunstateInfo, VMASST_TYPE_RUNSTATE_UPDATE_FLAG};
 
-#[repr(C, align(64))]
-struct Area(VcpuRunstateInfo);
-static mut AREA: Area = Area(VcpuRunstateInfo {
-    state: 0,
-    _pad: 0,
-    state_entry_time: 0,
-    time: [0; 4],
-});
+static AREAS: PageCell = PageCell::new();
+/// Bytes between two vCPUs' areas (a cache line each).
+const SLOT: usize = 64;
+const _: () = assert!(core::mem::size_of::<VcpuRunstateInfo>() <= SLOT);
+
+/// How many times a read is retried before Xen is declared stuck mid-update (an update
+/// takes Xen a few hundred instructions).
+const MAX_TRIES: u32 = 10_000;
 
 static REGISTERED: spin::Once<bool> = spin::Once::new();
 
@@ -21,41 +25,17 @@ static REGISTERED: spin::Once<bool> = spin::Once::new();
 /// update flag is honoured; without it, reads are retried until two agree.
 pub fn init() -> Result<bool, XenError> {
     let flag = vcpu::vm_assist_enable(VMASST_TYPE_RUNSTATE_UPDATE_FLAG).is_ok();
-    // SAFETY: AREA is a static that lives forever and is only read with volatile loads.
-    unsafe { vcpu::register_runstate(core::ptr::addr_of_mut!(AREA.0))? };
+    let area = AREAS.va() as *mut VcpuRunstateInfo;
+    // SAFETY: AREAS is a static page that lives forever; vCPU 0's slot is only read through
+    // SharedPage atomics (xp_core::runstate::read), never through a reference.
+    unsafe { vcpu::register_runstate(area)? };
     REGISTERED.call_once(|| flag);
+    log::debug!("runstate: vCPU 0 area registered (update flag {flag})");
     Ok(flag)
 }
 
-fn read_raw() -> VcpuRunstateInfo {
-    // SAFETY: AREA is valid for reads; Xen may be writing it, which the caller's
-    // consistency loop detects.
-    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(AREA.0)) }
-}
-
-fn entry_time() -> u64 {
-    // SAFETY: as for `read_raw`, one aligned u64 field.
-    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(AREA.0.state_entry_time)) }
-}
-
-/// A consistent snapshot, or `None` before registration.
+/// A consistent snapshot, or `None` before registration or if Xen never finished an update.
 pub fn snapshot() -> Option<Snapshot> {
     REGISTERED.get()?;
-    loop {
-        let t1 = entry_time();
-        if t1 & XEN_RUNSTATE_UPDATE != 0 {
-            core::hint::spin_loop();
-            continue;
-        }
-        fence(Ordering::Acquire);
-        let r = read_raw();
-        fence(Ordering::Acquire);
-        if entry_time() == t1 && r.state_entry_time == t1 {
-            return Some(Snapshot {
-                state: r.state,
-                state_entry_time: t1,
-                time: r.time,
-            });
-        }
-    }
+    xp_core::runstate::read(&SharedPage::new(&AREAS), 0, MAX_TRIES)
 }
