@@ -15,15 +15,19 @@ pub fn now_ns() -> u64 {
 
 /// System time at TSC value `tsc` according to the pvclock record `t`.
 pub fn at_tsc(t: &xp_core::xen::vcpu::VcpuTimeInfo, tsc: u64) -> u64 {
-    let snap = TimeSnapshot {
+    snapshot(t).system_time_at(tsc)
+}
+
+/// The pvclock record as xp-core's tested view of it.
+pub fn snapshot(t: &xp_core::xen::vcpu::VcpuTimeInfo) -> TimeSnapshot {
+    TimeSnapshot {
         version: t.version,
         tsc_timestamp: t.tsc_timestamp,
         system_time: t.system_time,
         tsc_to_system_mul: t.tsc_to_system_mul,
         tsc_shift: t.tsc_shift,
         flags: t.flags,
-    };
-    snap.system_time_at(tsc)
+    }
 }
 
 /// Wall-clock nanoseconds since the Unix epoch now, if known.

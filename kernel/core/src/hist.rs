@@ -209,17 +209,6 @@ impl Histogram {
             .fold(0u64, |acc, (_, &c)| acc.saturating_add(c))
     }
 
-    /// Adds all of `other`'s samples to `self` (as if recorded here).
-    pub fn merge(&mut self, other: &Histogram) {
-        for (mine, theirs) in self.counts.iter_mut().zip(other.counts.iter()) {
-            *mine = mine.saturating_add(*theirs);
-        }
-        self.count = self.count.saturating_add(other.count);
-        self.sum = self.sum.saturating_add(other.sum);
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
-    }
-
     /// Forgets all samples.
     pub fn reset(&mut self) {
         *self = Self::new();
@@ -371,14 +360,6 @@ mod tests {
             prop_assert_eq!(h.min(), s.iter().copied().min());
             let mean = s.iter().map(|&v| u128::from(v)).sum::<u128>() / s.len() as u128;
             prop_assert_eq!(h.mean(), Some(mean as u64));
-        }
-
-        #[test]
-        fn merge_equals_recording_both(a in samples(), b in samples()) {
-            let mut merged = hist_of(&a);
-            merged.merge(&hist_of(&b));
-            let both: Vec<u64> = a.iter().chain(b.iter()).copied().collect();
-            prop_assert_eq!(merged, hist_of(&both));
         }
 
         #[test]

@@ -91,19 +91,6 @@ impl<'w, W: Write> Obj<'w, W> {
             w.write_char('"')
         })
     }
-    /// An array of unsigned integers.
-    pub fn u64s(self, k: &str, vs: impl IntoIterator<Item = u64>) -> Self {
-        self.then(k, |w| {
-            w.write_char('[')?;
-            for (i, v) in vs.into_iter().enumerate() {
-                if i > 0 {
-                    w.write_char(',')?;
-                }
-                write!(w, "{v}")?;
-            }
-            w.write_char(']')
-        })
-    }
     /// A field whose value is already valid JSON (written verbatim).
     pub fn raw(self, k: &str, json: impl FnOnce(&mut W) -> fmt::Result) -> Self {
         self.then(k, json)
@@ -140,12 +127,11 @@ mod tests {
                 .u64("n", 7)
                 .i64("e", -22)
                 .bool("ok", true)
-                .u64s("v", [1, 2, 3])
                 .display("d", format_args!("x{}\"", 1))
         });
         assert_eq!(
             s,
-            r#"{"kind":"check","msg":"a \"q\" \\ \n\u0001","n":7,"e":-22,"ok":true,"v":[1,2,3],"d":"x1\""}"#
+            r#"{"kind":"check","msg":"a \"q\" \\ \n\u0001","n":7,"e":-22,"ok":true,"d":"x1\""}"#
         );
     }
 

@@ -36,20 +36,6 @@ pub const LIVE_WAITING: u8 = 2;
 pub const LEFT_ORDER_INLINE: u16 = 10;
 pub const RIGHT_ORDER_INLINE: u16 = 11;
 
-/// Where a ring of `order` lives inside the interface page, if it is inline.
-pub fn inline_offset(order: u16) -> Option<usize> {
-    match order {
-        10 => Some(1024),
-        11 => Some(2048),
-        _ => None,
-    }
-}
-
-/// Ring size in bytes for `order`.
-pub fn ring_bytes(order: u16) -> u32 {
-    1u32 << order.min(31)
-}
-
 /// The server's own indexes, kept privately: the client maps the page writable, so
 /// what the page says about *our* indexes is never read back. Only the client's
 /// `left.prod` and `right.cons` are read, and validated against the ring sizes.
@@ -154,10 +140,6 @@ mod tests {
             (p.load8(SRV_LIVE), p.load8(CLI_LIVE)),
             (LIVE_CONNECTED, LIVE_WAITING)
         );
-        assert_eq!(inline_offset(10), Some(1024));
-        assert_eq!(inline_offset(11), Some(2048));
-        assert_eq!(inline_offset(12), None);
-        assert_eq!(ring_bytes(11), 2048);
     }
 
     #[test]

@@ -201,6 +201,7 @@ fn check_shared_info(ctx: &mut Ctx<'_>) {
         "system_time > 0, mul != 0",
         seen,
     );
+    pvclock_facts(ctx, &crate::time::snapshot(&t));
     let (sec, _) = shared::wallclock().unwrap_or((0, 0));
     // 2020-01-01T00:00:00Z: a wall clock before that means shared_info is not what it seems.
     ctx.check(
@@ -208,6 +209,23 @@ fn check_shared_info(ctx: &mut Ctx<'_>) {
         sec >= 1_577_836_800,
         ">= 1577836800 (2020-01-01)",
         sec,
+    );
+}
+
+/// What vCPU 0's pvclock record says about the TSC: its rate (Linux's pvclock_tsc_khz from
+/// tsc_to_system_mul and tsc_shift) and Xen's TSC_STABLE and GUEST_STOPPED flags.
+fn pvclock_facts(ctx: &mut Ctx<'_>, t: &xp_core::pvclock::TimeSnapshot) {
+    let flag = |b: bool| if b { "set" } else { "clear" };
+    ctx.info(
+        "pvclock",
+        format_args!(
+            "TSC {} kHz (from mul {:#x} shift {}), TSC_STABLE {}, GUEST_STOPPED {}",
+            xp_core::pvclock::tsc_khz(t.tsc_to_system_mul, t.tsc_shift),
+            t.tsc_to_system_mul,
+            t.tsc_shift,
+            flag(t.tsc_stable()),
+            flag(t.guest_stopped())
+        ),
     );
 }
 

@@ -239,10 +239,7 @@ fn consume_phase(
     let id = c.send(&Request::Read { path: BIG }, 0)?;
     // Read nothing until the daemon has filled the ring and must stall on it (it writes a
     // reply in pieces, notifying each; reading early would just let it go on writing).
-    let full = || {
-        let s = c.ring_state();
-        s.rsp_prod.wrapping_sub(s.rsp_cons) as usize >= XENSTORE_RING_SIZE
-    };
+    let full = || c.replies_waiting().is_ok_and(|n| n >= XENSTORE_RING_SIZE);
     if !timer::wait_until(now_ns() + c.timeout_ns, full) {
         ctx.info(
             "consume_detail",

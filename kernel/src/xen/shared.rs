@@ -6,6 +6,7 @@ use crate::shmem::{OutOfRange, PageCell, SharedMem, SharedPage};
 use core::cell::Cell;
 use core::mem::offset_of;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use xp_core::evtchn_scan::{port_bit, port_word};
 use xp_core::pvclock::{read_consistent, wc_sec_from_parts};
 use xp_core::xen::shared_info::{SharedInfo, VcpuInfo, EVTCHN_WORDS};
 use xp_core::xen::vcpu::VcpuTimeInfo;
@@ -161,8 +162,8 @@ impl EventBits {
 /// the 2-level ABI's 4096 has no pending bit: Err.
 pub fn clear_pending(port: u32) -> Result<(), OutOfRange> {
     if let Some(e) = events() {
-        e.pending(port as usize / 64)?
-            .fetch_and(!(1u64 << (port % 64)), Ordering::AcqRel);
+        e.pending(port_word(port))?
+            .fetch_and(!port_bit(port), Ordering::AcqRel);
     }
     Ok(())
 }

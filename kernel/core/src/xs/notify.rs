@@ -43,12 +43,6 @@ impl NotifyPolicy {
         }
     }
 
-    /// A delayed producer, `ms` milliseconds.
-    pub const fn delayed_ms(ms: u64, lazy_consumer: bool) -> Self {
-        let delay_ns = ms.saturating_mul(1_000_000);
-        Self::new(ProducerMode::Delayed { delay_ns }, lazy_consumer)
-    }
-
     /// Call after a request write that moved the index by `written` bytes;
     /// `true` means notify now. A delayed policy arms its deadline on the
     /// first such write and keeps it for later ones.
@@ -114,7 +108,12 @@ mod tests {
 
     #[test]
     fn delayed_fires_once_after_first_write() {
-        let mut p = NotifyPolicy::delayed_ms(5, false);
+        let mut p = NotifyPolicy::new(
+            ProducerMode::Delayed {
+                delay_ns: 5_000_000,
+            },
+            false,
+        );
         assert!(!p.after_produce(1_000, 10));
         assert_eq!(p.deadline(), Some(5_001_000));
         // A later write does not push the deadline back.
@@ -128,9 +127,9 @@ mod tests {
 
     #[test]
     fn delayed_zero_notifies_at_once_and_saturates() {
-        let mut p = NotifyPolicy::delayed_ms(0, false);
+        let mut p = NotifyPolicy::new(ProducerMode::Delayed { delay_ns: 0 }, false);
         assert!(p.after_produce(7, 1));
-        let mut p = NotifyPolicy::delayed_ms(u64::MAX, false);
+        let mut p = NotifyPolicy::new(ProducerMode::Delayed { delay_ns: u64::MAX }, false);
         assert!(!p.after_produce(u64::MAX - 1, 1));
         assert_eq!(p.deadline(), Some(u64::MAX));
         assert!(!p.after_produce(0, 0));

@@ -147,10 +147,6 @@ impl<const N: usize> Pending<N> {
         self.len() == 0
     }
 
-    pub fn is_full(&self) -> bool {
-        self.len() == N
-    }
-
     pub const fn capacity(&self) -> usize {
         N
     }

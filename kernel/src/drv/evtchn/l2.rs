@@ -5,7 +5,9 @@ use super::Abi;
 use crate::shmem::OutOfRange;
 use crate::xen::{shared, XenError};
 use core::sync::atomic::{AtomicU64, Ordering};
-use xp_core::evtchn_scan::{self, EventWords, UnmaskOutcome, UnmaskWords, NR_EVENT_CHANNELS};
+use xp_core::evtchn_scan::{
+    self, port_bit, port_word, EventWords, UnmaskOutcome, UnmaskWords, NR_EVENT_CHANNELS,
+};
 
 pub struct TwoLevel;
 
@@ -34,22 +36,22 @@ impl EventWords for Words {
         bit(self.0.mask(w), |a| a.load(Ordering::Acquire))
     }
     fn clear_pending(&self, port: u32) {
-        bit(self.0.pending(port as usize / 64), |a| {
-            a.fetch_and(!(1 << (port % 64)), Ordering::AcqRel)
+        bit(self.0.pending(port_word(port)), |a| {
+            a.fetch_and(!port_bit(port), Ordering::AcqRel)
         });
     }
 }
 
 impl UnmaskWords for Words {
     fn clear_mask(&self, port: u32) {
-        bit(self.0.mask(port as usize / 64), |a| {
-            a.fetch_and(!(1 << (port % 64)), Ordering::AcqRel)
+        bit(self.0.mask(port_word(port)), |a| {
+            a.fetch_and(!port_bit(port), Ordering::AcqRel)
         });
     }
     fn test_pending(&self, port: u32) -> bool {
-        bit(self.0.pending(port as usize / 64), |a| {
+        bit(self.0.pending(port_word(port)), |a| {
             a.load(Ordering::Acquire)
-        }) & (1 << (port % 64))
+        }) & port_bit(port)
             != 0
     }
     fn test_and_set_selector(&self, w: usize) -> bool {
@@ -78,8 +80,8 @@ pub fn mask_all() {
 
 /// Whether `port`'s mask bit is set (ports without a bit count as masked).
 pub fn is_masked(port: u32) -> bool {
-    let m = |w: &Words| bit(w.0.mask(port as usize / 64), |a| a.load(Ordering::Acquire));
-    port >= NR_EVENT_CHANNELS || words().is_none_or(|w| m(&w) & (1 << (port % 64)) != 0)
+    let m = |w: &Words| bit(w.0.mask(port_word(port)), |a| a.load(Ordering::Acquire));
+    port >= NR_EVENT_CHANNELS || words().is_none_or(|w| m(&w) & port_bit(port) != 0)
 }
 
 impl Abi for TwoLevel {
@@ -102,8 +104,8 @@ impl Abi for TwoLevel {
     }
     fn mask(&self, port: u32) {
         if let Some(w) = words() {
-            bit(w.0.mask(port as usize / 64), |a| {
-                a.fetch_or(1 << (port % 64), Ordering::AcqRel)
+            bit(w.0.mask(port_word(port)), |a| {
+                a.fetch_or(port_bit(port), Ordering::AcqRel)
             });
         }
     }
@@ -123,7 +125,7 @@ impl Abi for TwoLevel {
     }
     fn queued(&self, port: u32) -> bool {
         let sel = |w: &Words| w.0.selector().load(Ordering::Acquire);
-        let signalled = |w: &Words| sel(w) & (1 << (port / 64)) != 0;
+        let signalled = |w: &Words| sel(w) & (1 << port_word(port)) != 0;
         words().is_some_and(|w| port < NR_EVENT_CHANNELS && w.test_pending(port) && signalled(&w))
     }
     fn closed(&self, _port: u32) {}

@@ -28,6 +28,11 @@ impl Client {
         }
     }
 
+    /// Reply bytes the daemon published that we have not consumed (validated indexes).
+    pub fn replies_waiting(&self) -> Result<usize, xp_core::xs::RingError> {
+        xp_core::xs::ring::rsp_available(self.ring.inner())
+    }
+
     pub fn policy(&self) -> NotifyPolicy {
         self.policy
     }

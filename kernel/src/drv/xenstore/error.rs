@@ -62,6 +62,12 @@ pub struct ErrName(pub XsError);
 impl fmt::Display for ErrName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
+            XsError::Unknown(u) if u.is_truncated() => write!(
+                f,
+                "unknown error \"{}...\" ({} bytes sent)",
+                u.as_bytes().escape_ascii(),
+                u.sent_len()
+            ),
             XsError::Unknown(u) => write!(f, "unknown error \"{}\"", u.as_bytes().escape_ascii()),
             e => f.write_str(core::str::from_utf8(e.name()).unwrap_or("?")),
         }

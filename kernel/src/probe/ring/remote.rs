@@ -18,7 +18,7 @@ use alloc::format;
 use alloc::string::String;
 use xp_core::ringep::FrontEp;
 use xp_core::ringmsg::Layout;
-use xp_core::xenbus::XenbusState as S;
+use xp_core::xenbus::{front_step, FrontStep, XenbusState as S};
 
 /// What a frontend publishes for a round.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -41,8 +41,13 @@ fn err<E: core::fmt::Display>(what: &'static str) -> impl Fn(E) -> String {
     move |e| format!("{what}: {e}")
 }
 
-/// Initialising -> (page, port, ring header) -> Initialised -> the backend's answer.
-fn connect(ctx: &mut Ctx<'_>, dev: &Dev, how: Publish) -> Result<(FrontConn, S), String> {
+/// Initialising -> (page, port, ring header) -> Initialised -> the backend's answer and
+/// what `front_step` makes of it (Run: we are Connected; Close: the backend refused).
+fn connect(
+    ctx: &mut Ctx<'_>,
+    dev: &Dev,
+    how: Publish,
+) -> Result<(FrontConn, S, FrontStep), String> {
     dev.set_state(S::INITIALISING)?;
     let mut page = GrantedPage::new(dev.peer, false).map_err(err("grant"))?;
     let layout = Layout::for_payload(16).ok_or("layout")?;
@@ -60,18 +65,19 @@ fn connect(ctx: &mut Ctx<'_>, dev: &Dev, how: Publish) -> Result<(FrontConn, S),
         .write(&format!("{}/event-channel", dev.own), &format!("{port}"))?;
     let t = now_ns();
     dev.set_state(S::INITIALISED)?;
-    let s = dev.await_peer(|s| matches!(s, S::CONNECTED | S::CLOSING | S::CLOSED))?;
-    if s == S::CONNECTED {
+    let s = dev.await_peer(|s| front_step(S::INITIALISED, s) != FrontStep::Wait)?;
+    let step = front_step(S::INITIALISED, s);
+    if step == FrontStep::Run {
         ctx.metric("xenbus_connect_ns", now_ns() - t, "ns", "n=1: frontend writes Initialised -> sees backend Connected through its watch (pvclock; xenstore round trips included)");
         dev.set_state(S::CONNECTED)?;
     }
-    Ok((FrontConn { page, port, ep }, s))
+    Ok((FrontConn { page, port, ep }, s, step))
 }
 
 /// Closing -> the backend unmaps and says Closed -> end access, close the port.
 fn disconnect(ctx: &mut Ctx<'_>, dev: &Dev, mut c: FrontConn, last: bool) {
     let _ = dev.set_state(S::CLOSING);
-    if let Err(e) = dev.await_peer(|s| s == S::CLOSED) {
+    if let Err(e) = dev.await_peer(|s| front_step(S::CLOSING, s) == FrontStep::Closed) {
         ctx.error(format_args!("backend did not close: {e}"));
     }
     let deadline = now_ns() + 5_000_000_000;
@@ -107,11 +113,11 @@ pub fn front(ctx: &mut Ctx<'_>, cfg: &Cfg) {
     let Some(dev) = front_device(ctx, "backend") else {
         return;
     };
-    let (c, s) = match connect(ctx, &dev, Publish::Honest) {
+    let (c, s, step) = match connect(ctx, &dev, Publish::Honest) {
         Ok(r) => r,
         Err(e) => return ctx.error(e),
     };
-    if s == S::CONNECTED {
+    if step == FrontStep::Run {
         measure(ctx, cfg, &dev, &c);
     } else {
         ctx.check("backend_connects", false, "Connected", s);
@@ -156,8 +162,8 @@ pub fn hostile(ctx: &mut Ctx<'_>, cfg: &Cfg) {
         }
     }
     match connect(ctx, &dev, Publish::Honest) {
-        Ok((c, s)) => {
-            let n = if s == S::CONNECTED {
+        Ok((c, s, step)) => {
+            let n = if step == FrontStep::Run {
                 honest_rtts(&c, cfg.timeout_ns)
             } else {
                 None
@@ -183,8 +189,8 @@ fn attack_round(ctx: &mut Ctx<'_>, dev: &Dev, a: Attack) -> Result<(), String> {
         Attack::BadEvtchn => Publish::ClosedPort,
         _ => Publish::Honest,
     };
-    let (c, s) = connect(ctx, dev, how)?;
-    let after = if s == S::CONNECTED {
+    let (c, s, step) = connect(ctx, dev, how)?;
+    let after = if step == FrontStep::Run {
         strike(dev, &c, a)?
     } else {
         s
@@ -206,8 +212,10 @@ fn strike(dev: &Dev, c: &FrontConn, a: Attack) -> Result<S, String> {
         if h.done() && done_at == 0 {
             done_at = t;
         }
-        if let Some(s @ (S::CLOSING | S::CLOSED)) = dev.peer_moved() {
-            return Ok(s);
+        if let Some(s) = dev.peer_moved() {
+            if front_step(S::CONNECTED, s) == FrontStep::Close {
+                return Ok(s);
+            }
         }
         if (done_at != 0 && t > done_at + 3 * WATCHDOG_NS) || t > deadline {
             return Ok(dev.peer_state());
