@@ -138,18 +138,42 @@ fn stall_text(s: &mut String, t: &StallTrace) {
     }
 }
 
-/// The HTML section: the same lines, preformatted.
+/// The HTML section: per stall, its lines preformatted under a heading of its own
+/// (`#xentrace-stall-N`, N as in the stalls table's order).
 pub fn html(h: &mut String, run: &Run, trace: &Path) {
-    let mut body = String::new();
-    text(&mut body, run, trace);
-    let esc = body
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
     let _ = write!(
         h,
-        "<h2 id=\"xentrace\">Xen's view of the stalls (xentrace)</h2><pre>{esc}</pre>"
+        "<h2 id=\"xentrace\">Xen's view of the stalls (xentrace {})</h2>",
+        esc(&trace.display().to_string())
     );
+    let traces = match stall_traces(run, trace) {
+        Ok(t) => t,
+        Err(e) => return h.push_str(&format!("<p>{}</p>", esc(&e))),
+    };
+    for t in &traces {
+        let mut body = String::new();
+        stall_text(&mut body, t);
+        let title = body
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_end_matches(':');
+        let rest: Vec<&str> = body.lines().skip(1).collect();
+        let _ = write!(
+            h,
+            "<h3 id=\"xentrace-stall-{}\">{}</h3><pre>{}</pre>",
+            t.index,
+            esc(title),
+            esc(&rest.join("\n"))
+        );
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

@@ -248,3 +248,28 @@ fn the_gap_expectation_holds_for_the_planted_silence_and_fails_otherwise() {
         .unwrap()
         .ends_with("found: no guest vCPU event inside any stall"));
 }
+
+#[test]
+fn the_html_report_gives_each_stall_its_own_timeline_under_its_number() {
+    let log = include_str!("testdata/planted-timer-1000ms.stall.log");
+    let run = crate::report::from_log("planted.log".into(), log);
+    let path = std::env::temp_dir().join(format!("xp-xtrace-html-{}.bin", std::process::id()));
+    std::fs::write(
+        &path,
+        include_bytes!("testdata/planted-timer-1000ms.xentrace"),
+    )
+    .unwrap();
+    let mut h = String::new();
+    super::html(&mut h, &run, &path);
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        h.contains("<h3 id=\"xentrace-stall-1\">stall 1 (system "),
+        "{h}"
+    );
+    assert!(h.contains("singleshot timer fired; PLANTED FAULT"), "{h}");
+    assert!(h.contains("d1v0: nothing for 1000.0"), "{h}");
+    assert!(
+        !h.contains("<h3 id=\"xentrace-stall-2\""),
+        "one stall in the log"
+    );
+}
