@@ -23,6 +23,8 @@ pub const USAGE: &[&str] = &[
     "--xenstored c|ocaml",
     "--xen-release 4.17|4.20",
     "--out DIR",
+    "--only planted",
+    "--unarmed-duration S",
 ];
 
 pub const HELP: &str = "\
@@ -31,7 +33,10 @@ pub const HELP: &str = "\
       --xenstored c|ocaml    which xenstored the domU runs use (default ocaml)
       --xen-release R        which Xen release the lab boots (default 4.17)
       --json FILE            where the figures go (default lab-out/bench/bench.json)
-      --out DIR              where the lab runs write their logs (default lab-out/bench)";
+      --out DIR              where the lab runs write their logs (default lab-out/bench)
+      --only planted         only issue 12's figures (planted-fault Xen: build time, recall,
+                             false positives, boot beside stock, stock runs interleaved)
+      --unarmed-duration S   guest time of the false-positive run (default 3600)";
 
 /// What the bench runs share.
 pub struct Ctx {
@@ -39,6 +44,8 @@ pub struct Ctx {
     pub out: PathBuf,
     pub repeat: usize,
     pub base: RunOpts,
+    /// Guest time of the unarmed planted run (false positives), seconds.
+    pub unarmed_s: u64,
 }
 
 impl Ctx {
@@ -72,6 +79,11 @@ pub fn main(mut a: Args) -> Result<i32> {
         .map_or_else(|| crate::build::root().join("lab-out/bench"), PathBuf::from);
     let xs = a.choice("--xenstored", &["c", "ocaml"])?;
     let release = a.value("--xen-release")?;
+    let only = a.choice("--only", &["planted"])?;
+    let unarmed_s: u64 = a
+        .number("--unarmed-duration", "seconds >= 10")?
+        .unwrap_or(3600)
+        .max(10);
     a.finish()?;
     let release = release.map_or(Ok(crate::lab::Release::X417), |r| {
         crate::lab::Release::parse(&r)
@@ -91,9 +103,13 @@ pub fn main(mut a: Args) -> Result<i32> {
         out,
         repeat,
         base,
+        unarmed_s,
     };
     let load_before = loadavg();
-    let (figs, env) = measure::all(&ctx)?;
+    let (figs, env) = match only {
+        Some(_) => planted::only(&ctx)?,
+        None => measure::all(&ctx)?,
+    };
     let doc = json!({
         "kind": "xenprobe-bench",
         "xen_version": env.xen_version,

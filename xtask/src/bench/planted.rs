@@ -3,9 +3,10 @@
 //! * `planted_recall`: planted 1000 ms timer wake-up losses (every 60th timer event from the
 //!   100th: `planted-timer-wake=100,1000,60`) counted in Xen's own log ("PLANTED FAULT: ...
 //!   deferred"), against the stall probe's lost_wakeup stalls of 1.0 s +-10 %.
-//! * `planted_false_positives`: lost_wakeup stalls in one hour of guest time (10 ms beats) on
-//!   the same build with no fault armed.
-//! * `planted_boot_wall` beside `lab_wall_domu`: the platform-probe run on the planted build.
+//! * `planted_false_positives`: lost_wakeup stalls in one hour of guest time (10 ms beats;
+//!   `--unarmed-duration` to shorten it) on the same build with no fault armed.
+//! * `planted_boot_wall` beside `lab_wall_domu`: the platform-probe run on the planted build
+//!   (with `--only planted`, the stock runs are made here, interleaved with the planted ones).
 //! * `xen_build_wall`: the last `cargo xtask xen-build` (hypervisor only).
 
 use super::{median, missing, Ctx};
@@ -15,7 +16,15 @@ use anyhow::Result;
 
 const PLANTED_MS: f64 = 1000.0;
 
-pub fn figures(ctx: &Ctx) -> Result<Vec<Figure>> {
+/// Issue 12's figures alone (`bench --only planted`): with the stock domU runs interleaved
+/// with the planted ones, so that both boot times see the same load.
+pub fn only(ctx: &Ctx) -> Result<(Vec<Figure>, super::measure::EnvInfo)> {
+    let f = figures(ctx, true)?;
+    Ok((f, super::measure::EnvInfo { xen_version: None }))
+}
+
+/// `stock`: also time the stock hypervisor's domU run (`lab_wall_domu`), interleaved.
+pub fn figures(ctx: &Ctx, stock: bool) -> Result<Vec<Figure>> {
     let built = match crate::xenbuild::ensure(false) {
         Ok(b) => b,
         Err(e) => {
@@ -28,21 +37,27 @@ pub fn figures(ctx: &Ctx) -> Result<Vec<Figure>> {
     let mut f = vec![build_wall(&built)];
     let recall = ctx.run("planted-recall", |o| {
         o.xen = Some(xen.clone());
-        o.xen_args = "planted-timer-wake=100,1000,60".into();
+        o.xen_args = RECALL_ARGS.into();
         o.cmdline = "probes=stall duration=40 stall.period=10ms".into();
         o.timeout_s = 300;
     })?;
     f.push(recall_figure(&recall));
-    let unarmed = ctx.run("planted-unarmed-1h", |o| {
+    let unarmed = ctx.run("planted-unarmed", |o| {
         o.xen = Some(xen.clone());
         o.cpus.pcpus = 2;
-        o.cmdline = "probes=stall duration=3600 stall.period=10ms stall.summary=600s".into();
-        o.timeout_s = 4000;
+        o.cmdline = format!(
+            "probes=stall duration={} stall.period=10ms stall.summary=60s",
+            ctx.unarmed_s
+        );
+        o.timeout_s = ctx.unarmed_s + 400;
     })?;
-    f.push(false_positives(&unarmed));
-    f.push(boot_wall(ctx, &xen)?);
+    f.push(false_positives(&unarmed, ctx.unarmed_s));
+    f.extend(boot_wall(ctx, &xen, stock)?);
     Ok(f)
 }
+
+/// Every 60th blocked timer wake-up from the 100th deferred by 1000 ms.
+const RECALL_ARGS: &str = "planted-timer-wake=100,1000,60";
 
 fn all_missing(why: &str) -> Vec<Figure> {
     [
@@ -94,7 +109,7 @@ pub fn caught(o: &Outcome) -> usize {
 fn recall_figure(o: &Outcome) -> Figure {
     let (planted, caught) = (planted_in_log(o), caught(o));
     let method = format!(
-        "stall probe (10 ms beats, 40 s) on the planted build with planted-timer-wake=100,1000,60: \
+        "stall probe (10 ms beats, 40 s) on the planted build with {RECALL_ARGS}: \
          lost_wakeup stalls of 1000 ms +-10 % ({caught}) / deferrals in Xen's log ({planted}); {}",
         o.verdict.name()
     );
@@ -118,7 +133,8 @@ fn recall_figure(o: &Outcome) -> Figure {
     fig
 }
 
-fn false_positives(o: &Outcome) -> Figure {
+fn false_positives(o: &Outcome, secs: u64) -> Figure {
+    let stalls = o.parsed.of_kind("stall").count();
     let lost = o
         .parsed
         .of_kind("stall")
@@ -130,8 +146,8 @@ fn false_positives(o: &Outcome) -> Figure {
         .filter_map(|r| r["beats"].as_u64())
         .sum();
     let method = format!(
-        "lost_wakeup stalls in 1 h of guest time (stall probe, 10 ms beats: {beats} beats) on the \
-         planted build, no fault armed, dom0 on its own pCPU; {}",
+        "lost_wakeup stalls in {secs} s of guest time (stall probe, 10 ms beats: {beats} beats) on \
+         the planted build, no fault armed, dom0 on its own pCPU; {}",
         o.verdict.name()
     );
     if beats == 0 {
@@ -142,38 +158,62 @@ fn false_positives(o: &Outcome) -> Figure {
             "the run produced no summary",
         );
     }
-    Figure::new(
+    let mut fig = Figure::new(
         "planted_false_positives".into(),
         lost as f64,
         "count",
         Some(beats),
         &method,
-    )
+    );
+    fig.note = Some(format!(
+        "{lost} lost_wakeup of {stalls} stalls above 100 ms in {secs} s guest time"
+    ));
+    fig
 }
 
-fn boot_wall(ctx: &Ctx, xen: &std::path::Path) -> Result<Figure> {
-    let runs: Vec<Outcome> = (0..ctx.repeat)
-        .map(|i| {
-            ctx.run(&format!("planted-platform-{i}"), |o| {
-                o.xen = Some(xen.to_path_buf());
-                o.cmdline = "probes=platform".into();
-            })
-        })
-        .collect::<Result<_>>()?;
+/// The planted build's warm domU platform run (and with `stock`, the stock hypervisor's,
+/// interleaved run by run); each is primed first so that the timed runs restore a saved lab.
+fn boot_wall(ctx: &Ctx, xen: &std::path::Path, stock: bool) -> Result<Vec<Figure>> {
+    let planted = |o: &mut crate::run::RunOpts| {
+        o.xen = Some(xen.to_path_buf());
+        o.cmdline = "probes=platform".into();
+    };
+    let plain = |o: &mut crate::run::RunOpts| o.cmdline = "probes=platform".into();
+    ctx.run("planted-platform-prime", planted)?;
+    if stock {
+        ctx.run("stock-platform-prime", plain)?;
+    }
+    let (mut p, mut s) = (Vec::new(), Vec::new());
+    for i in 0..ctx.repeat {
+        p.push(ctx.run(&format!("planted-platform-{i}"), planted)?);
+        if stock {
+            s.push(ctx.run(&format!("stock-platform-{i}"), plain)?);
+        }
+    }
+    let mut f = vec![wall_figure(
+        "planted_boot_wall",
+        &p,
+        "--xen <planted build>, no fault armed",
+    )];
+    if stock {
+        f.push(wall_figure(
+            "lab_wall_domu",
+            &s,
+            "the stock hypervisor, interleaved with planted_boot_wall's runs",
+        ));
+    }
+    Ok(f)
+}
+
+fn wall_figure(name: &str, runs: &[Outcome], what: &str) -> Figure {
     let secs: Vec<f64> = runs.iter().map(|o| o.lab.wall.as_secs_f64()).collect();
     let method = format!(
-        "wall time of run::execute with --xen <planted build>, platform probe as a domU, no fault \
-         armed (as lab_wall_domu, same session); median of {} runs",
+        "wall time of run::execute, platform probe as a domU, saved lab restored, {what}; \
+         median of {} runs",
         secs.len()
     );
-    Ok(match median(secs.clone()) {
-        Some(m) => Figure::new(
-            "planted_boot_wall".into(),
-            m,
-            "s",
-            Some(secs.len() as u64),
-            &method,
-        ),
-        None => missing("planted_boot_wall", "s", &method, "no run"),
-    })
+    match median(secs.clone()) {
+        Some(m) => Figure::new(name.into(), m, "s", Some(secs.len() as u64), &method),
+        None => missing(name, "s", &method, "no run"),
+    }
 }
