@@ -17,6 +17,7 @@ mod mm;
 mod probe;
 mod report;
 mod shmem;
+mod smp;
 mod time;
 mod xen;
 
@@ -31,6 +32,8 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 extern "C" fn xen_start(si: *const StartInfo) -> ! {
     let entry_tsc = arch::rdtsc();
     let trap_table_rc = arch::traps::init();
+    // Per-vCPU data (arch::percpu) works from here on; a refusal leaves only vCPU 0 usable.
+    arch::percpu::init_boot_vcpu();
     // SAFETY: Xen passes the virtual address of a mapped start_info page, which it writes
     // before entry only (no suspend/resume here) and which the heap never covers.
     let si: &'static StartInfo = unsafe { &*si };
@@ -91,7 +94,7 @@ fn console_init(si: &StartInfo) {
 fn events_init() -> probe::EventsInfo {
     let callbacks = drv::evtchn::init();
     let timer = callbacks.and_then(|_| drv::timer::init());
-    let runstate = drv::runstate::init();
+    let runstate = drv::runstate::init(0);
     for (what, err) in [
         ("event callbacks", callbacks.err()),
         ("timer", timer.err()),
@@ -166,6 +169,7 @@ fn run(env: &probe::Env) -> ! {
     });
     let outcome = match cmd {
         Ok(cmd) if !evtchn_abi(cmd.evtchn_abi) => Outcome::Error,
+        Ok(cmd) if !vcpus(env.si, cmd.vcpus) => Outcome::Error,
         Ok(cmd) => cmd.probes().fold(Outcome::Success, |acc, p| {
             acc.worst(probe::run(p, &cmd, env))
         }),
@@ -195,6 +199,26 @@ fn evtchn_abi(requested: Option<xp_core::cmdline::EvtchnAbi>) -> bool {
                 ),
                 _ => crate::println!("event channels: 2-level"),
             }
+            true
+        }
+        Err(e) => {
+            report::error(format_args!("command line: {e}"));
+            false
+        }
+    }
+}
+
+/// Start the vCPUs to use (`vcpus=`, default all the domain has); false (after an ERROR
+/// record) when `vcpus=` asks for more than the domain has.
+fn vcpus(si: &StartInfo, requested: Option<u64>) -> bool {
+    match smp::start_all(si, requested) {
+        Ok(n) => {
+            let available = smp::available();
+            crate::println!("vCPUs: {n} running of {available} the domain has");
+            report::record("vcpus", |o| {
+                o.u64("running", n.into())
+                    .u64("available", available.into())
+            });
             true
         }
         Err(e) => {

@@ -93,6 +93,11 @@ pub const GLOBAL_KEYS: &[OptSpec] = &[
         kind: OptKind::Choice(&["2l", "fifo"]),
         help: "event-channel ABI: 2-level, or FIFO (default: FIFO where Xen offers it)",
     },
+    OptSpec {
+        key: "vcpus",
+        kind: OptKind::U64 { min: 1, max: 64 },
+        help: "vCPUs to use (default: every vCPU the domain has)",
+    },
 ];
 
 /// `evtchn.abi=`: the event-channel ABI the kernel is asked to use.
@@ -127,6 +132,8 @@ pub struct Cmdline<'a> {
     pub exit: ExitMode,
     /// `evtchn.abi=`, if given (absent: FIFO where Xen offers it, else 2-level).
     pub evtchn_abi: Option<EvtchnAbi>,
+    /// `vcpus=`, if given (absent: every vCPU the domain has).
+    pub vcpus: Option<u64>,
     opts: [(&'a str, &'a str, &'a str); MAX_OPTS],
     nopts: usize,
 }
@@ -312,6 +319,7 @@ impl<'a> Cmdline<'a> {
             loglevel: None,
             exit: ExitMode::Shutdown,
             evtchn_abi: None,
+            vcpus: None,
             opts: [("", "", ""); MAX_OPTS],
             nopts: 0,
         };
@@ -326,7 +334,9 @@ impl<'a> Cmdline<'a> {
                     seen_probes = true;
                     c.set_probes(value.split(',').filter(|p| !p.is_empty()), registry)?;
                 }
-                "duration" | "loglevel" | "exit" | "evtchn.abi" => c.set_global(key, value)?,
+                "duration" | "loglevel" | "exit" | "evtchn.abi" | "vcpus" => {
+                    c.set_global(key, value)?
+                }
                 _ => c.add_option(key, value, registry)?,
             }
         }
@@ -381,6 +391,7 @@ impl<'a> Cmdline<'a> {
                 .replace(parse_u64(value).unwrap_or(0))
                 .is_some(),
             "loglevel" => self.loglevel.replace(value).is_some(),
+            "vcpus" => self.vcpus.replace(parse_u64(value).unwrap_or(1)).is_some(),
             "evtchn.abi" => {
                 let abi = if value == "2l" {
                     EvtchnAbi::TwoLevel
@@ -542,10 +553,10 @@ impl<R> fmt::Display for Explain<'_, '_, R> {
         let names = || reg.iter().map(|p| &p.name);
         match *self.0 {
             CmdlineError::NotKeyValue(t) => {
-                write!(f, "'{t}' is not key=value (keys: probes, duration, loglevel, exit, evtchn.abi, <probe>.<option>)")
+                write!(f, "'{t}' is not key=value (keys: probes, duration, loglevel, exit, evtchn.abi, vcpus, <probe>.<option>)")
             }
             CmdlineError::UnknownKey(k) => {
-                write!(f, "unknown key '{k}' (accepted: probes, duration, loglevel, exit, evtchn.abi, <probe>.<option> for probes ")?;
+                write!(f, "unknown key '{k}' (accepted: probes, duration, loglevel, exit, evtchn.abi, vcpus, <probe>.<option> for probes ")?;
                 join(f, names())?;
                 f.write_str(")")
             }

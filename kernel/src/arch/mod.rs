@@ -10,6 +10,7 @@
 
 pub mod hypercall;
 pub mod io;
+pub mod percpu;
 pub mod raise;
 pub mod traps;
 

@@ -122,8 +122,10 @@ pub fn with<R>(f: impl FnOnce(&mut Console) -> R) -> R {
 /// Force the console unlocked; only for the crash path, where the lock holder can never resume.
 pub fn break_lock() {
     if CONSOLE.is_locked() {
-        // SAFETY: single vCPU and no event handlers: whoever held the lock was interrupted by
-        // the fault or panic we are now reporting and will never run again.
+        // SAFETY: no event handler prints, so the holder is either this vCPU, interrupted by
+        // the fault or panic we are now reporting (it never runs again), or a sibling vCPU
+        // mid-line: the crash report may then interleave with that line, and the domain
+        // ends right after it, so the sibling's guard is never used again.
         unsafe { CONSOLE.force_unlock() };
     }
 }

@@ -4,18 +4,19 @@
 //! command line's `evtchn.abi=` (default: FIFO where Xen offers it, as Linux
 //! does) is applied by [`select_abi`] before the probes run.
 //!
-//! Events stay masked (vcpu_info.evtchn_upcall_mask = 1) while xenprobe runs;
-//! they are delivered only inside [`block`], where SCHEDOP_block enables them
-//! atomically. Handlers therefore never interrupt code holding a lock, and
+//! Events stay masked (each vCPU's vcpu_info.evtchn_upcall_mask = 1) while xenprobe
+//! runs; they are delivered only inside [`block`], where SCHEDOP_block enables them
+//! atomically for the vCPU that blocks. Handlers therefore never interrupt code holding a lock, and
 //! must only record facts (atomics), not print.
 
 mod fifo;
 mod l2;
 
 use crate::xen::{evtchn as ops, sched, shared, XenError};
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use xp_core::cmdline::EvtchnAbi;
 use xp_core::evtchn_fifo::{choose_abi, wants_fifo, FifoUnavailable};
+use xp_core::evtchn_scan::NR_EVENT_CHANNELS;
 
 pub use fifo::STUCK as FIFO_STUCK;
 pub use fifo::{is_linked, BAD_LINKS as FIFO_BAD_LINKS, FIRST_BAD as FIFO_FIRST_BAD};
@@ -49,7 +50,49 @@ fn abi() -> &'static dyn Abi {
 
 /// The running vCPU.
 fn cpu() -> usize {
-    0
+    crate::arch::percpu::this_vcpu() as usize
+}
+
+/// The vCPU each 2-level port notifies (Xen binds every port to vCPU 0 unless told
+/// otherwise): a vCPU's scan skips ports of its siblings, as Linux's cpu_evtchn_mask does.
+static OWNER: [AtomicU8; NR_EVENT_CHANNELS as usize] =
+    [const { AtomicU8::new(0) }; NR_EVENT_CHANNELS as usize];
+
+/// The vCPU `port` notifies (0 for ports without a 2-level slot).
+pub fn owner(port: u32) -> u32 {
+    OWNER
+        .get(port as usize)
+        .map_or(0, |o| u32::from(o.load(Ordering::Acquire)))
+}
+
+/// Whether any port was ever bound to a vCPU other than 0 (else scans need no filter).
+static ANY_SIBLING_PORT: AtomicBool = AtomicBool::new(false);
+
+pub fn any_sibling_port() -> bool {
+    ANY_SIBLING_PORT.load(Ordering::Acquire)
+}
+
+fn set_owner(port: u32, vcpu: u32) {
+    if vcpu != 0 {
+        ANY_SIBLING_PORT.store(true, Ordering::Release);
+    }
+    if let Some(o) = OWNER.get(port as usize) {
+        o.store(vcpu as u8, Ordering::Release);
+    }
+}
+
+/// EVTCHNOP_bind_virq for `vcpu`, remembered as the port's owner.
+pub fn bind_virq(virq: u32, vcpu: u32) -> Result<u32, XenError> {
+    let port = ops::bind_virq(virq, vcpu)?;
+    set_owner(port, vcpu);
+    Ok(port)
+}
+
+/// EVTCHNOP_bind_ipi: a port that notifies `vcpu` when sent, remembered as its owner.
+pub fn bind_ipi(vcpu: u32) -> Result<u32, XenError> {
+    let port = ops::bind_ipi(vcpu)?;
+    set_owner(port, vcpu);
+    Ok(port)
 }
 
 /// Ports below this have a slot each; up to [`HIGH_SLOTS`] ports above it share a small table.
@@ -226,6 +269,7 @@ pub fn queued(port: u32) -> bool {
 /// EVTCHNOP_close; under FIFO the port is also taken off our queue.
 pub fn close(port: u32) -> Result<(), XenError> {
     ops::close(port)?;
+    set_owner(port, 0);
     abi().closed(port);
     Ok(())
 }
@@ -244,4 +288,4 @@ pub fn poll(ports: &[u32], deadline_ns: u64) -> i64 {
     sched::poll(ports, deadline_ns)
 }
 
-pub use ops::{alloc_unbound, bind_interdomain, bind_virq, send, set_priority, status};
+pub use ops::{alloc_unbound, bind_interdomain, send, set_priority, status};

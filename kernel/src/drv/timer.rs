@@ -1,7 +1,7 @@
 //! Time-outs on VCPUOP_set_singleshot_timer and VIRQ_TIMER.
 //!
-//! The 100 Hz periodic timer a PV vCPU starts with is stopped at boot. A
-//! small queue keeps several deadlines; the earliest is programmed into Xen.
+//! Per vCPU: the 100 Hz periodic timer a PV vCPU starts with is stopped when the vCPU
+//! starts, VIRQ_TIMER is bound on it, and a small queue keeps several deadlines; the earliest is programmed into Xen.
 //! The VIRQ_TIMER handler only records facts (when it fired, whether a
 //! deadline was armed, whether it came early); waiting code re-checks time.
 
@@ -10,45 +10,69 @@ use crate::time::now_ns;
 use crate::xen::{vcpu, XenError};
 use core::sync::atomic::{AtomicU64, Ordering::*};
 use spin::Mutex;
+use xp_core::smp::MAX_VCPUS;
 use xp_core::timerq::{TimerQueue, TimerQueueError};
 use xp_core::xen::event_channel::VIRQ_TIMER;
 
-/// The deadline currently programmed into Xen (0 = none).
-static ARMED: AtomicU64 = AtomicU64::new(0);
-/// VIRQ_TIMER deliveries, and those with no deadline armed / before the armed deadline.
+/// VIRQ_TIMER deliveries on all vCPUs, and those with no deadline armed / before the
+/// armed deadline.
 pub static FIRES: AtomicU64 = AtomicU64::new(0);
 pub static UNARMED: AtomicU64 = AtomicU64::new(0);
 pub static EARLY: AtomicU64 = AtomicU64::new(0);
 pub static MAX_EARLY_NS: AtomicU64 = AtomicU64::new(0);
-/// pvclock time at which the handler last ran.
-pub static LAST_FIRE_NS: AtomicU64 = AtomicU64::new(0);
 
 struct Queue {
     q: TimerQueue<16>,
     next_id: u32,
 }
-static QUEUE: Mutex<Queue> = Mutex::new(Queue {
-    q: TimerQueue::new(),
-    next_id: 1,
-});
+
+/// One vCPU's timer: its singleshot timer and VIRQ_TIMER are its own.
+struct VcpuTimer {
+    /// The deadline currently programmed into Xen (0 = none).
+    armed: AtomicU64,
+    fires: AtomicU64,
+    /// pvclock time at which the handler last ran.
+    last_fire_ns: AtomicU64,
+    queue: Mutex<Queue>,
+}
+
+static TIMERS: [VcpuTimer; MAX_VCPUS as usize] = [const {
+    VcpuTimer {
+        armed: AtomicU64::new(0),
+        fires: AtomicU64::new(0),
+        last_fire_ns: AtomicU64::new(0),
+        queue: Mutex::new(Queue {
+            q: TimerQueue::new(),
+            next_id: 1,
+        }),
+    }
+}; MAX_VCPUS as usize];
+
+/// The running vCPU's timer.
+fn mine() -> &'static VcpuTimer {
+    &TIMERS[crate::arch::percpu::this_vcpu() as usize % TIMERS.len()]
+}
 
 /// A queued deadline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimerId(u32);
 
-/// Stop the periodic timer and bind VIRQ_TIMER. Returns the timer's port.
+/// On the running vCPU: stop the periodic timer and bind its VIRQ_TIMER. Returns the port.
 pub fn init() -> Result<u32, XenError> {
     vcpu::stop_periodic_timer()?;
-    let port = evtchn::bind_virq(VIRQ_TIMER, 0)?;
+    let port = evtchn::bind_virq(VIRQ_TIMER, crate::arch::percpu::this_vcpu())?;
     evtchn::bind(port, on_timer)?;
     Ok(port)
 }
 
+/// Runs on the vCPU the port notifies (the scans skip siblings' ports).
 fn on_timer(_port: u32) {
     let now = now_ns();
-    let armed = ARMED.swap(0, AcqRel);
+    let t = mine();
+    let armed = t.armed.swap(0, AcqRel);
     FIRES.fetch_add(1, Relaxed);
-    LAST_FIRE_NS.store(now, Release);
+    t.fires.fetch_add(1, Release);
+    t.last_fire_ns.store(now, Release);
     if armed == 0 {
         UNARMED.fetch_add(1, Relaxed);
     } else if now < armed {
@@ -59,19 +83,19 @@ fn on_timer(_port: u32) {
 
 /// Program Xen's singleshot timer for `deadline_ns` directly (bypassing the queue).
 pub fn program(deadline_ns: u64) -> Result<(), XenError> {
-    ARMED.store(deadline_ns, Release);
+    mine().armed.store(deadline_ns, Release);
     vcpu::set_singleshot_timer(deadline_ns, false)
 }
 
 /// Cancel the deadline programmed into Xen (VCPUOP_stop_singleshot_timer).
 pub fn stop() -> Result<(), XenError> {
-    ARMED.store(0, Release);
+    mine().armed.store(0, Release);
     vcpu::stop_singleshot_timer()
 }
 
 /// Queue a deadline.
 pub fn add(deadline_ns: u64) -> Result<TimerId, TimerQueueError> {
-    let mut g = QUEUE.lock();
+    let mut g = mine().queue.lock();
     let id = g.next_id;
     g.next_id = g.next_id.wrapping_add(1).max(1);
     g.q.insert(deadline_ns, id)?;
@@ -80,16 +104,16 @@ pub fn add(deadline_ns: u64) -> Result<TimerId, TimerQueueError> {
 
 /// Remove a queued deadline (no effect if it already expired).
 pub fn cancel(id: TimerId) {
-    QUEUE.lock().q.cancel(id.0);
+    mine().queue.lock().q.cancel(id.0);
 }
 
 /// Drop expired deadlines and program the earliest remaining one.
 fn reprogram() {
     let now = now_ns();
-    let mut g = QUEUE.lock();
+    let mut g = mine().queue.lock();
     g.q.pop_expired(now).for_each(drop);
     if let Some(t) = g.q.earliest() {
-        if ARMED.load(Acquire) != t.deadline_ns {
+        if mine().armed.load(Acquire) != t.deadline_ns {
             let _ = program(t.deadline_ns);
         }
     }
@@ -130,16 +154,17 @@ pub struct Shot {
 
 /// Measure one singleshot wake-up for `deadline_ns`.
 pub fn shot(deadline_ns: u64) -> Result<Shot, XenError> {
-    let before = FIRES.load(Acquire);
+    let t = mine();
+    let before = t.fires.load(Acquire);
     program(deadline_ns)?;
     let mut blocks = 0;
-    while FIRES.load(Acquire) == before {
+    while t.fires.load(Acquire) == before {
         evtchn::block();
         blocks += 1;
     }
     let woke_ns = now_ns();
     Ok(Shot {
-        fired_ns: LAST_FIRE_NS.load(Acquire),
+        fired_ns: t.last_fire_ns.load(Acquire),
         woke_ns,
         blocks,
     })

@@ -11,6 +11,7 @@ mod selftest;
 mod stall;
 mod timer;
 mod vchan;
+mod wakeup;
 mod xenstore;
 mod xenstore_latency;
 mod xenstore_lazy;
@@ -192,6 +193,7 @@ pub const REGISTRY: &[ProbeSpec<RunFn>] = &[
     xenstore_lazy::SPEC,
     timer::SPEC,
     stall::SPEC,
+    wakeup::SPEC,
     selftest::PANIC,
     selftest::FAULT,
     selftest::VERDICT,

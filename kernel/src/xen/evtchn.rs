@@ -97,3 +97,9 @@ pub fn set_priority(port: u32, priority: u32) -> Result<(), XenError> {
 pub fn unmask(port: u32) -> Result<(), XenError> {
     op(EVTCHNOP_UNMASK, "EVTCHNOP_unmask", &mut { port })
 }
+
+/// EVTCHNOP_bind_ipi: a port of ours whose EVTCHNOP_send notifies `vcpu`.
+pub fn bind_ipi(vcpu: u32) -> Result<u32, XenError> {
+    let mut a = BindIpi { vcpu, port: 0 };
+    op(EVTCHNOP_BIND_IPI, "EVTCHNOP_bind_ipi", &mut a).map(|_| a.port)
+}

@@ -1,14 +1,16 @@
 //! The shared_info page: mapped once at boot over a page cell of the image,
 //! then read through the shared-memory layer (atomics at the offsets xp_core
-//! asserts); Xen writes it concurrently.
+//! asserts); Xen writes it concurrently. Each vCPU's vcpu_info is in shared_info's
+//! legacy array until it is registered in a page of ours (VCPUOP_register_vcpu_info).
 
 use crate::shmem::{OutOfRange, PageCell, SharedMem, SharedPage};
 use core::cell::Cell;
-use core::mem::offset_of;
+use core::mem::{offset_of, size_of};
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use xp_core::evtchn_scan::{port_bit, port_word};
 use xp_core::pvclock::{read_consistent, wc_sec_from_parts};
-use xp_core::xen::shared_info::{SharedInfo, VcpuInfo, EVTCHN_WORDS};
+use xp_core::smp::MAX_VCPUS;
+use xp_core::xen::shared_info::{SharedInfo, VcpuInfo, EVTCHN_WORDS, LEGACY_MAX_VCPUS};
 use xp_core::xen::vcpu::VcpuTimeInfo;
 
 /// The page of the image whose mapping is replaced by the shared_info frame.
@@ -56,16 +58,49 @@ fn page() -> Option<SharedPage<'static>> {
         .then(|| SharedPage::new(&SHARED_INFO_PAGE))
 }
 
-/// Offset of vCPU 0's vcpu_info field at `field` (offset inside `struct vcpu_info`).
-const fn vcpu0(field: usize) -> usize {
-    offset_of!(SharedInfo, vcpu_info) + field
+/// Registered vcpu_infos (VCPUOP_register_vcpu_info): one 64-byte slot per vCPU.
+static VCPU_INFO_PAGE: PageCell = PageCell::new();
+static REGISTERED: [AtomicBool; MAX_VCPUS as usize] =
+    [const { AtomicBool::new(false) }; MAX_VCPUS as usize];
+
+/// Where `cpu`'s vcpu_info is now: its registered slot, or shared_info's legacy array
+/// (the first 32 vCPUs). Xen writes only the current one, so every access goes here.
+fn vcpu_info(cpu: u32) -> Option<(SharedPage<'static>, usize)> {
+    let size = size_of::<VcpuInfo>();
+    if REGISTERED.get(cpu as usize)?.load(Ordering::Acquire) {
+        return Some((SharedPage::new(&VCPU_INFO_PAGE), cpu as usize * size));
+    }
+    let legacy = (cpu as usize) < LEGACY_MAX_VCPUS;
+    let off = offset_of!(SharedInfo, vcpu_info) + cpu as usize * size;
+    legacy.then(page).flatten().map(|p| (p, off))
 }
 
-/// A consistent copy of vCPU 0's time info: xp_core's version protocol (version,
-/// body, version, each an Acquire load), retried a bounded number of times.
+/// The running vCPU's vcpu_info.
+fn my_vcpu_info() -> Option<(SharedPage<'static>, usize)> {
+    vcpu_info(crate::arch::percpu::this_vcpu())
+}
+
+/// Move `cpu`'s vcpu_info into our page (slot `cpu`); Xen copies the old contents over and
+/// marks every event pending once, so nothing raised meanwhile is lost.
+pub fn register_vcpu_info(cpu: u32) -> Result<(), super::XenError> {
+    let bad = |call| super::XenError { call, rc: -22 };
+    let slot = REGISTERED
+        .get(cpu as usize)
+        .ok_or(bad("vcpu_info slot (vCPU id above 63)"))?;
+    let mfn = crate::mm::va_to_mfn(VCPU_INFO_PAGE.va()).ok_or(bad("vcpu_info page frame"))?;
+    let offset = cpu * size_of::<VcpuInfo>() as u32;
+    // SAFETY: VCPU_INFO_PAGE is a page of our image reached only through SharedPage, and
+    // slot `cpu` is this vCPU's for the life of the domain.
+    unsafe { super::vcpu::register_vcpu_info(cpu, mfn, offset)? };
+    slot.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// A consistent copy of the running vCPU's time info: xp_core's version protocol
+/// (version, body, version, each an Acquire load), retried a bounded number of times.
 pub fn time_info() -> Result<VcpuTimeInfo, ClockError> {
-    let p = page().ok_or(ClockError::NotMapped)?;
-    let t = vcpu0(offset_of!(VcpuInfo, time));
+    let (p, vi) = my_vcpu_info().ok_or(ClockError::NotMapped)?;
+    let t = vi + offset_of!(VcpuInfo, time);
     let seen = Cell::new(0);
     let version = || {
         seen.set(p.load32(t + offset_of!(VcpuTimeInfo, version)));
@@ -84,9 +119,10 @@ pub fn time_info() -> Result<VcpuTimeInfo, ClockError> {
     read_consistent(MAX_TRIES, version, body).ok_or(ClockError::Unsettled("vcpu_time_info"))
 }
 
-/// cr2 as Xen saved it for the last page fault (vcpu_info.arch.cr2), if mapped.
+/// cr2 as Xen saved it for the running vCPU's last page fault (vcpu_info.arch.cr2).
 pub fn fault_cr2() -> Option<u64> {
-    Some(page()?.load64(vcpu0(offset_of!(VcpuInfo, arch))))
+    let (p, vi) = my_vcpu_info()?;
+    Some(p.load64(vi + offset_of!(VcpuInfo, arch)))
 }
 
 /// Wall clock base (seconds, nanoseconds) at system time 0, read under wc_version.
@@ -104,18 +140,29 @@ pub fn wallclock() -> Result<(u64, u32), ClockError> {
     read_consistent(MAX_TRIES, version, body).ok_or(ClockError::Unsettled("wall clock"))
 }
 
-/// The 2-level event-channel bitmaps and vCPU 0's selector, as atomics.
+/// The 2-level event-channel bitmaps and one vCPU's selector and upcall flags, as atomics.
 ///
 /// Xen sets bits with locked operations; we only ever clear or test them
 /// atomically, never with plain word writes. A word index outside the 64
 /// words of a bitmap is an error, never clamped to another word.
 pub struct EventBits {
     p: SharedPage<'static>,
+    /// The vCPU's vcpu_info: its page and offset.
+    vp: SharedPage<'static>,
+    vi: usize,
+    /// Which vCPU.
+    pub cpu: u32,
 }
 
-/// The event bitmaps, once shared_info is mapped.
+/// The event bitmaps and the running vCPU's flags, once shared_info is mapped.
 pub fn events() -> Option<EventBits> {
-    page().map(|p| EventBits { p })
+    events_of(crate::arch::percpu::this_vcpu())
+}
+
+/// The event bitmaps and vCPU `cpu`'s flags.
+pub fn events_of(cpu: u32) -> Option<EventBits> {
+    let (vp, vi) = vcpu_info(cpu)?;
+    page().map(|p| EventBits { p, vp, vi, cpu })
 }
 
 impl EventBits {
@@ -137,22 +184,22 @@ impl EventBits {
     pub fn mask(&self, i: usize) -> Result<&'static AtomicU64, OutOfRange> {
         self.word(offset_of!(SharedInfo, evtchn_mask), i)
     }
-    /// vCPU 0's `evtchn_pending_sel`.
+    /// The vCPU's `evtchn_pending_sel`.
     pub fn selector(&self) -> &'static AtomicU64 {
-        self.vcpu_field(self.p.u64(vcpu0(offset_of!(VcpuInfo, evtchn_pending_sel))))
+        let off = self.vi + offset_of!(VcpuInfo, evtchn_pending_sel);
+        self.vcpu_field(self.vp.u64(off))
     }
-    /// vCPU 0's `evtchn_upcall_pending`.
+    /// The vCPU's `evtchn_upcall_pending`.
     pub fn upcall_pending(&self) -> &'static AtomicU8 {
-        self.vcpu_field(
-            self.p
-                .u8(vcpu0(offset_of!(VcpuInfo, evtchn_upcall_pending))),
-        )
+        let off = self.vi + offset_of!(VcpuInfo, evtchn_upcall_pending);
+        self.vcpu_field(self.vp.u8(off))
     }
-    /// vCPU 0's `evtchn_upcall_mask` (1 = event delivery masked).
+    /// The vCPU's `evtchn_upcall_mask` (1 = event delivery masked).
     pub fn upcall_mask(&self) -> &'static AtomicU8 {
-        self.vcpu_field(self.p.u8(vcpu0(offset_of!(VcpuInfo, evtchn_upcall_mask))))
+        let off = self.vi + offset_of!(VcpuInfo, evtchn_upcall_mask);
+        self.vcpu_field(self.vp.u8(off))
     }
-    /// Fixed fields of vcpu_info 0 are inside the page (xp_core asserts the layout).
+    /// Fixed fields of a vcpu_info slot are inside the page (xp_core asserts the layout).
     fn vcpu_field<T>(&self, r: Result<T, OutOfRange>) -> T {
         r.unwrap_or_else(|e| panic!("vcpu_info field: {e}"))
     }

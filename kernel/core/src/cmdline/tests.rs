@@ -81,7 +81,7 @@ fn evtchn_abi_is_global_whatever_probes_run() {
         "{e}"
     );
     assert!(err("evtchn.abi=2l evtchn.abi=fifo").contains("'evtchn.abi' is given twice"));
-    assert!(err("bogus=1").contains("exit, evtchn.abi, <probe>"));
+    assert!(err("bogus=1").contains("exit, evtchn.abi, vcpus, <probe>"));
 }
 
 #[test]

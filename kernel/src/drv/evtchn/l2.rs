@@ -13,6 +13,16 @@ pub struct TwoLevel;
 
 struct Words(shared::EventBits);
 
+/// Bits of word `w` for ports that notify another vCPU than `cpu`.
+fn foreign(cpu: u32, w: usize) -> u64 {
+    if !super::any_sibling_port() {
+        return 0;
+    }
+    (0..64u32)
+        .filter(|&b| super::owner(w as u32 * 64 + b) != cpu)
+        .fold(0, |m, b| m | 1 << b)
+}
+
 /// A port's bit in a bitmap word. xp_core's scan only asks for words 0..64 and ports come
 /// from Xen's 2-level ABI (< 4096); anything else has no bit: reads see 0, writes do nothing.
 fn bit(r: Result<&'static AtomicU64, OutOfRange>, f: impl FnOnce(&AtomicU64) -> u64) -> u64 {
@@ -32,8 +42,10 @@ impl EventWords for Words {
     fn pending(&self, w: usize) -> u64 {
         bit(self.0.pending(w), |a| a.load(Ordering::Acquire))
     }
+    /// Masked for this scan: masked ports and the ports of sibling vCPUs (they are
+    /// signalled on their own vCPU and handled there).
     fn mask(&self, w: usize) -> u64 {
-        bit(self.0.mask(w), |a| a.load(Ordering::Acquire))
+        bit(self.0.mask(w), |a| a.load(Ordering::Acquire)) | foreign(self.0.cpu, w)
     }
     fn clear_pending(&self, port: u32) {
         bit(self.0.pending(port_word(port)), |a| {
@@ -111,6 +123,13 @@ impl Abi for TwoLevel {
     }
     fn unmask(&self, port: u32) {
         let Some(w) = words() else { return };
+        if super::owner(port) != w.0.cpu {
+            // Xen re-raises a pending event on the vCPU the port notifies.
+            if let Err(e) = crate::xen::evtchn::unmask(port) {
+                log::error!("unmask({port}): {e}");
+            }
+            return;
+        }
         if let UnmaskOutcome::Resent { run_now: true } = evtchn_scan::unmask(&w, port) {
             super::dispatch_pending();
         }

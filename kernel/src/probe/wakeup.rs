@@ -1,0 +1,178 @@
+//! Probe `wakeup`: does a wake-up that crosses vCPUs arrive?
+//!
+//! vCPU 0 kicks a blocked vCPU B through B's IPI event channel (EVTCHNOP_bind_ipi) and
+//! takes latency = time B's handler ran - time of the send; B echoes each kick back so
+//! vCPU 0 can block meanwhile. Beside it, the same-vCPU loopback (vCPU 0 kicks itself).
+//! A kick B has not taken within `threshold` is classified from B's runstate over the
+//! wait exactly as the stall probe classifies a gap (blocked past the send: a lost
+//! wake-up, a FAILURE). Then the vCPU down/up invariants: a vCPU taken down with
+//! VCPUOP_down is seen offline by its sibling, a kick sent to it is held (pending, not
+//! handled), and VCPUOP_up brings it back and delivers the kick.
+
+mod downup;
+
+use super::{Ctx, RunFn};
+use crate::drv::{runstate, timer};
+use crate::smp;
+use crate::time::now_ns;
+use alloc::boxed::Box;
+use core::sync::atomic::Ordering::*;
+use xp_core::cmdline::{OptKind, OptSpec, ProbeSpec};
+use xp_core::hist::Histogram;
+use xp_core::outcome::Outcome;
+use xp_core::runstate::Snapshot;
+use xp_core::stall::{classify, StallClass, StallInput, StallThresholds};
+
+pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
+    name: "wakeup",
+    about: "cross-vCPU wake-ups through IPI event channels beside same-vCPU loopback; lost wake-ups; vCPU down/up",
+    options: &[
+        OptSpec {
+            key: "samples",
+            kind: OptKind::U64 { min: 1, max: 10_000_000 },
+            help: "wake-ups per pair (default 10000)",
+        },
+        OptSpec {
+            key: "threshold",
+            kind: OptKind::Duration { min_ns: 100_000, max_ns: 60_000_000_000 },
+            help: "a wake-up not taken within this is classified (default 100ms)",
+        },
+    ],
+    run,
+};
+
+/// How long a late kick is still waited for before the pair is given up.
+const GIVE_UP_NS: u64 = 5_000_000_000;
+
+struct Cfg {
+    samples: u64,
+    threshold: u64,
+}
+
+pub fn run(ctx: &mut Ctx<'_>) {
+    let c = Cfg {
+        samples: ctx.cmd.opt_u64("wakeup", "samples", 10_000),
+        threshold: ctx.cmd.opt_duration_ns("wakeup", "threshold", 100_000_000),
+    };
+    let n = smp::count();
+    ctx.info(
+        "wakeup_config",
+        format_args!(
+            "{n} vCPUs, {} wake-ups per pair, event channels {}",
+            c.samples,
+            crate::drv::evtchn::abi_name()
+        ),
+    );
+    measure(ctx, &c, 0);
+    if n < 2 {
+        let seen = "1 vCPU (give the domain more with xl vcpus=, lab --vcpus)";
+        return ctx.check_as("cross_vcpu_pairs", Outcome::Skip, "2 or more vCPUs", seen);
+    }
+    let lost: u64 = (1..n).map(|b| measure(ctx, &c, b)).sum();
+    ctx.check(
+        "no_lost_wakeups",
+        lost == 0,
+        "0 wake-ups classified lost_wakeup",
+        lost,
+    );
+    downup::run(ctx, n - 1);
+}
+
+/// `samples` kicks from vCPU 0 to `b` (b = 0: loopback); returns the lost wake-ups.
+fn measure(ctx: &mut Ctx<'_>, c: &Cfg, b: u32) -> u64 {
+    let v = smp::vcpu(b);
+    v.echo.store(b != 0, Release);
+    let mut h = Box::new(Histogram::new());
+    let mut lost = 0;
+    for _ in 0..c.samples {
+        match one(ctx, c, b) {
+            Ok(ns) => h.record(ns),
+            Err(Late::Lost) => lost += 1,
+            Err(Late::Classified) => {}
+            Err(Late::GaveUp) => break,
+        }
+    }
+    v.echo.store(false, Release);
+    let (name, method) = if b == 0 {
+        (
+            "wake_loopback_vcpu0".into(),
+            "vCPU 0 sends to its own IPI port and blocks; handler time - send time",
+        )
+    } else {
+        (
+            alloc::format!("wake_vcpu0_to_vcpu{b}"),
+            "vCPU 0 sends to blocked vCPU's IPI port; its handler time - send time (pvclock)",
+        )
+    };
+    ctx.stats(&name, &h, "ns", method);
+    lost
+}
+
+enum Late {
+    /// Taken late; classified and reported (not a lost wake-up).
+    Classified,
+    /// Classified lost_wakeup.
+    Lost,
+    /// Never taken: the pair is given up.
+    GaveUp,
+}
+
+/// One kick to `b`: Ok(latency ns), or what happened to a kick not taken within the threshold.
+fn one(ctx: &mut Ctx<'_>, c: &Cfg, b: u32) -> Result<u64, Late> {
+    let v = smp::vcpu(b);
+    let k0 = v.kicks.load(Acquire);
+    let rs0 = (b != 0).then(|| runstate::of(b).ok()).flatten();
+    let t0 = now_ns();
+    if let Err(e) = smp::kick(b) {
+        ctx.error(format_args!("kick vCPU {b}: {e}"));
+        return Err(Late::GaveUp);
+    }
+    let taken = || v.kicks.load(Acquire) != k0;
+    if timer::wait_until(t0 + c.threshold, taken) {
+        return Ok(v.last_kick_ns.load(Relaxed).saturating_sub(t0));
+    }
+    let lost = late(ctx, b, t0, rs0);
+    if !timer::wait_until(t0 + GIVE_UP_NS, taken) {
+        ctx.error(format_args!(
+            "vCPU {b} did not take a kick in {} s; giving up this pair",
+            GIVE_UP_NS / 1_000_000_000
+        ));
+        return Err(Late::GaveUp);
+    }
+    Err(if lost { Late::Lost } else { Late::Classified })
+}
+
+/// Classify a kick `b` has not taken since `t0` from its runstate; true for lost_wakeup.
+fn late(ctx: &mut Ctx<'_>, b: u32, t0: u64, rs0: Option<Snapshot>) -> bool {
+    let now = now_ns();
+    let (Some(rs0), Ok(rs1)) = (rs0, runstate::of(b)) else {
+        ctx.error(format_args!(
+            "vCPU {b}'s runstate (VCPUOP_get_runstate_info) is not readable"
+        ));
+        return false;
+    };
+    let input = StallInput {
+        gap_ns: now - t0,
+        runstate: rs1.totals_at(now).since(&rs0.totals_at(t0)),
+        expected_wake_ns: Some(t0),
+        woke_ns: now,
+    };
+    let v = classify(&input, &StallThresholds::default());
+    let state = xp_core::xen::vcpu::RunstateState(rs1.state).name();
+    crate::println!(
+        "  LATE WAKE-UP of vCPU {b}: not taken {} us after the send, runstate now {state}: {}: {}",
+        input.gap_ns / 1000,
+        v.class.name(),
+        v.reason
+    );
+    let probe = ctx.probe;
+    crate::report::record("wakeup_late", |o| {
+        o.str("probe", probe)
+            .u64("vcpu", b.into())
+            .u64("waited_ns", input.gap_ns)
+            .str("state_now", state)
+            .str("class", v.class.name())
+            .str("reason", v.reason)
+    });
+    v.class == StallClass::LostWakeup
+}
