@@ -50,6 +50,7 @@ extern "C" fn xen_start(si: *const StartInfo) -> ! {
         report::error(format_args!("cannot map shared_info: {e}"));
         fatal::end(None);
     }
+    drv::logger::init(log_level(si));
     console_init(si);
     let events = events_init();
     let mem = match mm::init(si) {
@@ -72,6 +73,12 @@ extern "C" fn xen_start(si: *const StartInfo) -> ! {
         ready_ns: time::now_ns(),
     };
     run(&env)
+}
+
+/// `loglevel=` from the command line (parsed again, fully, by `run`), `info` without it.
+fn log_level(si: &'static StartInfo) -> &'static str {
+    let cmd = Cmdline::parse(si.cmdline(), probe::REGISTRY, probe::DEFAULT);
+    cmd.ok().and_then(|c| c.loglevel).unwrap_or("info")
 }
 
 /// The console ring for a domU, console_io for dom0.
@@ -152,7 +159,6 @@ fn run(env: &probe::Env) -> ! {
         .as_ref()
         .map_or(xp_core::cmdline::exit_mode_hint(text), |c| c.exit);
     fatal::configure(exit, env.si.is_dom0());
-    drv::logger::init(cmd.as_ref().ok().and_then(|c| c.loglevel).unwrap_or("info"));
     crate::println!(
         "xenprobe {VERSION} ({}) cmdline: {text:?}",
         if env.si.is_dom0() { "dom0" } else { "domU" }

@@ -174,6 +174,7 @@ pub fn init(si: &StartInfo) -> Result<MemInfo, MmError> {
     // SAFETY: [heap_start, +heap_bytes) is now mapped RW, belongs to this domain and is used
     // by nothing else; init is called once, before any allocation.
     unsafe { HEAP.lock().init(heap_start as *mut u8, heap_bytes as usize) };
+    log::debug!("heap: {heap_bytes} bytes at {heap_start:#x} ({n} pages after pfn {free})");
     Ok(MemInfo {
         nr_pages: si.nr_pages,
         heap_start,

@@ -107,11 +107,13 @@ static CONSOLE: Mutex<Console> = Mutex::new(Console {
 /// Use the PV console ring on `page` with event channel `port`.
 pub fn use_ring(page: SharedPage<'static>, port: u32) {
     CONSOLE.lock().backend = Backend::Ring(Ring { page, port });
+    log::debug!("console: ring page from the domain builder, event channel {port}");
 }
 
 /// Use HYPERVISOR_console_io (dom0).
 pub fn use_hypervisor() {
     CONSOLE.lock().backend = Backend::Hypervisor;
+    log::debug!("console: HYPERVISOR_console_io (dom0 has no console ring)");
 }
 
 /// Run `f` with the console locked, so what it writes is not interleaved.

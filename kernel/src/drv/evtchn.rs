@@ -156,6 +156,10 @@ pub fn select_abi(requested: Option<EvtchnAbi>) -> Result<EvtchnAbi, FifoUnavail
     }
     let abi = choose_abi(requested, tried.map(|r| r.map_err(|e| e.rc)))?;
     if abi == EvtchnAbi::Fifo {
+        log::debug!(
+            "event channels: FIFO; {} live ports set up again",
+            live.len()
+        );
         rebind(&live);
     }
     Ok(abi)

@@ -62,6 +62,7 @@ pub fn init() -> Result<u32, XenError> {
     vcpu::stop_periodic_timer()?;
     let port = evtchn::bind_virq(VIRQ_TIMER, crate::arch::percpu::this_vcpu())?;
     evtchn::bind(port, on_timer)?;
+    log::debug!("timer: periodic tick stopped, VIRQ_TIMER on port {port}");
     Ok(port)
 }
 

@@ -30,6 +30,10 @@ impl VchanServer {
         vchan::init_server(&page.page());
         let port = evtchn::alloc_unbound(client).map_err(|e| alloc::format!("{e}"))?;
         let bell = Doorbell::bind(port).map_err(|e| alloc::format!("{e}"))?;
+        log::debug!(
+            "vchan: interface page granted to domain {client} as ref {}, event channel {port}",
+            page.gref.0
+        );
         Ok(VchanServer {
             page,
             bell,

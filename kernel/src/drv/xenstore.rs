@@ -135,7 +135,13 @@ pub fn init(si: &StartInfo) -> Result<(), InitError> {
         counters: Counters::default(),
         timeout_ns: DEFAULT_TIMEOUT_NS,
     });
-    evtchn::bind(si.store_evtchn, on_event).map_err(InitError::Bind)
+    evtchn::bind(si.store_evtchn, on_event).map_err(InitError::Bind)?;
+    log::debug!(
+        "xenstore: ring page mfn {:#x}, event channel {}",
+        si.store_mfn,
+        si.store_evtchn
+    );
+    Ok(())
 }
 
 /// Run `f` with the client, or [`XsErr::Unavailable`] without one.

@@ -209,6 +209,10 @@ pub fn run(name: &'static str, cmd: &Cmdline<'_>, env: &Env) -> Outcome {
         return Outcome::Error;
     };
     crate::println!("--- probe {name}: {}", spec.about);
+    log::debug!(
+        "probe {name}: starting, heap {} bytes used",
+        crate::mm::heap_usage().0
+    );
     let start = crate::time::now_ns();
     let mut ctx = Ctx {
         probe: spec.name,

@@ -113,6 +113,12 @@ pub fn init() -> Result<(u32, u32), GntError> {
     let mut used = [0u64; (ENTRIES_PER_FRAME / 64) as usize];
     used[0] = (1 << GNTTAB_NR_RESERVED_ENTRIES) - 1;
     *STATE.lock() = Some(State { used, slots: 0 });
+    log::debug!(
+        "grant table: frame {:#x} mapped ({} of at most {} frames)",
+        frames[0],
+        q.nr_frames,
+        q.max_nr_frames
+    );
     Ok((q.nr_frames, q.max_nr_frames))
 }
 

@@ -69,7 +69,9 @@ pub struct MappedPage {
 
 impl MappedPage {
     pub fn map(domid: u16, gref: u32, readonly: bool) -> Result<Self, gnttab::GntError> {
-        gnttab::map(domid, gref, readonly).map(|m| MappedPage { m })
+        let m = gnttab::map(domid, gref, readonly)?;
+        log::debug!("mapped grant ref {gref} of domain {domid} (readonly {readonly})");
+        Ok(MappedPage { m })
     }
 
     pub fn page(&self) -> SharedPage<'_> {

@@ -32,7 +32,9 @@ impl core::fmt::Display for XenError {
 /// Turn a hypercall return value into a `Result`.
 pub fn check(call: &'static str, rc: i64) -> Result<i64, XenError> {
     if rc < 0 {
-        Err(XenError { call, rc })
+        let e = XenError { call, rc };
+        log::debug!("{e}");
+        Err(e)
     } else {
         Ok(rc)
     }

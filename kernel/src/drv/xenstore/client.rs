@@ -86,11 +86,14 @@ impl Client {
     }
 
     fn start(&mut self, ty: MsgType, tx: u32) -> Result<u32, XsErr> {
-        self.pending
+        let id = self
+            .pending
             .start(ty, tx, now_ns())
             .map_err(|f| XsErr::TableFull {
                 capacity: f.capacity,
-            })
+            })?;
+        log::trace!("xenstore: -> {} req_id {id} tx {tx}", type_name(ty));
+        Ok(id)
     }
 
     fn fail_start(&mut self, req_id: u32, e: XsErr) -> XsErr {
@@ -245,6 +248,13 @@ impl Client {
 
     fn dispatch(&mut self, h: Header, payload: Vec<u8>) {
         let at_ns = now_ns();
+        log::trace!(
+            "xenstore: <- {} req_id {} tx {} ({} bytes)",
+            type_name(h.ty),
+            h.req_id,
+            h.tx_id,
+            payload.len()
+        );
         match self.pending.route(&h) {
             Ok(Route::Reply(req) | Route::Error(req)) => {
                 self.counters.replies += 1;
@@ -299,4 +309,10 @@ impl Client {
         self.notify();
         drained
     }
+}
+
+/// xs_wire.h's name of a message type, or its number.
+fn type_name(ty: MsgType) -> alloc::borrow::Cow<'static, str> {
+    ty.name()
+        .map_or_else(|| alloc::format!("type {}", ty.0).into(), Into::into)
 }

@@ -37,6 +37,7 @@ pub struct Dev {
 
 impl Dev {
     pub fn set_state(&self, s: XenbusState) -> Result<(), String> {
+        log::debug!("xenbus: {}/state <- {s}", self.own);
         self.st
             .write(&format!("{}/state", self.own), &format!("{}", s.0))
     }
@@ -54,6 +55,7 @@ impl Dev {
         let deadline = now_ns() + PEER_WAIT_NS;
         loop {
             let s = self.peer_state();
+            log::trace!("xenbus: {}/state is {s}", self.peer_dir);
             if want(s) {
                 return Ok(s);
             }
