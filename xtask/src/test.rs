@@ -13,18 +13,34 @@ pub const USAGE: &[&str] = &[
     "--lab-only",
     "--no-lint",
     "--filter SUBSTRING",
+    "--scenario NAME",
     "--xen-release 4.17|4.20",
+    "--jobs N",
 ];
+
+mod parallel;
+
+/// Which lab runs: scenarios whose name contains `filter` or is `exact`, on `release`.
+struct Select {
+    filter: Option<String>,
+    exact: Option<String>,
+    release: Option<Release>,
+    jobs: usize,
+}
 
 pub fn main(mut a: Args) -> Result<i32> {
     let host_only = a.flag("--host-only");
     let lab_only = a.flag("--lab-only");
     let no_lint = a.flag("--no-lint");
-    let filter = a.value("--filter")?;
-    let release = a
-        .value("--xen-release")?
-        .map(|r| Release::parse(&r))
-        .transpose()?;
+    let sel = Select {
+        filter: a.value("--filter")?,
+        exact: a.value("--scenario")?,
+        release: a
+            .value("--xen-release")?
+            .map(|r| Release::parse(&r))
+            .transpose()?,
+        jobs: jobs(&mut a)?,
+    };
     a.finish()?;
     let t0 = Instant::now();
     let (mut passed, mut failed) = (0usize, Vec::<String>::new());
@@ -37,7 +53,7 @@ pub fn main(mut a: Args) -> Result<i32> {
         }
     }
     if !host_only {
-        let (p, f) = lab(filter.as_deref(), release)?;
+        let (p, f) = lab(&sel)?;
         passed += p;
         failed.extend(f);
     }
@@ -93,59 +109,98 @@ fn host_steps(no_lint: bool) -> Vec<(&'static str, Result<()>)> {
     steps
 }
 
-/// Run the lab scenarios, each on each of its releases; returns (passed, failures).
-fn lab(filter: Option<&str>, only: Option<Release>) -> Result<(usize, Vec<String>)> {
-    let kernel = build::kernel()?;
-    let all = scenario::load_all(&build::root().join("tests/lab"))?;
+/// `--jobs N`: lab runs at once (default: one per CPU).
+fn jobs(a: &mut Args) -> Result<usize> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match a.number::<usize>("--jobs", "a number of lab runs at once, 1 or more")? {
+        Some(0) => anyhow::bail!("bad value '0' for --jobs (expected 1 or more)"),
+        Some(n) => Ok(n),
+        None => Ok(cpus),
+    }
+}
+
+/// The selected scenarios, each on each of its releases, grouped by release.
+fn plan<'a>(all: &'a [scenario::Scenario], sel: &Select) -> Result<Vec<parallel::Run<'a>>> {
     let mut runs = Vec::new();
-    for s in all
-        .iter()
-        .filter(|s| filter.is_none_or(|f| s.name.contains(f)))
-    {
-        for r in s
-            .releases()?
-            .into_iter()
-            .filter(|r| only.is_none_or(|o| o == *r))
-        {
-            runs.push((r, s));
-        }
+    let picked = all.iter().filter(|s| {
+        sel.filter.as_deref().is_none_or(|f| s.name.contains(f))
+            && sel.exact.as_deref().is_none_or(|n| s.name == n)
+    });
+    for s in picked {
+        let releases = s.releases()?.into_iter();
+        runs.extend(
+            releases
+                .filter(|r| sel.release.is_none_or(|o| o == *r))
+                .map(|r| (r, s)),
+        );
+    }
+    if runs.is_empty() && sel.exact.is_some() {
+        anyhow::bail!(
+            "no lab scenario named '{}' on the chosen release (tests/lab/*.toml)",
+            sel.exact.as_deref().unwrap_or_default()
+        );
     }
     runs.sort_by_key(|(r, _)| *r);
+    Ok(runs)
+}
+
+/// Run the lab scenarios, each on each of its releases; returns (passed, failures).
+fn lab(sel: &Select) -> Result<(usize, Vec<String>)> {
+    let kernel = build::kernel()?;
+    let all = scenario::load_all(&build::root().join("tests/lab"))?;
+    let runs = plan(&all, sel)?;
     let out_root = build::root().join("lab-out/test");
+    if sel.jobs > 1 && runs.len() > 1 {
+        eprintln!("\n{} lab runs, {} at once (--jobs)", runs.len(), sel.jobs);
+        return parallel::run(&runs, sel.jobs, &out_root);
+    }
     let (mut passed, mut failed) = (0, Vec::new());
     for (i, (release, s)) in runs.iter().enumerate() {
-        let r = release.name();
         eprintln!(
-            "\n[{}/{}] lab scenario {} on Xen {r}: {}",
+            "\n[{}/{}] lab scenario {} on Xen {}: {}",
             i + 1,
             runs.len(),
             s.name,
+            release.name(),
             s.about
         );
-        let mut opts = s.opts(&out_root.join(r))?;
-        opts.release = *release;
-        let t = Instant::now();
-        let result =
-            crate::xenbuild::prepare(s).and_then(|()| crate::run::execute(&opts, &kernel, false));
-        let problems = match &result {
-            Ok(out) => s.mismatches(out),
-            Err(e) => vec![format!("lab run error: {e:#}")],
-        };
-        let secs = t.elapsed().as_secs_f64();
-        if problems.is_empty() {
-            eprintln!("PASS {} on {r} ({secs:.1} s)", s.name);
-            passed += 1;
-            continue;
+        match one(s, *release, &kernel, &out_root)? {
+            None => passed += 1,
+            Some(f) => failed.push(f),
         }
-        eprintln!("FAIL {} on {r} ({secs:.1} s)", s.name);
-        explain(&problems, &result);
-        failed.push(format!(
-            "lab scenario {} on Xen {r}: {}",
-            s.name,
-            problems.join("; ")
-        ));
     }
     Ok((passed, failed))
+}
+
+/// One scenario on one release, in this process: None when it passed, else the failure.
+fn one(
+    s: &scenario::Scenario,
+    release: Release,
+    kernel: &std::path::Path,
+    out_root: &std::path::Path,
+) -> Result<Option<String>> {
+    let r = release.name();
+    let mut opts = s.opts(&out_root.join(r))?;
+    opts.release = release;
+    let t = Instant::now();
+    let result =
+        crate::xenbuild::prepare(s).and_then(|()| crate::run::execute(&opts, kernel, false));
+    let problems = match &result {
+        Ok(out) => s.mismatches(out),
+        Err(e) => vec![format!("lab run error: {e:#}")],
+    };
+    let secs = t.elapsed().as_secs_f64();
+    if problems.is_empty() {
+        eprintln!("PASS {} on {r} ({secs:.1} s)", s.name);
+        return Ok(None);
+    }
+    eprintln!("FAIL {} on {r} ({secs:.1} s)", s.name);
+    explain(&problems, &result);
+    Ok(Some(format!(
+        "lab scenario {} on Xen {r}: {}",
+        s.name,
+        problems.join("; ")
+    )))
 }
 
 fn explain(problems: &[String], result: &Result<crate::run::Outcome>) {
