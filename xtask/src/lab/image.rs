@@ -202,7 +202,14 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 }
 
 fn read_user_file(file: &Path, opt: &str) -> Result<Vec<u8>> {
-    fs::read(file).with_context(|| format!("{opt} {}: cannot read it", file.display()))
+    fs::read(file).with_context(|| {
+        let hint = if file.ends_with("xen-planted/xen") {
+            " (the planted-fault Xen: build it with `cargo xtask xen-build`)"
+        } else {
+            ""
+        };
+        format!("{opt} {}: cannot read it{hint}", file.display())
+    })
 }
 
 /// `--xen FILE`: xen.gz or the xen ELF (multiboot). Returns the uncompressed image to boot.

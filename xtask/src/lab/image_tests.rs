@@ -75,6 +75,12 @@ fn non_xen_files_are_refused_naming_what_they_are() {
     }
     let e = format!("{:#}", prepare_xen(&d.join("missing"), &d).unwrap_err());
     assert!(e.contains("cannot read it"), "{e}");
+    let planted = d.join("xen-planted/xen");
+    let e = format!("{:#}", prepare_xen(&planted, &d).unwrap_err());
+    assert!(
+        e.ends_with("cannot read it (the planted-fault Xen: build it with `cargo xtask xen-build`): No such file or directory (os error 2)"),
+        "{e}"
+    );
     fs::remove_dir_all(d).unwrap();
 }
 
