@@ -9,7 +9,6 @@ use crate::xen::{physdev, sched, shared};
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use xp_core::cmdline::ExitMode;
 use xp_core::outcome::Outcome;
-use xp_core::xen::bounce;
 use xp_core::xen::sched::ShutdownReason;
 
 static IN_FATAL: AtomicBool = AtomicBool::new(false);
@@ -69,7 +68,7 @@ pub fn trap(f: &TrapFrame) -> ! {
         f.vector,
         vector_name(f.vector),
         f.error_code,
-        f.rip
+        f.frame.instruction_pointer.as_u64()
     );
     if f.vector == FAILSAFE_VECTOR {
         crate::println!("ds {:#06x} (from Xen's failsafe frame)", f.error_code);
@@ -85,9 +84,10 @@ pub fn trap(f: &TrapFrame) -> ! {
             .str("reason", "trap")
             .u64("vector", f.vector)
             .str("name", vector_name(f.vector));
-        let o = o
-            .u64("error_code", f.error_code)
-            .display("rip", format_args!("{:#x}", f.rip));
+        let o = o.u64("error_code", f.error_code).display(
+            "rip",
+            format_args!("{:#x}", f.frame.instruction_pointer.as_u64()),
+        );
         match cr2 {
             Some(a) => o.display("cr2", format_args!("{a:#x}")),
             None => o,
@@ -100,22 +100,29 @@ fn dump_regs(f: &TrapFrame) {
     let rows = [
         ("rax", f.rax, "rbx", f.rbx, "rcx", f.rcx),
         ("rdx", f.rdx, "rsi", f.rsi, "rdi", f.rdi),
-        ("rbp", f.rbp, "rsp", f.rsp, "r8 ", f.r8),
+        (
+            "rbp",
+            f.rbp,
+            "rsp",
+            f.frame.stack_pointer.as_u64(),
+            "r8 ",
+            f.r8,
+        ),
         ("r9 ", f.r9, "r10", f.r10, "r11", f.r11),
         ("r12", f.r12, "r13", f.r13, "r14", f.r14),
         (
             "r15",
             f.r15,
             "cs ",
-            u64::from(bounce::cs_selector(f.cs)),
+            u64::from(f.frame.code_segment.0),
             "rfl",
-            f.rflags,
+            f.frame.cpu_flags.bits(),
         ),
     ];
     for (a, va, b, vb, c, vc) in rows {
         crate::println!("  {a} {va:#018x}  {b} {vb:#018x}  {c} {vc:#018x}");
     }
-    crate::println!("  ss  {:#018x}", f.ss);
+    crate::println!("  ss  {:#018x}", f.frame.stack_segment.0);
 }
 
 #[panic_handler]

@@ -8,7 +8,6 @@
 
 use crate::xen::XenError;
 use linked_list_allocator::LockedHeap;
-use xp_core::xen::hypercall::pte;
 use xp_core::xen::start_info::StartInfo;
 
 /// Where the image (pfn 0) is mapped.
@@ -59,6 +58,42 @@ impl core::fmt::Display for MmError {
     }
 }
 
+/// Page-table entries as we write them, with x86_64's `PageTableFlags`.
+pub mod pte {
+    use x86_64::structures::paging::PageTableFlags as F;
+
+    /// Mask of the machine frame address in an entry.
+    pub const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+    /// Data page, read-write (what Mini-OS uses for x86_64: L1_PROT).
+    pub const DATA_RW: F = F::PRESENT
+        .union(F::WRITABLE)
+        .union(F::USER_ACCESSIBLE)
+        .union(F::ACCESSED)
+        .union(F::DIRTY);
+    /// Read-only mapping, e.g. of a page that becomes a page table or an LDT.
+    pub const DATA_RO: F = F::PRESENT.union(F::USER_ACCESSIBLE).union(F::ACCESSED);
+    /// Entry of an upper-level table pointing at a lower table.
+    pub const TABLE: F = F::PRESENT
+        .union(F::WRITABLE)
+        .union(F::USER_ACCESSIBLE)
+        .union(F::ACCESSED);
+
+    /// The entry that maps machine frame `mfn` with `flags`.
+    pub const fn entry(mfn: u64, flags: F) -> u64 {
+        ((mfn << 12) & ADDR_MASK) | flags.bits()
+    }
+
+    /// Whether entry `e` is present.
+    pub const fn present(e: u64) -> bool {
+        F::from_bits_retain(e).contains(F::PRESENT)
+    }
+
+    /// The machine frame entry `e` points at.
+    pub const fn mfn(e: u64) -> u64 {
+        (e & ADDR_MASK) >> 12
+    }
+}
+
 pub fn pfn_to_va(pfn: u64) -> u64 {
     VIRT_BASE + (pfn << 12)
 }
@@ -94,10 +129,10 @@ pub fn is_mapped(si: &StartInfo, va: u64) -> bool {
     let mut table = si.pt_base;
     for level in (1..=4).rev() {
         let e = entry(table, index(va, level));
-        if e & pte::PRESENT == 0 {
+        if !pte::present(e) {
             return false;
         }
-        table = pfn_to_va(mfn_to_pfn((e & pte::ADDR_MASK) >> 12));
+        table = pfn_to_va(mfn_to_pfn(pte::mfn(e)));
     }
     true
 }

@@ -1,7 +1,8 @@
 //! Raising CPU exceptions on purpose (the `selftest.fault` probe proves the trap path).
 
+use crate::mm::pte;
 use crate::xen::{mmu, XenError};
-use xp_core::xen::hypercall::{ldt_selector, pte, LDT_FLAT_DATA_DPL3};
+use xp_core::xen::hypercall::{ldt_selector, LDT_FLAT_DATA_DPL3};
 
 /// Raises the exception named by `kind` (`pf`, `gp`, `ud`, `de`, anything else `bp`). The
 /// trap handler reports it and ends the domain, so this returns only if the CPU did not fault.
@@ -47,7 +48,7 @@ pub fn arm_failsafe() -> Result<u16, XenError> {
     })?;
     // SAFETY: the page is LDT's alone (aligned and sized to one page) and LDT is immutable, so
     // mapping it read-only invalidates no reference and no write.
-    unsafe { mmu::update_va_mapping(va, (mfn << 12) | pte::DATA_RO)? };
+    unsafe { mmu::update_va_mapping(va, pte::entry(mfn, pte::DATA_RO))? };
     // SAFETY: LDT is page aligned, mapped read-only and holds one valid descriptor for the
     // whole run (an immutable static).
     unsafe { mmu::set_ldt(va, 1)? };

@@ -5,6 +5,7 @@
 //! domain is ended as crashed. No exception is recoverable in xenprobe.
 
 use crate::xen::hypercall as hc;
+use x86_64::structures::idt::InterruptStackFrameValue;
 use xp_core::xen::bounce;
 use xp_core::xen::hypercall::{TrapInfo, FLAT_KERNEL_CS64, SET_TRAP_TABLE};
 
@@ -44,13 +45,11 @@ pub struct TrapFrame {
     pub rax: u64,
     pub vector: u64,
     pub error_code: u64,
-    pub rip: u64,
-    pub cs: u64,
-    pub rflags: u64,
-    pub rsp: u64,
-    pub ss: u64,
+    /// rip, cs, rflags, rsp, ss as the CPU (here: Xen's bounce) leaves them. Xen keeps the
+    /// saved upcall mask in bits 32-39 of the CS slot, which x86_64's type treats as padding.
+    pub frame: InterruptStackFrameValue,
 }
-xp_core::assert_layout!(TrapFrame, 22 * 8; vector => 15 * 8, rip => 17 * 8, ss => 21 * 8);
+xp_core::assert_layout!(TrapFrame, 22 * 8; vector => 15 * 8, frame => 17 * 8);
 
 macro_rules! stubs {
     ($($vec:literal $name:ident $dpl:literal),* $(,)?) => {

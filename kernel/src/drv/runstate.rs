@@ -11,7 +11,7 @@ use crate::xen::{vcpu, XenError};
 use core::sync::atomic::{AtomicBool, Ordering};
 use xp_core::runstate::Snapshot;
 use xp_core::smp::MAX_VCPUS;
-use xp_core::xen::vcpu::{VcpuRunstateInfo, VMASST_TYPE_RUNSTATE_UPDATE_FLAG, XEN_RUNSTATE_UPDATE};
+use xp_core::xen::vcpu::{VcpuRunstateInfo, VmAssist, XEN_RUNSTATE_UPDATE};
 
 static AREAS: PageCell = PageCell::new();
 /// Bytes between two vCPUs' areas (a cache line each).
@@ -30,7 +30,7 @@ static FLAG: spin::Once<bool> = spin::Once::new();
 /// Register `cpu`'s area (and, once, ask Xen to flag updates in progress). Returns whether
 /// the update flag is honoured; without it, reads are retried until two agree.
 pub fn init(cpu: u32) -> Result<bool, XenError> {
-    let assist = || vcpu::vm_assist_enable(VMASST_TYPE_RUNSTATE_UPDATE_FLAG).is_ok();
+    let assist = || vcpu::vm_assist_enable(VmAssist::RUNSTATE_UPDATE_FLAG).is_ok();
     let flag = *FLAG.call_once(assist);
     let slot = REGISTERED.get(cpu as usize).ok_or(XenError {
         call: "runstate area (vCPU id above 63)",

@@ -1,8 +1,9 @@
 //! Building page tables for pages outside the bootstrap region (after Mini-OS's build_pagetable).
 
+use super::pte;
 use super::{entry, index, is_mapped, mfn_to_pfn, pfn_to_mfn, pfn_to_va, MmError};
 use crate::xen::mmu;
-use xp_core::xen::hypercall::{pte, MmuUpdate};
+use xp_core::xen::hypercall::MmuUpdate;
 use xp_core::xen::start_info::StartInfo;
 
 const BATCH: usize = 128;
@@ -38,8 +39,8 @@ impl<'a> Builder<'a> {
             let l1_mfn = self.l1_for(va)?;
             let l1_va = pfn_to_va(mfn_to_pfn(l1_mfn));
             let idx = index(va, 1);
-            if entry(l1_va, idx) & pte::PRESENT == 0 {
-                let val = (pfn_to_mfn(self.si, pfn) << 12) | pte::DATA_RW;
+            if !pte::present(entry(l1_va, idx)) {
+                let val = pte::entry(pfn_to_mfn(self.si, pfn), pte::DATA_RW);
                 self.push(MmuUpdate {
                     ptr: (l1_mfn << 12) + idx * 8,
                     val,
@@ -58,8 +59,8 @@ impl<'a> Builder<'a> {
             let table_va = pfn_to_va(mfn_to_pfn(table_mfn));
             let idx = index(va, level);
             let e = entry(table_va, idx);
-            table_mfn = if e & pte::PRESENT != 0 {
-                (e & pte::ADDR_MASK) >> 12
+            table_mfn = if pte::present(e) {
+                pte::mfn(e)
             } else {
                 self.new_table(table_mfn, idx)?
             };
@@ -81,11 +82,11 @@ impl<'a> Builder<'a> {
         let mfn = pfn_to_mfn(self.si, pfn);
         // SAFETY: the page is ours, zeroed above and no longer written: it becomes a
         // read-only page-table page, as Xen requires before it accepts it as a table.
-        unsafe { mmu::update_va_mapping(va, (mfn << 12) | pte::DATA_RO)? };
+        unsafe { mmu::update_va_mapping(va, pte::entry(mfn, pte::DATA_RO))? };
         self.flush()?; // queued L1 writes first: the new table must not race them
         let hook = MmuUpdate {
             ptr: (parent_mfn << 12) + idx * 8,
-            val: (mfn << 12) | pte::TABLE,
+            val: pte::entry(mfn, pte::TABLE),
         };
         // SAFETY: links a fresh, empty table into a free slot of its parent: no existing
         // mapping changes.

@@ -89,7 +89,13 @@ fn xen_facts(ctx: &mut Ctx<'_>) {
         format_args!("{major}.{minor}"),
     );
     match version::features(0) {
-        Ok(bits) => ctx.info("xen_features_0", format_args!("{bits:#010x}")),
+        Ok(bits) => ctx.info(
+            "xen_features_0",
+            format_args!(
+                "{bits:#010x} ({})",
+                xp_core::xen::version::XenFeatures::from_bits_retain(bits)
+            ),
+        ),
         Err(e) => ctx.error(e),
     }
 }
@@ -112,7 +118,11 @@ fn domain_facts(ctx: &mut Ctx<'_>) {
     ctx.info("mode", if si.is_dom0() { "dom0" } else { "domU" });
     ctx.info("start_info_magic", si.magic_str());
     ctx.info("nr_pages", si.nr_pages);
-    ctx.info("start_info_flags", format_args!("{:#x}", si.flags));
+    let flags = xp_core::xen::start_info::SifFlags::from_bits_retain(si.flags);
+    ctx.info(
+        "start_info_flags",
+        format_args!("{:#x} ({flags})", si.flags),
+    );
     ctx.info(
         "store",
         format_args!("mfn {:#x} evtchn {}", si.store_mfn, si.store_evtchn),

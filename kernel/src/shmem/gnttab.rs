@@ -7,12 +7,11 @@
 //! so a peer that is mapping at that moment is never cut off silently.
 
 use super::{PageCell, SharedPage};
-use crate::mm;
+use crate::mm::{self, pte};
 use crate::xen::{gnttab as ops, mmu, XenError};
 use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering::*};
 use spin::Mutex;
 use xp_core::xen::grant_table::*;
-use xp_core::xen::hypercall::pte;
 
 /// Mapping slots for peers' grants.
 pub const SLOTS: usize = 8;
@@ -74,7 +73,11 @@ impl core::fmt::Display for GntError {
                 write!(f, "{op}: GNTST_{} ({status})", status_name(*status))
             }
             GntError::InUse { flags } => {
-                write!(f, "grant still in use by the peer (flags {flags:#x})")
+                let names = GrantFlags::from_bits_retain(*flags);
+                write!(
+                    f,
+                    "grant still in use by the peer (flags {flags:#x}: {names})"
+                )
             }
             GntError::Xen(e) => write!(f, "{e}"),
             GntError::NotReady => f.write_str("grant table not set up"),
@@ -109,7 +112,7 @@ pub fn init() -> Result<(u32, u32), GntError> {
     }
     // SAFETY: TABLE is a page cell only accessed through SharedPage; the frame is the one
     // Xen set up as our grant table.
-    unsafe { mmu::update_va_mapping(TABLE.va(), (frames[0] << 12) | pte::DATA_RW)? };
+    unsafe { mmu::update_va_mapping(TABLE.va(), pte::entry(frames[0], pte::DATA_RW))? };
     let mut used = [0u64; (ENTRIES_PER_FRAME / 64) as usize];
     used[0] = (1 << GNTTAB_NR_RESERVED_ENTRIES) - 1;
     *STATE.lock() = Some(State { used, slots: 0 });
@@ -171,10 +174,9 @@ pub unsafe fn grant(domid: u16, mfn: u64, readonly: bool) -> Result<GrantRef, Gn
     dom.store(domid, Relaxed);
     fr.store(frame, Relaxed);
     // Release: domid and frame must be visible before the entry becomes valid.
-    flags.store(
-        GTF_PERMIT_ACCESS | if readonly { GTF_READONLY } else { 0 },
-        Release,
-    );
+    let mut f = GrantFlags::PERMIT_ACCESS;
+    f.set(GrantFlags::READONLY, readonly);
+    flags.store(f.bits(), Release);
     GRANTED.fetch_add(1, Relaxed);
     Ok(r)
 }
@@ -199,7 +201,7 @@ pub fn end_access(r: GrantRef) -> Result<(), GntError> {
     let (flags, _, _) = entry(r)?;
     let mut cur = flags.load(Acquire);
     loop {
-        if cur & (GTF_READING | GTF_WRITING) != 0 {
+        if GrantFlags::from_bits_retain(cur).intersects(GrantFlags::READING | GrantFlags::WRITING) {
             return Err(GntError::InUse { flags: cur });
         }
         if cur == 0 {
@@ -226,10 +228,11 @@ pub fn map(domid: u16, r: u32, readonly: bool) -> Result<Mapping, GntError> {
         slot
     };
     let va = slot_va(slot);
-    let flags = GNTMAP_HOST_MAP | if readonly { GNTMAP_READONLY } else { 0 };
+    let mut flags = GntmapFlags::HOST_MAP;
+    flags.set(GntmapFlags::READONLY, readonly);
     let mut a = MapGrantRef {
         host_addr: va,
-        flags,
+        flags: flags.bits(),
         ref_: r,
         dom: domid,
         ..Default::default()
@@ -264,7 +267,7 @@ pub fn unmap(m: &Mapping) -> Result<(), GntError> {
     ops::unmap(&mut a)?;
     let restored = mm::va_to_mfn(m.va).map(|mfn| {
         // SAFETY: the slot's own frame back under its own address (a page cell).
-        unsafe { mmu::update_va_mapping(m.va, (mfn << 12) | pte::DATA_RW) }
+        unsafe { mmu::update_va_mapping(m.va, pte::entry(mfn, pte::DATA_RW)) }
     });
     free_slot(m.slot);
     match (a.status, restored) {

@@ -43,10 +43,10 @@ impl core::fmt::Display for ClockError {
 
 /// Map shared_info (given as a machine address in start_info) over our reserved page.
 pub fn map(shared_info_maddr: u64) -> Result<(), super::XenError> {
-    let pte = (shared_info_maddr & xp_core::xen::hypercall::pte::ADDR_MASK)
-        | xp_core::xen::hypercall::pte::DATA_RW;
+    use crate::mm::pte;
+    let entry = pte::entry(shared_info_maddr >> 12, pte::DATA_RW);
     // SAFETY: SHARED_INFO_PAGE is a page cell of our image, only accessed through SharedPage.
-    unsafe { super::mmu::update_va_mapping(SHARED_INFO_PAGE.va(), pte)? };
+    unsafe { super::mmu::update_va_mapping(SHARED_INFO_PAGE.va(), entry)? };
     MAPPED.store(true, Ordering::Release);
     log::debug!("shared_info at maddr {shared_info_maddr:#x} mapped");
     Ok(())

@@ -109,9 +109,9 @@ pub unsafe fn register_vcpu_info(vcpu: u32, mfn: u64, offset: u32) -> Result<(),
     op(VCPUOP_REGISTER_VCPU_INFO, vcpu, name, Some(&mut a)).map(drop)
 }
 
-/// HYPERVISOR_vm_assist(VMASST_CMD_enable, kind).
-pub fn vm_assist_enable(kind: u64) -> Result<(), XenError> {
+/// HYPERVISOR_vm_assist(VMASST_CMD_enable, the assist's type number).
+pub fn vm_assist_enable(assist: VmAssist) -> Result<(), XenError> {
     // SAFETY: no pointers are passed.
-    let rc = unsafe { raw3(VM_ASSIST, 0, kind, 0) };
+    let rc = unsafe { raw3(VM_ASSIST, 0, assist.kind(), 0) };
     check("vm_assist", rc).map(|_| ())
 }

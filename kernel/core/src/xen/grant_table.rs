@@ -5,14 +5,39 @@ pub const GNTTABOP_UNMAP_GRANT_REF: u64 = 1;
 pub const GNTTABOP_SETUP_TABLE: u64 = 2;
 pub const GNTTABOP_QUERY_SIZE: u64 = 6;
 
-/// grant_entry_v1.flags bits.
-pub const GTF_PERMIT_ACCESS: u16 = 1;
-pub const GTF_READONLY: u16 = 1 << 2;
-pub const GTF_READING: u16 = 1 << 3;
-pub const GTF_WRITING: u16 = 1 << 4;
-/// Map flags.
-pub const GNTMAP_HOST_MAP: u32 = 1 << 1;
-pub const GNTMAP_READONLY: u32 = 1 << 2;
+bitflags::bitflags! {
+    /// grant_entry_v1.flags (`GTF_*`): what the granting domain permits and what Xen
+    /// reports about the peer's use of the entry.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct GrantFlags: u16 {
+        /// `GTF_permit_access`.
+        const PERMIT_ACCESS = 1;
+        /// `GTF_readonly`.
+        const READONLY = 1 << 2;
+        /// `GTF_reading`: the peer has it mapped (Xen sets it).
+        const READING = 1 << 3;
+        /// `GTF_writing`: the peer has it mapped writable (Xen sets it).
+        const WRITING = 1 << 4;
+    }
+}
+
+/// `GTF_*` names (lower case) of the flags set.
+impl core::fmt::Display for GrantFlags {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        super::write_flag_names(f, self)
+    }
+}
+
+bitflags::bitflags! {
+    /// `GNTMAP_*`: how GNTTABOP_map_grant_ref maps a peer's grant.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct GntmapFlags: u32 {
+        /// `GNTMAP_host_map`: map at `host_addr` in our page tables.
+        const HOST_MAP = 1 << 1;
+        /// `GNTMAP_readonly`.
+        const READONLY = 1 << 2;
+    }
+}
 /// Entries reserved for the toolstack (console, xenstore).
 pub const GNTTAB_NR_RESERVED_ENTRIES: u32 = 8;
 /// v1 entries per 4 KiB frame.

@@ -75,21 +75,3 @@ crate::assert_layout!(TrapInfo, 16; vector => 0, flags => 1, cs => 2, address =>
 
 /// `FLAT_KERNEL_CS64`: the code selector of a 64-bit PV guest kernel (ring 3).
 pub const FLAT_KERNEL_CS64: u16 = 0xe033;
-
-/// Page-table entry bits used when mapping pages.
-pub mod pte {
-    pub const PRESENT: u64 = 1 << 0;
-    pub const RW: u64 = 1 << 1;
-    pub const USER: u64 = 1 << 2;
-    pub const ACCESSED: u64 = 1 << 5;
-    pub const DIRTY: u64 = 1 << 6;
-    pub const NX: u64 = 1 << 63;
-    /// Mask of the machine frame address in an entry.
-    pub const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
-    /// Data page, read-write (what Mini-OS uses for x86_64: L1_PROT).
-    pub const DATA_RW: u64 = PRESENT | RW | USER | ACCESSED | DIRTY;
-    /// Read-only mapping, e.g. of a page that becomes a page table.
-    pub const DATA_RO: u64 = PRESENT | USER | ACCESSED;
-    /// Entry of an upper-level table pointing at a lower table.
-    pub const TABLE: u64 = PRESENT | RW | USER | ACCESSED;
-}

@@ -24,6 +24,32 @@ pub const PAGE_SIZE: usize = 4096;
 /// log2 of [`PAGE_SIZE`].
 pub const PAGE_SHIFT: u32 = 12;
 
+/// Writes the names of the flags set in `flags` as Xen spells them without their prefix
+/// (`GTF_reading` -> `reading`: the constant's name in lower case), space separated, then any
+/// bits the type does not name as `unknown 0x..`; `none` when nothing is set.
+pub fn write_flag_names<F>(f: &mut core::fmt::Formatter<'_>, flags: &F) -> core::fmt::Result
+where
+    F: bitflags::Flags,
+    F::Bits: core::fmt::LowerHex,
+{
+    use core::fmt::Write as _;
+    let mut sep = "";
+    for (name, _) in flags.iter_names() {
+        f.write_str(sep)?;
+        name.chars()
+            .try_for_each(|c| f.write_char(c.to_ascii_lowercase()))?;
+        sep = " ";
+    }
+    let unknown = flags.bits() & !F::all().bits();
+    if unknown != <F::Bits as bitflags::Bits>::EMPTY {
+        write!(f, "{sep}unknown {unknown:#x}")
+    } else if sep.is_empty() {
+        f.write_str("none")
+    } else {
+        Ok(())
+    }
+}
+
 /// Compile-time layout check: `assert_layout!(Type, size; field => offset, ...)`.
 #[macro_export]
 macro_rules! assert_layout {

@@ -2,10 +2,29 @@
 
 /// Length of the command line buffer (`MAX_GUEST_CMDLINE`).
 pub const MAX_GUEST_CMDLINE: usize = 1024;
-/// Domain is privileged.
-pub const SIF_PRIVILEGED: u32 = 1 << 0;
-/// Domain is the initial control domain (dom0).
-pub const SIF_INITDOMAIN: u32 = 1 << 1;
+bitflags::bitflags! {
+    /// start_info.flags (`SIF_*`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct SifFlags: u32 {
+        /// `SIF_PRIVILEGED`: the domain is privileged.
+        const PRIVILEGED = 1 << 0;
+        /// `SIF_INITDOMAIN`: the initial control domain (dom0).
+        const INITDOMAIN = 1 << 1;
+        /// `SIF_MULTIBOOT_MOD`: mod_start/mod_len describe multiboot modules.
+        const MULTIBOOT_MOD = 1 << 2;
+        /// `SIF_MOD_START_PFN`: mod_start is a PFN, not a virtual address.
+        const MOD_START_PFN = 1 << 3;
+        /// `SIF_VIRT_P2M_4TOOLS`: the p2m is virtually mapped for the tools.
+        const VIRT_P2M_4TOOLS = 1 << 4;
+    }
+}
+/// `SIF_*` names (lower case) of the flags set.
+impl core::fmt::Display for SifFlags {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        super::write_flag_names(f, self)
+    }
+}
+
 /// The magic prefix every 64-bit x86 PV start_info carries.
 pub const MAGIC_PREFIX: &[u8] = b"xen-3.0-x86_64";
 
@@ -73,7 +92,7 @@ impl StartInfo {
 
     /// True when booted as the initial domain.
     pub fn is_dom0(&self) -> bool {
-        self.flags & SIF_INITDOMAIN != 0
+        SifFlags::from_bits_retain(self.flags).contains(SifFlags::INITDOMAIN)
     }
 
     /// The command line, up to its NUL (invalid UTF-8 yields the valid prefix).
@@ -143,8 +162,12 @@ mod tests {
         let mut si = blank();
         si.cmd_line[..12].copy_from_slice(b"probes=timer");
         assert_eq!(si.cmdline(), "probes=timer");
-        si.flags = SIF_INITDOMAIN | SIF_PRIVILEGED;
+        si.flags = (SifFlags::INITDOMAIN | SifFlags::PRIVILEGED).bits();
         assert!(si.is_dom0());
+        let named = SifFlags::from_bits_retain(si.flags | 1 << 9).to_string();
+        assert_eq!(named, "privileged initdomain unknown 0x200");
+        let gtf = super::super::grant_table::GrantFlags::from_bits_retain(0x19).to_string();
+        assert_eq!(gtf, "permit_access reading writing");
     }
 
     #[test]

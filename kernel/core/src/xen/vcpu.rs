@@ -96,5 +96,28 @@ pub struct VcpuSetPeriodicTimer {
     pub period_ns: u64,
 }
 
-/// VMASST_TYPE_runstate_update_flag: Xen sets XEN_RUNSTATE_UPDATE while writing the area.
-pub const VMASST_TYPE_RUNSTATE_UPDATE_FLAG: u64 = 5;
+bitflags::bitflags! {
+    /// VM assists as the mask in `vcpu_guest_context.vm_assist` and Xen's per-domain word:
+    /// bit N is `VMASST_TYPE_*` N (HYPERVISOR_vm_assist takes the number, [`VmAssist::kind`]).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct VmAssist: u64 {
+        /// `VMASST_TYPE_writable_pagetables`.
+        const WRITABLE_PAGETABLES = 1 << 2;
+        /// `VMASST_TYPE_pae_extended_cr3`.
+        const PAE_EXTENDED_CR3 = 1 << 3;
+        /// `VMASST_TYPE_architectural_iopl`.
+        const ARCHITECTURAL_IOPL = 1 << 4;
+        /// `VMASST_TYPE_runstate_update_flag`: Xen sets XEN_RUNSTATE_UPDATE while writing the
+        /// runstate area.
+        const RUNSTATE_UPDATE_FLAG = 1 << 5;
+        /// `VMASST_TYPE_m2p_strict`.
+        const M2P_STRICT = 1 << 32;
+    }
+}
+
+impl VmAssist {
+    /// The `VMASST_TYPE_*` number of a single assist (HYPERVISOR_vm_assist's `type`).
+    pub const fn kind(self) -> u64 {
+        self.bits().trailing_zeros() as u64
+    }
+}
