@@ -16,12 +16,23 @@ bitflags::bitflags! {
         const MOD_START_PFN = 1 << 3;
         /// `SIF_VIRT_P2M_4TOOLS`: the p2m is virtually mapped for the tools.
         const VIRT_P2M_4TOOLS = 1 << 4;
+        /// `SIF_PM_MASK`: one byte of power-management options for dom0.
+        const PM_MASK = 0xff << 8;
     }
 }
-/// `SIF_*` names (lower case) of the flags set.
+/// `SIF_*` names (lower case) of the flags set, then the PM options byte if not 0.
 impl core::fmt::Display for SifFlags {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        super::write_flag_names(f, self)
+        let pm = (*self & Self::PM_MASK).bits() >> 8;
+        let rest = self.difference(Self::PM_MASK);
+        if pm == 0 || !rest.is_empty() {
+            super::write_flag_names(f, &rest)?;
+        }
+        match (pm, rest.is_empty()) {
+            (0, _) => Ok(()),
+            (pm, true) => write!(f, "pm options {pm:#x}"),
+            (pm, false) => write!(f, " pm options {pm:#x}"),
+        }
     }
 }
 
@@ -164,8 +175,16 @@ mod tests {
         assert_eq!(si.cmdline(), "probes=timer");
         si.flags = (SifFlags::INITDOMAIN | SifFlags::PRIVILEGED).bits();
         assert!(si.is_dom0());
-        let named = SifFlags::from_bits_retain(si.flags | 1 << 9).to_string();
-        assert_eq!(named, "privileged initdomain unknown 0x200");
+        let named = SifFlags::from_bits_retain(si.flags | 3 << 8 | 1 << 20).to_string();
+        assert_eq!(
+            named,
+            "privileged initdomain unknown 0x100000 pm options 0x3"
+        );
+        assert_eq!(
+            SifFlags::from_bits_retain(1 << 8).to_string(),
+            "pm options 0x1"
+        );
+        assert_eq!(SifFlags::empty().to_string(), "none");
         let gtf = super::super::grant_table::GrantFlags::from_bits_retain(0x19).to_string();
         assert_eq!(gtf, "permit_access reading writing");
     }
