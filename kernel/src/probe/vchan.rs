@@ -58,59 +58,78 @@ fn session(
     let timeout = ctx.cmd.opt_duration_ns("vchan", "timeout", 30_000_000_000);
     let mut srv = VchanServer::new(peer)?;
     let st = Store;
+    publish(ctx, &srv, mode, path, domid, peer)?;
+    serve(ctx, &mut srv, mode, timeout);
+    let _ = st.rm(path);
+    let closed = srv.close(5_000_000_000);
+    let seen = match &closed {
+        Ok(()) => alloc::string::String::from("grant ended"),
+        Err(e) => format!("{e}"),
+    };
+    ctx.check(
+        &format!("{mode}_client_released_grant"),
+        closed.is_ok(),
+        "the client unmapped our page (grant ended)",
+        seen,
+    );
+    Ok(())
+}
+
+/// Write ring-ref and event-channel under `path`, readable by `peer`.
+fn publish(
+    ctx: &mut Ctx<'_>,
+    srv: &VchanServer,
+    mode: &str,
+    path: &str,
+    domid: u16,
+    peer: u16,
+) -> Result<(), alloc::string::String> {
+    let st = Store;
     for (key, val) in [("ring-ref", srv.gref()), ("event-channel", srv.bell.port)] {
         let node = format!("{path}/{key}");
         st.write(&node, &format!("{val}"))?;
         st.perms(&node, domid, peer)?;
     }
-    ctx.info(
-        &format!("{mode}_server"),
-        format_args!(
-            "{path} ring-ref {} event-channel {}",
-            srv.gref(),
-            srv.bell.port
-        ),
-    );
+    let (gref, port) = (srv.gref(), srv.bell.port);
+    let what = format_args!("{path} ring-ref {gref} event-channel {port}");
+    ctx.info(&format!("{mode}_server"), what);
+    Ok(())
+}
+
+/// Wait for the client to connect, then run `mode` with it.
+fn serve(ctx: &mut Ctx<'_>, srv: &mut VchanServer, mode: &str, timeout: u64) {
     let t = now_ns();
     let up = srv.wait(NOTIFY_WRITE, t + timeout, |s| {
         s.client_live() != LIVE_WAITING
     });
     let live = srv.client_live();
-    if ctx.check(
+    if !ctx.check(
         &format!("{mode}_client_connects"),
         up && live == LIVE_CONNECTED,
         "cli_live = 1 (a libxenvchan client mapped our page and bound our port)",
         live,
     ) {
-        ctx.metric(
-            &format!("{mode}_connect_ns"),
-            now_ns() - t,
-            "ns",
-            "n=1: ring-ref published -> client's cli_live = 1 seen (pvclock; includes the client's start-up)",
-        );
-        let r = if mode == "echo" {
-            echo(ctx, &mut srv, timeout)
-        } else {
-            ping(ctx, &mut srv, timeout)
-        };
-        if let Err(e) = r {
-            ctx.check(
-                "client_indexes_valid",
-                false,
-                "the client's indexes in range",
-                e,
-            );
-        }
+        return;
     }
-    let _ = st.rm(path);
-    let closed = srv.close(5_000_000_000);
-    ctx.check(
-        &format!("{mode}_client_released_grant"),
-        closed.is_ok(),
-        "the client unmapped our page (grant ended)",
-        format_args!("{closed:?}"),
+    ctx.metric(
+        &format!("{mode}_connect_ns"),
+        now_ns() - t,
+        "ns",
+        "n=1: ring-ref published -> client's cli_live = 1 seen (pvclock; includes the client's start-up)",
     );
-    Ok(())
+    let r = if mode == "echo" {
+        echo(ctx, srv, timeout)
+    } else {
+        ping(ctx, srv, timeout)
+    };
+    if let Err(e) = r {
+        ctx.check(
+            "client_indexes_valid",
+            false,
+            "the client's indexes in range",
+            e,
+        );
+    }
 }
 
 /// Echo until the client goes away.
