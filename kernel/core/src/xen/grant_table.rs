@@ -21,12 +21,8 @@ bitflags::bitflags! {
     }
 }
 
-/// `GTF_*` names (lower case) of the flags set.
-impl core::fmt::Display for GrantFlags {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        super::write_flag_names(f, self)
-    }
-}
+// `GTF_*` names (lower case) of the flags set.
+super::display_flag_names!(GrantFlags);
 
 bitflags::bitflags! {
     /// `GNTMAP_*`: how GNTTABOP_map_grant_ref maps a peer's grant.

@@ -50,6 +50,18 @@ where
     }
 }
 
+/// `Display` for bitflags types through [`write_flag_names`].
+macro_rules! display_flag_names {
+    ($($t:ty),* $(,)?) => {$(
+        impl core::fmt::Display for $t {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                $crate::xen::write_flag_names(f, self)
+            }
+        }
+    )*};
+}
+pub(crate) use display_flag_names;
+
 /// Compile-time layout check: `assert_layout!(Type, size; field => offset, ...)`.
 #[macro_export]
 macro_rules! assert_layout {

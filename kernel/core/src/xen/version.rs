@@ -40,12 +40,8 @@ bitflags::bitflags! {
     }
 }
 
-/// Xen's names of the features set (features.h's spelling in lower case).
-impl core::fmt::Display for XenFeatures {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        super::write_flag_names(f, self)
-    }
-}
+// Xen's names of the features set (features.h's spelling in lower case).
+super::display_flag_names!(XenFeatures);
 
 /// `struct xen_feature_info`.
 #[repr(C)]
