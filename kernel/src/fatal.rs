@@ -52,7 +52,11 @@ fn enter() {
         // A fault while reporting a fault: do not try to print again.
         sched::shutdown(ShutdownReason::CRASH);
     }
-    crate::drv::console::break_lock();
+    if !crate::drv::console::break_lock() {
+        let why = b"xenprobe: crashed while a sibling vCPU holds the console: no report\n";
+        crate::xen::console_io::write(why);
+        sched::shutdown(ShutdownReason::CRASH);
+    }
 }
 
 /// Report a CPU exception and crash.

@@ -1,13 +1,15 @@
 //! The few lines that must be assembly or raw machine access: the hypercall
-//! page calls, trap entry stubs, port I/O, the TSC and raising exceptions on purpose.
+//! page calls, trap entry stubs, port I/O, the TSC, raising exceptions on purpose and
+//! the event-channel handler slots (`fncell`).
 //!
 //! Where `unsafe` is: here, in `xen` (hypercalls that take pointers), `mm` (page
 //! tables, the p2m and M2P) and `shmem` (memory Xen or a peer writes), each block
 //! with a `// SAFETY:` comment (clippy's `undocumented_unsafe_blocks` is denied).
-//! Outside them three blocks remain, each documented: `drv::runstate` registering
-//! its area with Xen, `drv::evtchn` calling a handler stored as an address, and
-//! `drv::console` breaking its lock on the crash path. `probe` has none.
+//! Outside them one block remains: `drv::console` breaking its lock on the crash path
+//! when the fault interrupted this vCPU's own output (a sibling's is waited for).
+//! `probe` has none.
 
+pub mod fncell;
 pub mod hypercall;
 pub mod io;
 pub mod percpu;

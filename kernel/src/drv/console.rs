@@ -8,6 +8,7 @@
 use crate::shmem::{SharedMem, SharedPage};
 use crate::xen::{console_io, evtchn, sched};
 use core::fmt;
+use core::sync::atomic::{AtomicU32, Ordering::*};
 use spin::Mutex;
 use xp_core::ring::ByteRing;
 use xp_core::xen::console::*;
@@ -116,20 +117,42 @@ pub fn use_hypervisor() {
     log::debug!("console: HYPERVISOR_console_io (dom0 has no console ring)");
 }
 
+/// The vCPU that holds [`CONSOLE`] inside [`with`] ([`FREE`] otherwise): the crash path
+/// needs to know whether it interrupted its own vCPU's output or waits for a sibling's.
+static OWNER: AtomicU32 = AtomicU32::new(FREE);
+const FREE: u32 = u32::MAX;
+/// How long the crash path waits for a sibling vCPU to finish its line.
+const SIBLING_WAIT_NS: u64 = 100_000_000;
+
 /// Run `f` with the console locked, so what it writes is not interleaved.
 pub fn with<R>(f: impl FnOnce(&mut Console) -> R) -> R {
-    f(&mut CONSOLE.lock())
+    let mut guard = CONSOLE.lock();
+    OWNER.store(crate::arch::percpu::this_vcpu(), Release);
+    let r = f(&mut guard);
+    OWNER.store(FREE, Release);
+    r
 }
 
-/// Force the console unlocked; only for the crash path, where the lock holder can never resume.
-pub fn break_lock() {
-    if CONSOLE.is_locked() {
-        // SAFETY: no event handler prints, so the holder is either this vCPU, interrupted by
-        // the fault or panic we are now reporting (it never runs again), or a sibling vCPU
-        // mid-line: the crash report may then interleave with that line, and the domain
-        // ends right after it, so the sibling's guard is never used again.
-        unsafe { CONSOLE.force_unlock() };
+/// For the crash path: make the console usable by this vCPU. If this vCPU holds the lock,
+/// the fault or panic interrupted its own output and the guard never resumes: the lock is
+/// broken. A sibling's line is waited for (up to 100 ms). False if a sibling keeps it.
+pub fn break_lock() -> bool {
+    let me = crate::arch::percpu::this_vcpu();
+    let deadline = crate::time::now_ns().saturating_add(SIBLING_WAIT_NS);
+    while CONSOLE.is_locked() {
+        if OWNER.load(Acquire) == me {
+            // SAFETY: the guard belongs to this vCPU's frame that the fault or panic
+            // interrupted; that frame never resumes, so the guard is never used again and
+            // nothing else touches the console while we report.
+            unsafe { CONSOLE.force_unlock() };
+            return true;
+        }
+        if crate::time::now_ns() > deadline {
+            return false;
+        }
+        core::hint::spin_loop();
     }
+    true
 }
 
 /// `print!` to the console.

@@ -12,8 +12,9 @@
 mod fifo;
 mod l2;
 
+use crate::arch::fncell::FnCell;
 use crate::xen::{evtchn as ops, sched, shared, XenError};
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use xp_core::cmdline::EvtchnAbi;
 use xp_core::evtchn_fifo::{choose_abi, wants_fifo, FifoUnavailable};
 use xp_core::evtchn_scan::NR_EVENT_CHANNELS;
@@ -102,16 +103,16 @@ const HIGH_SLOTS: usize = 8;
 /// A handler runs in upcall context with the port whose pending state was just cleared.
 pub type Handler = fn(u32);
 
-static HANDLERS: [AtomicUsize; MAX_HANDLED] = [const { AtomicUsize::new(0) }; MAX_HANDLED];
+static HANDLERS: [FnCell; MAX_HANDLED] = [const { FnCell::new() }; MAX_HANDLED];
 static HIGH_PORTS: [AtomicU32; HIGH_SLOTS] = [const { AtomicU32::new(0) }; HIGH_SLOTS];
-static HIGH_HANDLERS: [AtomicUsize; HIGH_SLOTS] = [const { AtomicUsize::new(0) }; HIGH_SLOTS];
+static HIGH_HANDLERS: [FnCell; HIGH_SLOTS] = [const { FnCell::new() }; HIGH_SLOTS];
 /// Upcalls taken, events dispatched, events on ports without a handler.
 pub static UPCALLS: AtomicU64 = AtomicU64::new(0);
 pub static DISPATCHED: AtomicU64 = AtomicU64::new(0);
 pub static UNEXPECTED: AtomicU64 = AtomicU64::new(0);
 
 /// `port`'s handler slot; with `claim`, a free high slot is taken for a port above the table.
-fn slot(port: u32, claim: bool) -> Option<&'static AtomicUsize> {
+fn slot(port: u32, claim: bool) -> Option<&'static FnCell> {
     if let Some(h) = HANDLERS.get(port as usize) {
         return Some(h);
     }
@@ -128,8 +129,8 @@ fn slot(port: u32, claim: bool) -> Option<&'static AtomicUsize> {
     i.map(|i| &HIGH_HANDLERS[i])
 }
 
-fn handler(port: u32) -> usize {
-    slot(port, false).map_or(0, |h| h.load(Ordering::Acquire))
+fn handler(port: u32) -> Option<Handler> {
+    slot(port, false)?.get()
 }
 
 /// Mask every port, then register the upcall entry with Xen (2-level ABI until
@@ -170,7 +171,7 @@ fn live_ports() -> alloc::vec::Vec<u32> {
     let high = HIGH_PORTS.iter().map(|p| p.load(Ordering::Acquire));
     let ports = (1..MAX_HANDLED as u32).chain(high);
     ports
-        .filter(|&p| p != 0 && handler(p) != 0 && !l2::is_masked(p))
+        .filter(|&p| p != 0 && handler(p).is_some() && !l2::is_masked(p))
         .collect()
 }
 
@@ -202,11 +203,9 @@ fn dispatch_pending() {
         e.upcall_pending().store(0, Ordering::Release);
     }
     abi().dispatch(&mut |port| match handler(port) {
-        0 => drop(UNEXPECTED.fetch_add(1, Ordering::Relaxed)),
-        h => {
+        None => drop(UNEXPECTED.fetch_add(1, Ordering::Relaxed)),
+        Some(f) => {
             DISPATCHED.fetch_add(1, Ordering::Relaxed);
-            // SAFETY: only `bind` stores into the handler slots, and it stores `Handler`s.
-            let f: Handler = unsafe { core::mem::transmute::<usize, Handler>(h) };
             f(port);
         }
     });
@@ -226,7 +225,7 @@ pub fn bind(port: u32, handler: Handler) -> Result<(), XenError> {
         rc: -22,
     })?;
     abi().setup(port)?;
-    slot.store(handler as usize, Ordering::Release);
+    slot.set(handler);
     unmask(port);
     Ok(())
 }
@@ -235,7 +234,7 @@ pub fn bind(port: u32, handler: Handler) -> Result<(), XenError> {
 pub fn unbind(port: u32) {
     mask(port);
     if let Some(h) = slot(port, false) {
-        h.store(0, Ordering::Release);
+        h.clear();
     }
     if let Some(p) = HIGH_PORTS
         .iter()

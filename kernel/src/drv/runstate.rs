@@ -36,10 +36,8 @@ pub fn init(cpu: u32) -> Result<bool, XenError> {
         call: "runstate area (vCPU id above 63)",
         rc: -22,
     })?;
-    let area = (AREAS.va() + cpu as u64 * SLOT as u64) as *mut VcpuRunstateInfo;
-    // SAFETY: AREAS is a static page that lives forever; slot `cpu` is only registered for
-    // vCPU `cpu` and only read through SharedPage atomics (xp_core::runstate::read).
-    unsafe { vcpu::register_runstate(cpu, area)? };
+    // Slot `cpu` is only registered for vCPU `cpu`.
+    vcpu::register_runstate(cpu, &AREAS, cpu as usize * SLOT)?;
     slot.store(true, Ordering::Release);
     log::debug!("runstate: vCPU {cpu} area registered (update flag {flag})");
     Ok(flag)

@@ -2,6 +2,7 @@
 
 use super::hypercall::raw3;
 use super::{check, XenError};
+use crate::shmem::{PageCell, PAGE_SIZE};
 use xp_core::xen::arch_x86::VcpuGuestContext;
 use xp_core::xen::hypercall::{VCPU_OP, VM_ASSIST};
 use xp_core::xen::vcpu::*;
@@ -50,13 +51,17 @@ pub fn stop_singleshot_timer() -> Result<(), XenError> {
     op::<u8>(VCPUOP_STOP_SINGLESHOT_TIMER, me(), name, None).map(drop)
 }
 
-/// VCPUOP_register_runstate_memory_area for `vcpu`.
-///
-/// # Safety
-/// `area` must stay valid (and only be read with volatile accesses) for as long as the
-/// domain runs: Xen writes it on every context switch of `vcpu`.
-pub unsafe fn register_runstate(vcpu: u32, area: *mut VcpuRunstateInfo) -> Result<(), XenError> {
-    let mut addr = area as u64;
+/// VCPUOP_register_runstate_memory_area for `vcpu`: Xen writes its runstate at `off` of
+/// `page` on every context switch of `vcpu` from now on. A `&'static PageCell` stays valid for
+/// the whole run and is only ever accessed through `SharedPage` atomics, which is what memory
+/// Xen writes needs.
+pub fn register_runstate(vcpu: u32, page: &'static PageCell, off: usize) -> Result<(), XenError> {
+    let size = core::mem::size_of::<VcpuRunstateInfo>();
+    xp_core::shmem::check(off, size, 8, PAGE_SIZE).map_err(|_| XenError {
+        call: "VCPUOP_register_runstate_memory_area (area outside its page)",
+        rc: -22,
+    })?;
+    let mut addr = page.va() + off as u64;
     let name = "VCPUOP_register_runstate_memory_area";
     op(
         VCPUOP_REGISTER_RUNSTATE_MEMORY_AREA,
