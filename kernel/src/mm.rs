@@ -104,8 +104,8 @@ pub fn va_to_pfn(va: u64) -> u64 {
 /// Machine frame -> pseudo-physical frame through Xen's M2P table.
 pub fn mfn_to_pfn(mfn: u64) -> u64 {
     // SAFETY: Xen maps the M2P read-only into every PV guest at M2P_BASE, covering every
-    // machine frame the guest may name; this is a plain volatile load of one entry.
-    unsafe { core::ptr::read_volatile((M2P_BASE as *const u64).add(mfn as usize)) }
+    // machine frame the guest may name; Xen writes it, so the entry is loaded atomically.
+    unsafe { crate::shmem::load_u64((M2P_BASE as *const u64).add(mfn as usize)) }
 }
 
 /// Pseudo-physical frame -> machine frame through the p2m list start_info points at.
@@ -116,8 +116,9 @@ fn pfn_to_mfn(si: &StartInfo, pfn: u64) -> u64 {
 }
 
 fn entry(table_va: u64, idx: u64) -> u64 {
-    // SAFETY: `table_va` is a mapped (read-only) page-table page; idx < 512.
-    unsafe { core::ptr::read_volatile((table_va as *const u64).add(idx as usize)) }
+    // SAFETY: `table_va` is a mapped (read-only) page-table page, idx < 512; the CPU sets
+    // accessed/dirty bits in it, so the entry is loaded atomically.
+    unsafe { crate::shmem::load_u64((table_va as *const u64).add(idx as usize)) }
 }
 
 fn index(va: u64, level: u32) -> u64 {

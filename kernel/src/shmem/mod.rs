@@ -132,6 +132,18 @@ impl<'a> SharedPage<'a> {
     }
 }
 
+/// One aligned `u64` of a table Xen or the CPU writes and we only read (the M2P, page-table
+/// entries whose accessed and dirty bits the CPU sets): an atomic load, like every access to
+/// memory someone else writes.
+///
+/// # Safety
+/// `addr` is 8-byte aligned and mapped (read-only is fine) for the whole run.
+pub unsafe fn load_u64(addr: *const u64) -> u64 {
+    // SAFETY: the caller guarantees alignment and mapping; a Relaxed atomic load of 8 bytes
+    // is a plain `mov` on x86 and allowed on read-only memory.
+    unsafe { AtomicU64::from_ptr(addr.cast_mut()) }.load(Relaxed)
+}
+
 /// xp-core only passes offsets inside the page (its host tests and fuzz targets check that
 /// against a fake page that panics the same way), so an error here is a bug in the caller.
 fn ok<T>(r: Result<T, OutOfRange>) -> T {
