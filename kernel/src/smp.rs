@@ -100,6 +100,26 @@ pub fn kick(id: u32) -> Result<(), XenError> {
     }
 }
 
+/// Post `job` to secondary vCPU `id` (it runs it from its idle loop).
+pub fn post(id: u32, job: Job) {
+    let v = vcpu(id);
+    *v.job.lock() = Some(job);
+    v.job_gen.fetch_add(1, AcqRel);
+    let _ = kick(id);
+}
+
+/// Whether vCPU `id` finished the last job posted to it.
+pub fn done(id: u32) -> bool {
+    let v = vcpu(id);
+    v.done_gen.load(Acquire) == v.job_gen.load(Acquire)
+}
+
+/// Wait (blocked; the finishing vCPU kicks vCPU 0) until every secondary is done, or
+/// until `deadline_ns`. Returns whether all finished.
+pub fn join_all(deadline_ns: u64) -> bool {
+    crate::drv::timer::wait_until(deadline_ns, || (1..count()).all(done))
+}
+
 /// A secondary's loop: run posted jobs, sleep otherwise (events are delivered in block).
 fn idle(id: u32) -> ! {
     let v = vcpu(id);

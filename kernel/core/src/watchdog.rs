@@ -1,8 +1,8 @@
 //! Sibling watchdog: one vCPU watches another's heartbeat and reports it WHILE it is
 //! stuck (Linux's soft-lockup / RCU-stall idea), classified by the stall probe's rules.
 //!
-//! The watched vCPU publishes a [`Beat`] (counter, when, the deadline it sleeps to);
-//! the watcher calls [`SiblingWatch::observe`] every period with the sibling's runstate
+//! The watched vCPU publishes a [`Beat`] (counter, when, the deadline it sleeps to, its
+//! own runstate totals then); the watcher calls [`SiblingWatch::observe`] every period with the sibling's runstate
 //! (VCPUOP_get_runstate_info). A silence longer than `threshold` is reported once, at
 //! once, with how long so far, the runstate now and the class its runstate points to;
 //! when the counter moves again, the watcher reports the recovery.
@@ -19,6 +19,10 @@ pub struct Beat {
     pub at_ns: u64,
     /// Singleshot deadline the vCPU sleeps to after it (0: none, e.g. spinning).
     pub deadline_ns: u64,
+    /// The vCPU's runstate totals at the heartbeat (from its own area): a silence is
+    /// classified from what Xen accounted since then, even if the watcher itself first
+    /// looked much later (e.g. both were paused).
+    pub runstate: RunstateTimes,
 }
 
 /// A sibling seen stuck, while it is stuck.
@@ -28,7 +32,7 @@ pub struct LiveStall {
     pub so_far_ns: u64,
     /// Its runstate (RUNSTATE_*) right now.
     pub state_now: i32,
-    /// Its runstate times since the watcher first saw its last beat.
+    /// Its runstate times since its last beat.
     pub runstate: RunstateTimes,
     /// Classification of the silence so far.
     pub verdict: StallVerdict,
@@ -48,8 +52,6 @@ pub enum WatchEvent {
 pub struct SiblingWatch {
     threshold_ns: u64,
     last: Beat,
-    /// Sibling's runstate totals when the watcher first saw `last`.
-    rs_base: RunstateTimes,
     reported: bool,
     /// Live reports made.
     pub reports: u64,
@@ -64,8 +66,8 @@ impl SiblingWatch {
                 count: u64::MAX,
                 at_ns: 0,
                 deadline_ns: 0,
+                runstate: RunstateTimes::from_xen([0; 4]),
             },
-            rs_base: RunstateTimes::from_xen([0; 4]),
             reported: false,
             reports: 0,
         }
@@ -77,12 +79,10 @@ impl SiblingWatch {
         if beat.count == 0 {
             return None;
         }
-        let totals = rs.totals_at(now_ns);
         if beat.count != self.last.count {
             let was = core::mem::replace(&mut self.reported, false);
             let silent_ns = beat.at_ns.saturating_sub(self.last.at_ns);
             self.last = beat;
-            self.rs_base = totals;
             return was.then_some(WatchEvent::Recovered { silent_ns });
         }
         let so_far_ns = now_ns.saturating_sub(self.last.at_ns);
@@ -91,6 +91,7 @@ impl SiblingWatch {
         }
         self.reported = true;
         self.reports += 1;
+        let totals = rs.totals_at(now_ns);
         Some(WatchEvent::Stuck(
             self.live(now_ns, so_far_ns, rs.state, &totals),
         ))
@@ -105,7 +106,7 @@ impl SiblingWatch {
     ) -> LiveStall {
         let input = StallInput {
             gap_ns: so_far_ns,
-            runstate: totals.since(&self.rs_base),
+            runstate: totals.since(&self.last.runstate),
             expected_wake_ns: (self.last.deadline_ns != 0).then_some(self.last.deadline_ns),
             woke_ns: now_ns,
         };

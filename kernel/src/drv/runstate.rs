@@ -11,7 +11,7 @@ use crate::xen::{vcpu, XenError};
 use core::sync::atomic::{AtomicBool, Ordering};
 use xp_core::runstate::Snapshot;
 use xp_core::smp::MAX_VCPUS;
-use xp_core::xen::vcpu::{VcpuRunstateInfo, VmAssist, XEN_RUNSTATE_UPDATE};
+use xp_core::xen::vcpu::{VcpuRunstateInfo, VmAssist};
 
 static AREAS: PageCell = PageCell::new();
 /// Bytes between two vCPUs' areas (a cache line each).
@@ -51,11 +51,14 @@ pub fn snapshot() -> Option<Snapshot> {
     xp_core::runstate::read(&SharedPage::new(&AREAS), cpu * SLOT, MAX_TRIES)
 }
 
-/// Xen's runstate of vCPU `cpu` now (VCPUOP_get_runstate_info: Xen copies it consistently).
+/// Xen's runstate of vCPU `cpu` now (VCPUOP_get_runstate_info: Xen copies it consistently
+/// and has already added the time in the current state up to the call to `time`, so the
+/// snapshot's entry time is the call's: `totals_at` must not add that stretch again).
 pub fn of(cpu: u32) -> Result<Snapshot, XenError> {
-    vcpu::get_runstate_info(cpu).map(|r| Snapshot {
+    let r = vcpu::get_runstate_info(cpu)?;
+    Ok(Snapshot {
         state: r.state,
-        state_entry_time: r.state_entry_time & !XEN_RUNSTATE_UPDATE,
+        state_entry_time: crate::time::now_ns(),
         time: r.time,
     })
 }

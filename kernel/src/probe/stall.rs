@@ -8,19 +8,27 @@
 //! offline, lost wake-up (blocked past its deadline: the "black second"), or
 //! guest busy. Summaries every `summary` interval give the interval histogram
 //! and steal. Memory use is constant: it may run for hours (`duration=0`).
+//!
+//! With several vCPUs the loop runs on every one of them (records carry `vcpu`), and
+//! each vCPU also watches a sibling (`watch`): a sibling silent for `threshold` is
+//! reported while it is still silent. `down=` makes the last vCPU take itself down
+//! (VCPUOP_down) for that long, 1 s into the run; vCPU 0 brings it back (VCPUOP_up).
+
+mod report;
+mod watch;
 
 use super::{Ctx, RunFn};
 use crate::drv::{runstate, timer};
+use crate::smp;
 use crate::time::now_ns;
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use alloc::string::String;
+use core::sync::atomic::{AtomicU64, Ordering::*};
+use spin::Mutex;
 use xp_core::cmdline::{Ns, OptKind, OptSpec, ProbeSpec};
 use xp_core::runstate::total;
 use xp_core::runstate::Snapshot;
-use xp_core::stall::StallClass;
-use xp_core::stall::{
-    classify, StallDetector, StallInput, StallThresholds, StallVerdict, SummaryWindow,
-};
+use xp_core::stall::{classify, StallDetector, StallInput, StallThresholds, SummaryWindow};
 use xp_core::xen::vcpu::VcpuTimeInfo;
 
 pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
@@ -43,6 +51,11 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
             kind: OptKind::Duration { min_ns: 100_000_000, max_ns: 86_400_000_000_000 },
             help: "summary interval (default 10s)",
         },
+        OptSpec {
+            key: "down",
+            kind: OptKind::Duration { min_ns: 1_000_000, max_ns: 600_000_000_000 },
+            help: "the last vCPU takes itself down (VCPUOP_down) for this long, 1 s in (needs 2 vCPUs)",
+        },
     ],
     run,
 };
@@ -51,13 +64,49 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
 static LOST: AtomicU64 = AtomicU64::new(0);
 /// Clock discontinuities seen (pvclock gaps Xen's runstate does not confirm).
 static JUMPS: AtomicU64 = AtomicU64::new(0);
+/// Stalls on every vCPU, and errors of the loops on secondary vCPUs.
+static STALLS: AtomicU64 = AtomicU64::new(0);
+static ERRORS: AtomicU64 = AtomicU64::new(0);
+/// When vCPU 0 brings the downed vCPU back up (system time; 0: none is down).
+static UP_AT: AtomicU64 = AtomicU64::new(0);
+/// The run's configuration, for the secondaries' loops.
+static CFG: Mutex<Option<Cfg>> = Mutex::new(None);
 
+/// How long after its own loop vCPU 0 waits for the secondaries' loops.
+const JOIN_NS: u64 = 10_000_000_000;
+/// When (into the run) the last vCPU takes itself down with `down=`.
+const DOWN_AFTER_NS: u64 = 1_000_000_000;
+
+#[derive(Clone, Copy)]
 struct Cfg {
     period: u64,
     threshold: u64,
     spin: bool,
     summary: u64,
     duration: u64,
+    /// `down=`: how long the last vCPU stays down (0: it does not go down).
+    down: u64,
+    vcpus: u32,
+}
+
+/// Who reports: the probe and the vCPU the loop runs on.
+pub struct Rep {
+    probe: &'static str,
+    vcpu: u32,
+}
+
+impl Rep {
+    /// An error of the loop on this vCPU (the probe's verdict becomes ERROR).
+    fn error(&self, msg: impl core::fmt::Display) {
+        ERRORS.fetch_add(1, Relaxed);
+        crate::println!("  ERROR (vCPU {}): {msg}", self.vcpu);
+        let (probe, vcpu) = (self.probe, self.vcpu);
+        crate::report::record("error", |o| {
+            o.str("probe", probe)
+                .u64("vcpu", vcpu.into())
+                .display("msg", &msg)
+        });
+    }
 }
 
 /// The state of the loop between two heartbeats.
@@ -93,6 +142,48 @@ pub fn run(ctx: &mut Ctx<'_>) {
         return ctx
             .error("stall needs the runstate area and the timer (see the setup errors above)");
     }
+    let c = config(ctx);
+    if c.down > 0 && c.vcpus < 2 {
+        return ctx.error("stall.down= needs 2 or more vCPUs (xl vcpus=, lab --vcpus)");
+    }
+    let early0 = timer::EARLY.load(Relaxed);
+    let (lost0, jumps0) = (LOST.load(Relaxed), JUMPS.load(Relaxed));
+    let (stalls0, errors0) = (STALLS.load(Relaxed), ERRORS.load(Relaxed));
+    let live0 = watch::LIVE_REPORTS.load(Relaxed);
+    let heap0 = crate::mm::heap_usage().0;
+    on_every_vcpu(ctx, &c);
+    let heap1 = crate::mm::heap_usage().0;
+    ctx.check(
+        "constant_memory",
+        heap1 == heap0,
+        format_args!("heap in use after the loop = before ({heap0} B)"),
+        format_args!("{heap1} B"),
+    );
+    let stalls = STALLS.load(Relaxed) - stalls0;
+    let method = "heartbeat intervals above the threshold over the whole run, all vCPUs";
+    ctx.metric("stalls", stalls, "count", method);
+    if c.vcpus >= 2 {
+        watchdog_figures(ctx, watch::LIVE_REPORTS.load(Relaxed) - live0);
+    }
+    let errors = ERRORS.load(Relaxed) - errors0;
+    if errors > 0 {
+        ctx.error(format_args!(
+            "{errors} errors in the heartbeat loops (above)"
+        ));
+    }
+    let jumps = JUMPS.load(Relaxed) - jumps0;
+    let expected = "0 (pvclock gaps confirmed by Xen's runstate accounting)";
+    ctx.check("no_clock_jumps", jumps == 0, expected, jumps);
+    let lost = LOST.load(Relaxed) - lost0;
+    let expected = "0 stalls classified lost_wakeup";
+    ctx.check("no_lost_wakeups", lost == 0, expected, lost);
+    if !c.spin {
+        let early = timer::EARLY.load(Relaxed) - early0;
+        ctx.check("no_early_wakeups", early == 0, 0, early);
+    }
+}
+
+fn config(ctx: &mut Ctx<'_>) -> Cfg {
     let c = Cfg {
         period: ctx.cmd.opt_duration_ns("stall", "period", 1_000_000),
         threshold: ctx.cmd.opt_duration_ns("stall", "threshold", 100_000_000),
@@ -103,102 +194,162 @@ pub fn run(ctx: &mut Ctx<'_>) {
             .duration_s
             .unwrap_or(10)
             .saturating_mul(1_000_000_000),
+        down: ctx.cmd.opt_duration_ns("stall", "down", 0),
+        vcpus: smp::count(),
     };
     let mode = if c.spin { "spin" } else { "block" };
+    let duration = match c.duration {
+        0 => String::from("forever"),
+        d => alloc::format!("{}", Ns(d)),
+    };
     ctx.info(
         "stall_config",
         format_args!(
-            "mode {mode}, period {}, threshold {}, summary every {}, duration {}",
+            "mode {mode}, period {}, threshold {}, summary every {}, duration {duration}, on {} vCPUs",
             Ns(c.period),
             Ns(c.threshold),
             Ns(c.summary),
-            if c.duration == 0 {
-                "forever".into()
-            } else {
-                alloc::format!("{}", Ns(c.duration))
-            }
+            c.vcpus
         ),
     );
-    let early0 = timer::EARLY.load(Relaxed);
-    let lost0 = LOST.load(Relaxed);
-    let jumps0 = JUMPS.load(Relaxed);
-    let heap0 = crate::mm::heap_usage().0;
-    let stalls = heartbeat_loop(ctx, &c);
-    let heap1 = crate::mm::heap_usage().0;
-    ctx.check(
-        "constant_memory",
-        heap1 == heap0,
-        format_args!("heap in use after the loop = before ({heap0} B)"),
-        format_args!("{heap1} B"),
-    );
-    ctx.metric(
-        "stalls",
-        stalls,
-        "count",
-        "heartbeat intervals above the threshold over the whole run",
-    );
-    let jumps = JUMPS.load(Relaxed) - jumps0;
-    ctx.check(
-        "no_clock_jumps",
-        jumps == 0,
-        "0 (pvclock gaps confirmed by Xen's runstate accounting)",
-        jumps,
-    );
-    let lost = LOST.load(Relaxed) - lost0;
-    ctx.check(
-        "no_lost_wakeups",
-        lost == 0,
-        "0 stalls classified lost_wakeup",
-        lost,
-    );
-    if !c.spin {
-        let early = timer::EARLY.load(Relaxed) - early0;
-        ctx.check("no_early_wakeups", early == 0, 0, early);
+    c
+}
+
+/// The loop on vCPU 0 and on every secondary (posted to it); waits for all to end.
+fn on_every_vcpu(ctx: &mut Ctx<'_>, c: &Cfg) {
+    *CFG.lock() = Some(*c);
+    watch::reset(c.vcpus);
+    UP_AT.store(0, Release);
+    (1..c.vcpus).for_each(|id| smp::post(id, secondary));
+    let rep = Rep {
+        probe: ctx.probe,
+        vcpu: 0,
+    };
+    STALLS.fetch_add(heartbeat_loop(&rep, c), Relaxed);
+    if !smp::join_all(now_ns() + JOIN_NS) {
+        let late = (1..c.vcpus).filter(|&id| !smp::done(id));
+        let late: alloc::vec::Vec<u32> = late.collect();
+        ctx.error(format_args!(
+            "vCPUs {late:?} did not end their heartbeat loop within {} of vCPU 0",
+            Ns(JOIN_NS)
+        ));
+    }
+}
+
+/// A secondary's share of the run.
+fn secondary(id: u32) {
+    let Some(c) = *CFG.lock() else { return };
+    let rep = Rep {
+        probe: "stall",
+        vcpu: id,
+    };
+    STALLS.fetch_add(heartbeat_loop(&rep, &c), Relaxed);
+}
+
+fn watchdog_figures(ctx: &mut Ctx<'_>, live: u64) {
+    let method = "siblings reported silent for the threshold while still silent";
+    ctx.metric("watchdog_live_reports", live, "count", method);
+    if live > 0 {
+        let method = "longest silence so far at the moment the watchdog reported it (threshold + up to one heartbeat period of the watcher; a watcher paused with its sibling reports when it runs again)";
+        let d = watch::MAX_DETECTION_NS.swap(0, Relaxed);
+        ctx.metric("watchdog_detection_delay_max", d, "ns", method);
     }
 }
 
 /// Runs until `duration` (never, if 0); returns the number of stalls seen.
-fn heartbeat_loop(ctx: &mut Ctx<'_>, c: &Cfg) -> u64 {
+fn heartbeat_loop(rep: &Rep, c: &Cfg) -> u64 {
     let mut det = StallDetector::new(c.threshold);
+    let mut watcher = watch::Watcher::new(rep.vcpu, c.vcpus, c.threshold);
     let start = beat();
     det.heartbeat(start.t);
     let mut win = Box::new(SummaryWindow::new(start.t, start.rs.totals_at(start.t)));
     let (mut prev, mut next_summary) = (start, start.t + c.summary);
     let end = (c.duration > 0).then(|| prev.t + c.duration);
+    let mut down_at = (c.down > 0 && rep.vcpu == c.vcpus - 1).then_some(start.t + DOWN_AFTER_NS);
+    let mut beats = 0;
     while end.is_none_or(|e| prev.t < e) {
         let deadline = prev.t + c.period;
+        beats += 1;
+        let published = xp_core::watchdog::Beat {
+            count: beats,
+            at_ns: prev.t,
+            deadline_ns: if c.spin { 0 } else { deadline },
+            runstate: prev.rs.totals_at(prev.t),
+        };
+        watch::publish(rep.vcpu, published);
         let expected = if c.spin {
             spin_until(deadline)
         } else {
-            sleep(ctx, deadline)
+            sleep(rep, deadline)
         };
         let now = beat();
         win.record_gap(now.t.saturating_sub(prev.t));
         if let Some(gap) = det.heartbeat(now.t) {
-            let input = StallInput {
-                gap_ns: gap.gap_ns,
-                runstate: now.rs.totals_at(now.t).since(&prev.rs.totals_at(prev.t)),
-                expected_wake_ns: expected,
-                woke_ns: now.t,
-            };
-            if is_clock_jump(gap.gap_ns, total(&input.runstate)) {
-                report_clock_jump(ctx, &prev, &now, total(&input.runstate));
-            } else {
-                let verdict = classify(&input, &StallThresholds::default());
-                report_stall(ctx, gap.start_ns, &input, &verdict, &now.clock);
-            }
+            gap_report(rep, &prev, &now, gap.gap_ns, gap.start_ns, expected);
         }
         if now.t >= next_summary {
-            summary(ctx, &win, &now);
+            report::summary(rep, &win, &now);
             win.restart(now.t, now.rs.totals_at(now.t));
             next_summary = now.t + c.summary;
         }
+        if let Some(w) = watcher.as_mut() {
+            w.look(rep);
+        }
+        down_up(rep, c, &mut down_at, now.t);
         prev = now;
     }
     if win.gaps().count() > 0 {
-        summary(ctx, &win, &prev);
+        report::summary(rep, &win, &prev);
     }
     det.gaps()
+}
+
+/// Report a gap above the threshold: a stall, or a clock jump Xen's runstate does not confirm.
+fn gap_report(
+    rep: &Rep,
+    prev: &Beat,
+    now: &Beat,
+    gap_ns: u64,
+    start_ns: u64,
+    expected: Option<u64>,
+) {
+    let input = StallInput {
+        gap_ns,
+        runstate: now.rs.totals_at(now.t).since(&prev.rs.totals_at(prev.t)),
+        expected_wake_ns: expected,
+        woke_ns: now.t,
+    };
+    if is_clock_jump(gap_ns, total(&input.runstate)) {
+        report::clock_jump(rep, prev, now, total(&input.runstate));
+    } else {
+        let verdict = classify(&input, &StallThresholds::default());
+        report::stall(rep, start_ns, &input, &verdict, &now.clock);
+    }
+}
+
+/// `down=`: the last vCPU takes itself down at `down_at` (holding no lock: between two
+/// beats) and resumes here once vCPU 0, past `UP_AT`, has brought it back up.
+fn down_up(rep: &Rep, c: &Cfg, down_at: &mut Option<u64>, now: u64) {
+    if down_at.is_some_and(|t| now >= t) {
+        *down_at = None;
+        UP_AT.store(now + c.down, Release);
+        crate::println!(
+            "  vCPU {} takes itself down (VCPUOP_down) for {}",
+            rep.vcpu,
+            Ns(c.down)
+        );
+        if let Err(e) = crate::xen::vcpu::down(rep.vcpu) {
+            UP_AT.store(0, Release);
+            rep.error(format_args!("VCPUOP_down of itself: {e}"));
+        }
+    }
+    let up_at = UP_AT.load(Acquire);
+    if rep.vcpu == 0 && up_at != 0 && now >= up_at {
+        UP_AT.store(0, Release);
+        if let Err(e) = crate::xen::vcpu::up(c.vcpus - 1) {
+            rep.error(format_args!("VCPUOP_up of vCPU {}: {e}", c.vcpus - 1));
+        }
+    }
 }
 
 /// Spin mode: busy-wait, so no wake-up is expected from Xen.
@@ -210,142 +361,9 @@ fn spin_until(deadline: u64) -> Option<u64> {
 }
 
 /// Block mode: singleshot timer + SCHEDOP_block; returns the programmed deadline.
-fn sleep(ctx: &mut Ctx<'_>, deadline: u64) -> Option<u64> {
+fn sleep(rep: &Rep, deadline: u64) -> Option<u64> {
     if let Err(e) = timer::shot(deadline) {
-        ctx.error(format_args!("singleshot timer: {e}"));
+        rep.error(format_args!("singleshot timer: {e}"));
     }
     Some(deadline)
-}
-
-/// A gap that Xen's own accounting does not confirm: report the two pvclock records.
-fn report_clock_jump(ctx: &mut Ctx<'_>, a: &Beat, b: &Beat, runstate_ns: u64) {
-    JUMPS.fetch_add(1, Relaxed);
-    let gap = b.t - a.t;
-    crate::println!(
-        "  CLOCK JUMP: pvclock advanced {gap} ns while Xen's runstate accounted {runstate_ns} ns; \
-         before v{} tsc_ts {} sys {} mul {:#x} shift {} (tsc {}), after v{} tsc_ts {} sys {} mul {:#x} shift {} (tsc {})",
-        a.clock.version, a.clock.tsc_timestamp, a.clock.system_time, a.clock.tsc_to_system_mul, a.clock.tsc_shift, a.tsc,
-        b.clock.version, b.clock.tsc_timestamp, b.clock.system_time, b.clock.tsc_to_system_mul, b.clock.tsc_shift, b.tsc
-    );
-    let probe = ctx.probe;
-    crate::report::record("clock_jump", |o| {
-        o.str("probe", probe)
-            .u64("start_ns", a.t)
-            .u64("pvclock_gap_ns", gap)
-            .u64("runstate_ns", runstate_ns)
-            .u64("before_system_time", a.clock.system_time)
-            .u64("before_tsc_timestamp", a.clock.tsc_timestamp)
-            .u64("before_tsc", a.tsc)
-            .u64("after_system_time", b.clock.system_time)
-            .u64("after_tsc_timestamp", b.clock.tsc_timestamp)
-            .u64("after_tsc", b.tsc)
-            .u64("mul", u64::from(b.clock.tsc_to_system_mul))
-            .i64("shift", i64::from(b.clock.tsc_shift))
-    });
-}
-
-/// The record carries the pvclock record in use when the stall ended: with it the host maps
-/// the TSC stamps of Xen's own trace (xentrace) to the system time of `start_ns`.
-fn report_stall(
-    ctx: &mut Ctx<'_>,
-    start_ns: u64,
-    input: &StallInput,
-    v: &StallVerdict,
-    clock: &VcpuTimeInfo,
-) {
-    let f = &v.figures;
-    if v.class == StallClass::LostWakeup {
-        LOST.fetch_add(1, Relaxed);
-    }
-    // How much of the gap Xen's runstate accounts for; far below 100% means the
-    // clock itself jumped, and the classification rests on little.
-    let coverage = (u128::from(total(&input.runstate)) * 1000 / u128::from(f.gap_ns.max(1))) as u64;
-    let wall = crate::time::wall_ns().map(|w| w.saturating_sub(now_ns().saturating_sub(start_ns)));
-    let tod = wall.map_or(alloc::string::String::from("?"), |w| {
-        let s = w / 1_000_000_000;
-        alloc::format!(
-            "{:02}:{:02}:{:02}.{:03} UTC",
-            s / 3600 % 24,
-            s / 60 % 60,
-            s % 60,
-            w / 1_000_000 % 1000
-        )
-    });
-    let rs = input.runstate;
-    crate::println!(
-        "  STALL at {tod} (system {start_ns} ns): {} ms, {}: {} (running {} runnable {} blocked {} offline {} ms; late {} us; runstate covers {}.{}%)",
-        f.gap_ns / 1_000_000,
-        v.class.name(),
-        v.reason,
-        rs.running_ns / 1_000_000,
-        rs.runnable_ns / 1_000_000,
-        rs.blocked_ns / 1_000_000,
-        rs.offline_ns / 1_000_000,
-        f.late_ns.map_or(0, |l| l / 1000),
-        coverage / 10,
-        coverage % 10
-    );
-    let probe = ctx.probe;
-    crate::report::record("stall", |o| {
-        let o = o
-            .str("probe", probe)
-            .u64("start_ns", start_ns)
-            .u64("start_wall_ns", wall.unwrap_or(0));
-        let o = o
-            .u64("gap_ns", f.gap_ns)
-            .str("class", v.class.name())
-            .str("reason", v.reason);
-        let o = o
-            .u64("running_ns", rs.running_ns)
-            .u64("runnable_ns", rs.runnable_ns);
-        let o = o
-            .u64("blocked_ns", rs.blocked_ns)
-            .u64("offline_ns", rs.offline_ns);
-        let o = o
-            .u64("blocked_past_deadline_ns", f.excess_blocked_ns)
-            .u64("runstate_coverage_permille", coverage);
-        let o = o
-            .u64("tsc_timestamp", clock.tsc_timestamp)
-            .u64("system_time", clock.system_time);
-        let o = o
-            .u64("tsc_to_system_mul", u64::from(clock.tsc_to_system_mul))
-            .i64("tsc_shift", i64::from(clock.tsc_shift));
-        match f.late_ns {
-            Some(l) => o.u64("late_ns", l),
-            None => o,
-        }
-    });
-}
-
-fn summary(ctx: &mut Ctx<'_>, win: &SummaryWindow, now: &Beat) {
-    let s = win.summary(now.t, &now.rs.totals_at(now.t));
-    let h = win.gaps();
-    let p = |ppm| h.percentile_ppm(ppm).unwrap_or(0);
-    crate::println!(
-        "  summary: {} s, {} beats, interval p50 {} p99 {} max {} ns, steal {}.{:02}% (runnable {} ms, offline {} ms)",
-        s.elapsed_ns / 1_000_000_000,
-        h.count(),
-        p(500_000),
-        p(990_000),
-        h.max().unwrap_or(0),
-        s.steal_ppm / 10_000,
-        s.steal_ppm / 100 % 100,
-        s.runstate.runnable_ns / 1_000_000,
-        s.runstate.offline_ns / 1_000_000
-    );
-    let probe = ctx.probe;
-    crate::report::record("summary", |o| {
-        o.str("probe", probe)
-            .u64("elapsed_ns", s.elapsed_ns)
-            .u64("beats", h.count())
-            .u64("interval_p50_ns", p(500_000))
-            .u64("interval_p99_ns", p(990_000))
-            .u64("interval_max_ns", h.max().unwrap_or(0))
-            .u64("steal_ppm", u64::from(s.steal_ppm))
-            .u64("running_ns", s.runstate.running_ns)
-            .u64("runnable_ns", s.runstate.runnable_ns)
-            .u64("blocked_ns", s.runstate.blocked_ns)
-            .u64("offline_ns", s.runstate.offline_ns)
-            .u64("heap_used_bytes", crate::mm::heap_usage().0 as u64)
-    });
 }

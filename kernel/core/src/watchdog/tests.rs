@@ -1,5 +1,5 @@
 use super::*;
-use crate::stall::StallClass;
+use crate::stall::{RunstateTimes, StallClass};
 
 const MS: u64 = 1_000_000;
 
@@ -16,6 +16,7 @@ fn beat(count: u64, at_ns: u64, deadline_ns: u64) -> Beat {
         count,
         at_ns,
         deadline_ns,
+        runstate: RunstateTimes::default(),
     }
 }
 
@@ -48,7 +49,10 @@ fn quiet_while_beating() {
 #[test]
 fn paused_sibling_reported_once_live_as_offline_then_recovers() {
     let mut w = SiblingWatch::new(100 * MS);
-    let b = beat(7, 1000 * MS, 1010 * MS);
+    let b = Beat {
+        runstate: RunstateTimes::from_xen([1000 * MS, 0, 0, 0]),
+        ..beat(7, 1000 * MS, 1010 * MS)
+    };
     // Seen at 1001 ms, then offline from 1005 ms.
     assert_eq!(
         w.observe(1001 * MS, b, &rs(0, 1000 * MS, [1000 * MS, 0, 0, 0])),
@@ -114,4 +118,22 @@ proptest::proptest! {
         proptest::prop_assert!(w.reports <= 1);
         proptest::prop_assert_eq!(w.reports == 1, now > 100);
     }
+}
+
+#[test]
+fn silence_is_classified_from_the_beat_not_from_when_the_watcher_looked() {
+    // Both vCPUs paused for 1.5 s right after the sibling's beat; the watcher sees the
+    // beat only after the pause: the silence is still offline, not what followed it.
+    let mut w = SiblingWatch::new(100 * MS);
+    let b = Beat {
+        runstate: RunstateTimes::from_xen([1000 * MS, 0, 0, 0]),
+        ..beat(9, 1000 * MS, 1001 * MS)
+    };
+    let after = rs(0, 2500 * MS, [1000 * MS, 0, 0, 1500 * MS]);
+    assert_eq!(w.observe(2501 * MS, b, &after), None);
+    let Some(WatchEvent::Stuck(s)) = w.observe(2502 * MS, b, &after) else {
+        panic!("not reported")
+    };
+    assert_eq!(s.runstate.offline_ns, 1500 * MS);
+    assert_eq!(s.verdict.class, StallClass::PausedOffline);
 }

@@ -1,0 +1,141 @@
+//! What the stall probe prints and records: stalls, clock jumps, summaries (each with
+//! the vCPU it happened on).
+
+use super::{Beat, Rep};
+use crate::time::now_ns;
+use core::sync::atomic::Ordering::Relaxed;
+use xp_core::runstate::total;
+use xp_core::stall::{StallClass, StallInput, StallVerdict, SummaryWindow};
+use xp_core::xen::vcpu::VcpuTimeInfo;
+
+/// A gap that Xen's own accounting does not confirm: report the two pvclock records.
+pub fn clock_jump(rep: &Rep, a: &Beat, b: &Beat, runstate_ns: u64) {
+    super::JUMPS.fetch_add(1, Relaxed);
+    let gap = b.t - a.t;
+    crate::println!(
+        "  CLOCK JUMP (vCPU {}): pvclock advanced {gap} ns while Xen's runstate accounted {runstate_ns} ns; \
+         before v{} tsc_ts {} sys {} mul {:#x} shift {} (tsc {}), after v{} tsc_ts {} sys {} mul {:#x} shift {} (tsc {})",
+        rep.vcpu, a.clock.version, a.clock.tsc_timestamp, a.clock.system_time, a.clock.tsc_to_system_mul, a.clock.tsc_shift, a.tsc,
+        b.clock.version, b.clock.tsc_timestamp, b.clock.system_time, b.clock.tsc_to_system_mul, b.clock.tsc_shift, b.tsc
+    );
+    let (probe, vcpu) = (rep.probe, rep.vcpu);
+    crate::report::record("clock_jump", |o| {
+        o.str("probe", probe)
+            .u64("vcpu", vcpu.into())
+            .u64("start_ns", a.t)
+            .u64("pvclock_gap_ns", gap)
+            .u64("runstate_ns", runstate_ns)
+            .u64("before_system_time", a.clock.system_time)
+            .u64("before_tsc_timestamp", a.clock.tsc_timestamp)
+            .u64("before_tsc", a.tsc)
+            .u64("after_system_time", b.clock.system_time)
+            .u64("after_tsc_timestamp", b.clock.tsc_timestamp)
+            .u64("after_tsc", b.tsc)
+            .u64("mul", u64::from(b.clock.tsc_to_system_mul))
+            .i64("shift", i64::from(b.clock.tsc_shift))
+    });
+}
+
+/// The record carries the pvclock record in use when the stall ended: with it the host maps
+/// the TSC stamps of Xen's own trace (xentrace) to the system time of `start_ns`.
+pub fn stall(rep: &Rep, start_ns: u64, input: &StallInput, v: &StallVerdict, clock: &VcpuTimeInfo) {
+    let f = &v.figures;
+    if v.class == StallClass::LostWakeup {
+        super::LOST.fetch_add(1, Relaxed);
+    }
+    // How much of the gap Xen's runstate accounts for; far below 100% means the
+    // clock itself jumped, and the classification rests on little.
+    let coverage = (u128::from(total(&input.runstate)) * 1000 / u128::from(f.gap_ns.max(1))) as u64;
+    let wall = crate::time::wall_ns().map(|w| w.saturating_sub(now_ns().saturating_sub(start_ns)));
+    let tod = wall.map_or(alloc::string::String::from("?"), |w| {
+        let s = w / 1_000_000_000;
+        alloc::format!(
+            "{:02}:{:02}:{:02}.{:03} UTC",
+            s / 3600 % 24,
+            s / 60 % 60,
+            s % 60,
+            w / 1_000_000 % 1000
+        )
+    });
+    let rs = input.runstate;
+    crate::println!(
+        "  STALL at {tod} (system {start_ns} ns) on vCPU {}: {} ms, {}: {} (running {} runnable {} blocked {} offline {} ms; late {} us; runstate covers {}.{}%)",
+        rep.vcpu,
+        f.gap_ns / 1_000_000,
+        v.class.name(),
+        v.reason,
+        rs.running_ns / 1_000_000,
+        rs.runnable_ns / 1_000_000,
+        rs.blocked_ns / 1_000_000,
+        rs.offline_ns / 1_000_000,
+        f.late_ns.map_or(0, |l| l / 1000),
+        coverage / 10,
+        coverage % 10
+    );
+    let (probe, vcpu) = (rep.probe, rep.vcpu);
+    crate::report::record("stall", |o| {
+        let o = o
+            .str("probe", probe)
+            .u64("vcpu", vcpu.into())
+            .u64("start_ns", start_ns)
+            .u64("start_wall_ns", wall.unwrap_or(0));
+        let o = o
+            .u64("gap_ns", f.gap_ns)
+            .str("class", v.class.name())
+            .str("reason", v.reason);
+        let o = o
+            .u64("running_ns", rs.running_ns)
+            .u64("runnable_ns", rs.runnable_ns);
+        let o = o
+            .u64("blocked_ns", rs.blocked_ns)
+            .u64("offline_ns", rs.offline_ns);
+        let o = o
+            .u64("blocked_past_deadline_ns", f.excess_blocked_ns)
+            .u64("runstate_coverage_permille", coverage);
+        let o = o
+            .u64("tsc_timestamp", clock.tsc_timestamp)
+            .u64("system_time", clock.system_time);
+        let o = o
+            .u64("tsc_to_system_mul", u64::from(clock.tsc_to_system_mul))
+            .i64("tsc_shift", i64::from(clock.tsc_shift));
+        match f.late_ns {
+            Some(l) => o.u64("late_ns", l),
+            None => o,
+        }
+    });
+}
+
+pub fn summary(rep: &Rep, win: &SummaryWindow, now: &Beat) {
+    let s = win.summary(now.t, &now.rs.totals_at(now.t));
+    let h = win.gaps();
+    let p = |ppm| h.percentile_ppm(ppm).unwrap_or(0);
+    crate::println!(
+        "  summary (vCPU {}): {} s, {} beats, interval p50 {} p99 {} max {} ns, steal {}.{:02}% (runnable {} ms, offline {} ms)",
+        rep.vcpu,
+        s.elapsed_ns / 1_000_000_000,
+        h.count(),
+        p(500_000),
+        p(990_000),
+        h.max().unwrap_or(0),
+        s.steal_ppm / 10_000,
+        s.steal_ppm / 100 % 100,
+        s.runstate.runnable_ns / 1_000_000,
+        s.runstate.offline_ns / 1_000_000
+    );
+    let (probe, vcpu) = (rep.probe, rep.vcpu);
+    crate::report::record("summary", |o| {
+        o.str("probe", probe)
+            .u64("vcpu", vcpu.into())
+            .u64("elapsed_ns", s.elapsed_ns)
+            .u64("beats", h.count())
+            .u64("interval_p50_ns", p(500_000))
+            .u64("interval_p99_ns", p(990_000))
+            .u64("interval_max_ns", h.max().unwrap_or(0))
+            .u64("steal_ppm", u64::from(s.steal_ppm))
+            .u64("running_ns", s.runstate.running_ns)
+            .u64("runnable_ns", s.runstate.runnable_ns)
+            .u64("blocked_ns", s.runstate.blocked_ns)
+            .u64("offline_ns", s.runstate.offline_ns)
+            .u64("heap_used_bytes", crate::mm::heap_usage().0 as u64)
+    });
+}
