@@ -47,31 +47,8 @@ pub fn stall(rep: &Rep, start_ns: u64, input: &StallInput, v: &StallVerdict, clo
     // clock itself jumped, and the classification rests on little.
     let coverage = (u128::from(total(&input.runstate)) * 1000 / u128::from(f.gap_ns.max(1))) as u64;
     let wall = crate::time::wall_ns().map(|w| w.saturating_sub(now_ns().saturating_sub(start_ns)));
-    let tod = wall.map_or(alloc::string::String::from("?"), |w| {
-        let s = w / 1_000_000_000;
-        alloc::format!(
-            "{:02}:{:02}:{:02}.{:03} UTC",
-            s / 3600 % 24,
-            s / 60 % 60,
-            s % 60,
-            w / 1_000_000 % 1000
-        )
-    });
+    print_stall(rep.vcpu, start_ns, wall, input, v, coverage);
     let rs = input.runstate;
-    crate::println!(
-        "  STALL at {tod} (system {start_ns} ns) on vCPU {}: {} ms, {}: {} (running {} runnable {} blocked {} offline {} ms; late {} us; runstate covers {}.{}%)",
-        rep.vcpu,
-        f.gap_ns / 1_000_000,
-        v.class.name(),
-        v.reason,
-        rs.running_ns / 1_000_000,
-        rs.runnable_ns / 1_000_000,
-        rs.blocked_ns / 1_000_000,
-        rs.offline_ns / 1_000_000,
-        f.late_ns.map_or(0, |l| l / 1000),
-        coverage / 10,
-        coverage % 10
-    );
     let (probe, vcpu) = (rep.probe, rep.vcpu);
     crate::report::record("stall", |o| {
         let o = o
@@ -103,6 +80,47 @@ pub fn stall(rep: &Rep, start_ns: u64, input: &StallInput, v: &StallVerdict, clo
             None => o,
         }
     });
+}
+
+/// The human line of a stall: when (UTC and system time), where, how long, the verdict and
+/// Xen's runstate account of the gap.
+fn print_stall(
+    vcpu: u32,
+    start_ns: u64,
+    wall: Option<u64>,
+    input: &StallInput,
+    v: &StallVerdict,
+    coverage: u64,
+) {
+    let (f, rs) = (&v.figures, input.runstate);
+    crate::println!(
+        "  STALL at {} (system {start_ns} ns) on vCPU {vcpu}: {} ms, {}: {} (running {} runnable {} blocked {} offline {} ms; late {} us; runstate covers {}.{}%)",
+        TimeOfDay(wall),
+        f.gap_ns / 1_000_000,
+        v.class.name(),
+        v.reason,
+        rs.running_ns / 1_000_000,
+        rs.runnable_ns / 1_000_000,
+        rs.blocked_ns / 1_000_000,
+        rs.offline_ns / 1_000_000,
+        f.late_ns.map_or(0, |l| l / 1000),
+        coverage / 10,
+        coverage % 10
+    );
+}
+
+/// Wall-clock ns since the epoch as `hh:mm:ss.mmm UTC` (`?` when unknown).
+struct TimeOfDay(Option<u64>);
+
+impl core::fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let Some(w) = self.0 else {
+            return f.write_str("?");
+        };
+        let s = w / 1_000_000_000;
+        let (h, m, ms) = (s / 3600 % 24, s / 60 % 60, w / 1_000_000 % 1000);
+        write!(f, "{h:02}:{m:02}:{:02}.{ms:03} UTC", s % 60)
+    }
 }
 
 pub fn summary(rep: &Rep, win: &SummaryWindow, now: &Beat) {
