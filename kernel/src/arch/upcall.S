@@ -1,16 +1,17 @@
 /*
  * Event upcall and failsafe entry for a 64-bit PV guest.
  *
- * Xen delivers an event by bouncing onto the current stack:
+ * Xen delivers an event by bouncing onto the current stack
  *   [rsp] rcx, [rsp+8] r11, rip, cs, rflags, rsp, ss
- * (xp_core::xen::bounce describes every frame Xen bounces; the offsets used
- * here come from there as the bounce_skip and failsafe_skip operands).
  * with evtchn_upcall_mask set to 1 ("upcalls are masked during delivery")
- * and the interrupted mask state in the frame's RFLAGS.IF. We save every
- * general register, clear the direction flag, run xp_event_upcall on a 16-byte aligned stack, restore,
- * and return with HYPERVISOR_iret (hypercall 23), which restores the upcall
- * mask from RFLAGS.IF atomically with the return: an event raised meanwhile
- * is delivered afresh instead of being lost. The iret stub in the hypercall
+ * and the interrupted mask state in the frame's RFLAGS.IF
+ * (xp_core::xen::bounce describes the frames Xen bounces; the offsets used
+ * here come from there as the bounce_skip and failsafe_skip operands).
+ * We clear the direction flag, save every general register, run
+ * xp_event_upcall on a 16-byte aligned stack, restore, and return with
+ * HYPERVISOR_iret (hypercall 23), which restores the upcall mask from
+ * RFLAGS.IF atomically with the return: an event raised meanwhile is
+ * delivered afresh instead of being lost. The iret stub in the hypercall
  * page pushes rcx, r11 and rax itself; we push the `flags` word (0: not in
  * syscall context) on top of rip, cs, rflags, rsp, ss.
  */
