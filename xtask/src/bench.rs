@@ -119,7 +119,7 @@ pub fn main(mut a: Args) -> Result<i32> {
         "host": { "loadavg_before": load_before, "loadavg_after": loadavg(), "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()) },
         "figures": figs,
     });
-    println!("{}", targets::table(&figs));
+    println!("{}", targets::table_of(&figs, only.is_some()));
     println!(
         "lab: Xen {} ({}), xenstored {:?}",
         env.xen_version.as_deref().unwrap_or(release.name()),

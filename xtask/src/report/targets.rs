@@ -204,13 +204,22 @@ fn verdict(ok: bool) -> String {
 
 /// The bench table: one row per target, then every figure's method and notes.
 pub fn table(figs: &[Figure]) -> String {
+    table_of(figs, false)
+}
+
+/// `present_only`: leave out the targets whose figure is not in `figs` at all (a bench that
+/// measured only some figures, `bench --only`), instead of marking them not measured.
+pub fn table_of(figs: &[Figure], present_only: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
         "{:<40} {:>10} {:>6}  {:<30} {:>6}  {:<28} status",
         "figure", "value", "n", "beside", "ratio", "target"
     );
-    for t in TARGETS {
+    let shown = TARGETS
+        .iter()
+        .filter(|t| !present_only || find(figs, t.figure).is_some());
+    for t in shown {
         let [v, b, r, st] = judge(t, figs);
         let n = find(figs, t.figure)
             .and_then(|f| f.samples)
@@ -275,5 +284,25 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("linux_pv_boot = not measured, n=3: m"), "{t}");
+    }
+
+    #[test]
+    fn a_partial_bench_shows_only_the_targets_it_measured() {
+        let figs = vec![
+            fig("planted_boot_wall", Some(6.75), "s"),
+            fig("lab_wall_domu", Some(8.22), "s"),
+            fig("planted_recall", None, "ratio"),
+        ];
+        let t = table_of(&figs, true);
+        let rows: Vec<&str> = t.lines().take_while(|l| !l.is_empty()).skip(1).collect();
+        assert_eq!(rows.len(), 3, "{t}");
+        assert!(rows[0].starts_with("lab, domU run (platform), warm"), "{t}");
+        assert!(rows[1].starts_with("planted lost wake-ups caught"), "{t}");
+        assert!(
+            rows[2].starts_with("planted-fault Xen, domU platform run")
+                && rows[2].ends_with("meets"),
+            "{t}"
+        );
+        assert!(!t.contains("in this file"), "{t}");
     }
 }
