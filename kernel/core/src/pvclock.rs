@@ -14,13 +14,21 @@
 /// Nanoseconds per second, Xen's `SECONDS(1)`.
 pub const NSEC_PER_SEC: u64 = 1_000_000_000;
 
-/// `XEN_PVCLOCK_TSC_STABLE_BIT` in `vcpu_time_info.flags`: the TSC is
-/// synchronised across pCPUs, so readings from different vCPUs are comparable.
-pub const PVCLOCK_TSC_STABLE_BIT: u8 = 1 << 0;
+bitflags::bitflags! {
+    /// `vcpu_time_info.flags` (`XEN_PVCLOCK_*`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct PvclockFlags: u8 {
+        /// `XEN_PVCLOCK_TSC_STABLE_BIT`: the TSC is synchronised across pCPUs, so readings
+        /// from different vCPUs are comparable.
+        const TSC_STABLE = 1 << 0;
+        /// `XEN_PVCLOCK_GUEST_STOPPED`: the guest was stopped (e.g. paused for migration)
+        /// since the previous update.
+        const GUEST_STOPPED = 1 << 1;
+    }
+}
 
-/// `XEN_PVCLOCK_GUEST_STOPPED` in `vcpu_time_info.flags`: the guest was
-/// stopped (e.g. paused for migration) since the previous update.
-pub const PVCLOCK_GUEST_STOPPED: u8 = 1 << 1;
+// `tsc_stable guest_stopped`: Xen's names without XEN_PVCLOCK_, lower case.
+crate::xen::display_flag_names!(PvclockFlags);
 
 /// Converts a TSC delta to nanoseconds the way Xen and Linux do.
 ///
@@ -95,14 +103,9 @@ impl TimeSnapshot {
         }
     }
 
-    /// Whether Xen marked the TSC as stable across pCPUs.
-    pub fn tsc_stable(&self) -> bool {
-        self.flags & PVCLOCK_TSC_STABLE_BIT != 0
-    }
-
-    /// Whether Xen reports the guest was stopped since the last update.
-    pub fn guest_stopped(&self) -> bool {
-        self.flags & PVCLOCK_GUEST_STOPPED != 0
+    /// Xen's `XEN_PVCLOCK_*` flags of this record.
+    pub fn pvclock_flags(&self) -> PvclockFlags {
+        PvclockFlags::from_bits_retain(self.flags)
     }
 }
 
@@ -271,7 +274,7 @@ mod tests {
             system_time: 5_000,
             tsc_to_system_mul: mul,
             tsc_shift: shift,
-            flags: PVCLOCK_TSC_STABLE_BIT,
+            flags: PvclockFlags::TSC_STABLE.bits(),
         }
     }
 
@@ -283,7 +286,10 @@ mod tests {
             s.system_time_at(1_000_000 + 2_400_000_000),
             5_000 + 999_999_999
         );
-        assert!(s.tsc_stable() && !s.guest_stopped());
+        assert_eq!(s.pvclock_flags(), PvclockFlags::TSC_STABLE);
+        assert_eq!(s.pvclock_flags().to_string(), "tsc_stable");
+        let both = TimeSnapshot { flags: 3, ..s };
+        assert_eq!(both.pvclock_flags().to_string(), "tsc_stable guest_stopped");
     }
 
     #[test]

@@ -196,7 +196,7 @@ fn vcpu_guest_context_matches_xen_sys() {
         xen_sys::FLAT_KERNEL_SS64
     );
     assert_eq!(
-        xp_core::xen::arch_x86::VGCF_IN_KERNEL,
+        xp_core::xen::arch_x86::VgcFlags::IN_KERNEL.bits(),
         xen_sys::VGCF_in_kernel as u64
     );
 }
@@ -221,5 +221,68 @@ fn event_channel_ipi_matches_xen_sys() {
     assert_eq!(
         xp_core::xen::hypercall::SET_SEGMENT_BASE,
         xen_sys::__HYPERVISOR_set_segment_base as usize
+    );
+}
+
+/// The flag words xp-core types with bitflags carry the bits Xen's headers define.
+#[test]
+fn flag_words_match_xen_sys() {
+    use xp_core::pvclock::PvclockFlags as P;
+    use xp_core::xen::arch_x86::VgcFlags as G;
+    use xp_core::xen::start_info::SifFlags as S;
+    use xp_core::xen::vcpu::VmAssist as V;
+    let sif = [
+        (S::PRIVILEGED, xen_sys::SIF_PRIVILEGED),
+        (S::INITDOMAIN, xen_sys::SIF_INITDOMAIN),
+        (S::MULTIBOOT_MOD, xen_sys::SIF_MULTIBOOT_MOD),
+        (S::MOD_START_PFN, xen_sys::SIF_MOD_START_PFN),
+        (S::VIRT_P2M_4TOOLS, xen_sys::SIF_VIRT_P2M_4TOOLS),
+        (S::PM_MASK, xen_sys::SIF_PM_MASK),
+    ];
+    for (ours, xen) in sif {
+        assert_eq!(u64::from(ours.bits()), xen as u64, "{ours:?}");
+    }
+    let vgcf = [
+        (G::I387_VALID, xen_sys::VGCF_i387_valid),
+        (G::IN_KERNEL, xen_sys::VGCF_in_kernel),
+        (
+            G::FAILSAFE_DISABLES_EVENTS,
+            xen_sys::VGCF_failsafe_disables_events,
+        ),
+        (
+            G::SYSCALL_DISABLES_EVENTS,
+            xen_sys::VGCF_syscall_disables_events,
+        ),
+        (G::ONLINE, xen_sys::VGCF_online),
+    ];
+    for (ours, xen) in vgcf {
+        assert_eq!(ours.bits(), xen as u64, "{ours:?}");
+    }
+    let vmasst = [
+        (
+            V::WRITABLE_PAGETABLES,
+            xen_sys::VMASST_TYPE_writable_pagetables,
+        ),
+        (V::PAE_EXTENDED_CR3, xen_sys::VMASST_TYPE_pae_extended_cr3),
+        (
+            V::ARCHITECTURAL_IOPL,
+            xen_sys::VMASST_TYPE_architectural_iopl,
+        ),
+        (
+            V::RUNSTATE_UPDATE_FLAG,
+            xen_sys::VMASST_TYPE_runstate_update_flag,
+        ),
+        (V::M2P_STRICT, xen_sys::VMASST_TYPE_m2p_strict),
+    ];
+    for (ours, xen) in vmasst {
+        assert_eq!(ours.kind(), xen as u64, "{ours:?}");
+    }
+    assert_eq!(
+        u64::from(P::TSC_STABLE.bits()),
+        xen_sys::XEN_PVCLOCK_TSC_STABLE_BIT as u64
+    );
+    assert_eq!(
+        u64::from(P::GUEST_STOPPED.bits()),
+        xen_sys::XEN_PVCLOCK_GUEST_STOPPED as u64
     );
 }

@@ -223,18 +223,18 @@ fn check_shared_info(ctx: &mut Ctx<'_>) {
 }
 
 /// What vCPU 0's pvclock record says about the TSC: its rate (Linux's pvclock_tsc_khz from
-/// tsc_to_system_mul and tsc_shift) and Xen's TSC_STABLE and GUEST_STOPPED flags.
+/// tsc_to_system_mul and tsc_shift) and Xen's XEN_PVCLOCK_* flags (tsc_stable,
+/// guest_stopped).
 fn pvclock_facts(ctx: &mut Ctx<'_>, t: &xp_core::pvclock::TimeSnapshot) {
-    let flag = |b: bool| if b { "set" } else { "clear" };
     ctx.info(
         "pvclock",
         format_args!(
-            "TSC {} kHz (from mul {:#x} shift {}), TSC_STABLE {}, GUEST_STOPPED {}",
+            "TSC {} kHz (from mul {:#x} shift {}), flags {:#x} ({})",
             xp_core::pvclock::tsc_khz(t.tsc_to_system_mul, t.tsc_shift),
             t.tsc_to_system_mul,
             t.tsc_shift,
-            flag(t.tsc_stable()),
-            flag(t.guest_stopped())
+            t.flags,
+            t.pvclock_flags()
         ),
     );
 }

@@ -7,7 +7,7 @@ use alloc::boxed::Box;
 use alloc::vec;
 use core::sync::atomic::Ordering::*;
 use xp_core::smp::{count_existing, plan, VcpusError};
-use xp_core::xen::arch_x86::{xen_pfn_to_cr3, VcpuGuestContext, FLAT_KERNEL_SS64, VGCF_IN_KERNEL};
+use xp_core::xen::arch_x86::{xen_pfn_to_cr3, VcpuGuestContext, VgcFlags, FLAT_KERNEL_SS64};
 use xp_core::xen::errno::ENOENT;
 use xp_core::xen::hypercall::FLAT_KERNEL_CS64;
 use xp_core::xen::start_info::StartInfo;
@@ -104,7 +104,7 @@ fn initialise_and_up(si: &StartInfo, id: u32) -> Result<(), XenError> {
 /// The first register state of vCPU `id`: `xp_secondary_entry(id)` on its stack at `top`.
 fn context(c: &mut VcpuGuestContext, id: u32, top: u64, l4_mfn: u64) {
     let (event, failsafe) = crate::xen::callback::entry_points();
-    c.flags = VGCF_IN_KERNEL;
+    c.flags = VgcFlags::IN_KERNEL.bits();
     c.user_regs.rip = xp_secondary_entry as *const () as usize as u64;
     // As after a `call`: rsp + 8 is 16-byte aligned at the function's entry.
     c.user_regs.rsp = top - 8;

@@ -8,10 +8,22 @@ pub const FLAT_KERNEL_SS64: u16 = 0xe02b;
 /// `FLAT_KERNEL_DS64` (= `FLAT_RING3_DS64`): the null data selector of 64-bit mode.
 pub const FLAT_KERNEL_DS64: u16 = 0;
 
-/// `VGCF_in_kernel`: the vCPU starts in guest kernel mode.
-pub const VGCF_IN_KERNEL: u64 = 1 << 2;
-/// `VGCF_failsafe_disables_events`.
-pub const VGCF_FAILSAFE_DISABLES_EVENTS: u64 = 1 << 3;
+bitflags::bitflags! {
+    /// `vcpu_guest_context.flags` (`VGCF_*`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct VgcFlags: u64 {
+        /// `VGCF_i387_valid`: fpu_ctxt holds a valid FPU state.
+        const I387_VALID = 1 << 0;
+        /// `VGCF_in_kernel`: the vCPU starts in guest kernel mode.
+        const IN_KERNEL = 1 << 2;
+        /// `VGCF_failsafe_disables_events`.
+        const FAILSAFE_DISABLES_EVENTS = 1 << 3;
+        /// `VGCF_syscall_disables_events`.
+        const SYSCALL_DISABLES_EVENTS = 1 << 4;
+        /// `VGCF_online`: the vCPU is up.
+        const ONLINE = 1 << 5;
+    }
+}
 
 /// HYPERVISOR_set_segment_base `which` values.
 pub const SEGBASE_FS: u64 = 0;
@@ -69,7 +81,7 @@ crate::assert_layout!(CpuUserRegs, 200;
 #[derive(Clone, Copy)]
 pub struct VcpuGuestContext {
     pub fpu_ctxt: [u8; 512],
-    /// `VGCF_*`.
+    /// `VGCF_*` ([`VgcFlags`]).
     pub flags: u64,
     pub user_regs: CpuUserRegs,
     /// The virtual IDT.
