@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use xp_core::outcome::Outcome;
+use xp_core::records::Record;
 use xp_host::console::{self, Line};
 
 /// What the console said so far.
@@ -29,7 +30,9 @@ impl Stream {
         let l = console::classify(text);
         match l {
             Line::Result(o) => self.result = Some(o),
-            Line::Record(j) if j.contains("\"kind\":\"crash\"") => self.crashed = true,
+            Line::Record(j) if matches!(Record::parse(j), Ok(Record::Crash(_))) => {
+                self.crashed = true
+            }
             _ => {}
         }
         console::shown(&l, self.raw).then(|| text.trim_end_matches('\r'))
@@ -205,10 +208,8 @@ mod tests {
             raw: true,
             ..Stream::default()
         };
-        assert_eq!(
-            raw.line("@xp {\"kind\":\"crash\"}"),
-            Some("@xp {\"kind\":\"crash\"}")
-        );
+        let crash = "@xp {\"kind\":\"crash\",\"reason\":\"panic\"}";
+        assert_eq!(raw.line(crash), Some(crash));
         assert!(raw.crashed);
     }
 }

@@ -203,14 +203,12 @@ mod tests {
     fn renders_stalls_histograms_and_verdict() {
         let st = Arc::new(Mutex::new(State::default()));
         let now = Instant::now();
-        let rec = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+        let rec = |s: &str| xp_core::records::Record::parse(s).unwrap();
+        let stall = crate::metrics::tests::stall("lost_wakeup", 1_500_000_000);
         {
             let mut s = st.lock().unwrap();
-            s.record(
-                &rec(r#"{"kind":"stall","class":"lost_wakeup","gap_ns":1500000000}"#),
-                now,
-            );
-            s.record(&rec(r#"{"kind":"stats","probe":"timer","name":"lateness_1ms","unit":"ns","count":3,"avg":20000}"#), now);
+            s.record(&xp_core::records::Record::Stall(stall), now);
+            s.record(&rec(r#"{"kind":"stats","probe":"timer","name":"lateness_1ms","unit":"ns","count":3,"min":1,"avg":20000,"p50":1,"p99":1,"p999":1,"max":1,"method":"m"}"#), now);
             s.record(&rec(r#"{"kind":"histogram","probe":"timer","name":"lateness_1ms","unit":"ns","buckets":[[18432,19455,2],[20480,21503,1]]}"#), now);
             s.result("FAILURE");
         }

@@ -8,10 +8,10 @@ use crate::metrics::State;
 use crate::onstall::{self, Runner};
 use crate::serve;
 use anyhow::{Context, Result};
-use serde_json::Value;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use xp_core::records::Record;
 use xp_host::console::{self, Line};
 use xp_host::tail::{Event, Tail};
 
@@ -26,20 +26,12 @@ pub struct Follower<'a> {
     warned_not_probe: bool,
 }
 
-fn secs(ns: &Value) -> String {
-    let s = ns.as_f64().unwrap_or(0.0) / 1e9;
+fn secs(ns: u64) -> String {
+    let s = ns as f64 / 1e9;
     if s >= 1.0 {
         format!("{s:.3} s")
     } else {
         format!("{:.3} ms", s * 1e3)
-    }
-}
-
-fn f(r: &Value, k: &str) -> String {
-    match &r[k] {
-        Value::String(s) => s.clone(),
-        Value::Null => "?".into(),
-        v => v.to_string(),
     }
 }
 
@@ -111,15 +103,11 @@ impl<'a> Follower<'a> {
     }
 
     fn record(&mut self, n: usize, json: &str, out: &mut dyn Write) -> Result<Option<i32>> {
-        let r: Value = match serde_json::from_str(json) {
-            Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return self.skip(n, "@xp record that is not a JSON object", out),
+        let r = match Record::parse(json) {
+            Ok(r) => r,
             Err(e) => {
-                return self.skip(
-                    n,
-                    &format!("unparseable @xp record ({e}): a garbled or cut line"),
-                    out,
-                )
+                let why = format!("unparseable @xp record ({e}): a garbled or cut line");
+                return self.skip(n, &why, out);
             }
         };
         self.records += 1;
@@ -127,61 +115,62 @@ impl<'a> Follower<'a> {
         self.print(n, &r, out)
     }
 
-    fn print(&mut self, n: usize, r: &Value, out: &mut dyn Write) -> Result<Option<i32>> {
-        match r["kind"].as_str().unwrap_or("") {
-            "start" => writeln!(
+    fn print(&mut self, n: usize, r: &Record, out: &mut dyn Write) -> Result<Option<i32>> {
+        match r {
+            Record::Start(r) => writeln!(
                 out,
                 "run: xenprobe {} ({}) cmdline \"{}\"",
-                f(r, "version"),
-                f(r, "mode"),
-                f(r, "cmdline")
+                r.version, r.mode, r.cmdline
             )?,
-            "stall" => {
+            Record::Stall(r) => {
                 writeln!(
                     out,
                     "STALL {:>11}  {}: {} (running {}, runnable {}, blocked {}, offline {})",
-                    secs(&r["gap_ns"]),
-                    f(r, "class"),
-                    f(r, "reason"),
-                    secs(&r["running_ns"]),
-                    secs(&r["runnable_ns"]),
-                    secs(&r["blocked_ns"]),
-                    secs(&r["offline_ns"])
+                    secs(r.gap_ns),
+                    r.class,
+                    r.reason,
+                    secs(r.running_ns),
+                    secs(r.runnable_ns),
+                    secs(r.blocked_ns),
+                    secs(r.offline_ns)
                 )?;
                 if let Some(run) = self.on_stall {
                     run.stall(n, onstall::stall_env(r, n, &self.log));
                 }
             }
-            "summary" => writeln!(
+            Record::Summary(r) => writeln!(
                 out,
                 "summary: {} beats in {}, interval p50 {} p99 {} max {}, steal {:.2} %",
-                f(r, "beats"),
-                secs(&r["elapsed_ns"]),
-                secs(&r["interval_p50_ns"]),
-                secs(&r["interval_p99_ns"]),
-                secs(&r["interval_max_ns"]),
-                r["steal_ppm"].as_f64().unwrap_or(0.0) / 1e4
+                r.beats,
+                secs(r.elapsed_ns),
+                secs(r.interval_p50_ns),
+                secs(r.interval_p99_ns),
+                secs(r.interval_max_ns),
+                r.steal_ppm as f64 / 1e4
             )?,
-            "clock_jump" => writeln!(out, "CLOCK JUMP at line {n}")?,
-            "check" if r["verdict"] != "pass" => writeln!(
+            Record::ClockJump(_) => writeln!(out, "CLOCK JUMP at line {n}")?,
+            Record::Check(c) if !c.verdict.passed() => writeln!(
                 out,
                 "{} {}.{}: expected {}, observed {}",
-                f(r, "verdict").to_uppercase(),
-                f(r, "probe"),
-                f(r, "name"),
-                f(r, "expected"),
-                f(r, "observed")
+                c.verdict.to_string().to_uppercase(),
+                c.probe,
+                c.name,
+                c.expected,
+                c.observed
             )?,
-            "error" => writeln!(out, "ERROR {}: {}", f(r, "probe"), f(r, "msg"))?,
-            "probe_end" => writeln!(
+            Record::Error(e) => {
+                let p = e.probe.as_deref().unwrap_or("run");
+                writeln!(out, "ERROR {p}: {}", e.msg)?
+            }
+            Record::ProbeEnd(e) => writeln!(
                 out,
                 "probe {}: {} after {}",
-                f(r, "probe"),
-                f(r, "result"),
-                secs(&r["elapsed_ns"])
+                e.probe,
+                e.result.name(),
+                secs(e.elapsed_ns)
             )?,
-            "crash" => {
-                writeln!(out, "CRASH: {}", r)?;
+            Record::Crash(c) => {
+                writeln!(out, "CRASH: {}", c.describe())?;
                 return Ok(Some(6));
             }
             _ => {}

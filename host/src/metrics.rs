@@ -1,9 +1,10 @@
 //! What `follow --metrics` serves: the run's state, updated record by record, encoded on each
 //! scrape by prometheus-client (OpenMetrics text).
 
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Instant;
+use xp_core::outcome::Outcome;
+use xp_core::records::{owned, Record};
 
 /// The stall classes of the stall probe (README, "what each classification means").
 pub const STALL_CLASSES: [&str; 5] = [
@@ -101,41 +102,34 @@ impl Default for State {
     }
 }
 
-fn text(r: &Value, k: &str) -> String {
-    r[k].as_str().unwrap_or("").to_string()
-}
-
 impl State {
     /// One @xp record read at `now`.
-    pub fn record(&mut self, r: &Value, now: Instant) {
-        match r["kind"].as_str().unwrap_or("") {
-            "start" => {
+    pub fn record(&mut self, r: &Record, now: Instant) {
+        match r {
+            Record::Start(_) => {
                 self.runs += 1;
                 self.verdict = None;
             }
-            "stall" => self.stall(r, now),
-            "summary" => {
+            Record::Stall(s) => self.stall(s, now),
+            Record::Summary(s) => {
                 self.last_heartbeat = Some(now);
-                self.steal_ratio = r["steal_ppm"].as_f64().map(|p| p / 1e6);
+                self.steal_ratio = Some(s.steal_ppm as f64 / 1e6);
             }
-            "stats" => {
-                let (n, avg) = (r["count"].as_f64(), r["avg"].as_f64());
-                if let (Some(n), Some(avg), Some("ns")) = (n, avg, r["unit"].as_str()) {
-                    self.sums
-                        .insert((text(r, "probe"), text(r, "name")), n * avg);
-                }
+            Record::Stats(s) if s.unit == "ns" => {
+                let key = (s.probe.clone(), s.name.clone());
+                self.sums.insert(key, s.count as f64 * s.avg as f64);
             }
-            "histogram" => self.histogram(r),
-            "clock_jump" => self.clock_jumps += 1,
-            "check" if r["verdict"] == "fail" => self.failed_checks += 1,
-            "crash" => self.verdict = Some("CRASH"),
+            Record::Histogram(h) => self.histogram(h),
+            Record::ClockJump(_) => self.clock_jumps += 1,
+            Record::Check(c) if c.verdict.0 == Outcome::Failure => self.failed_checks += 1,
+            Record::Crash(_) => self.verdict = Some("CRASH"),
             _ => {}
         }
     }
 
-    fn stall(&mut self, r: &Value, now: Instant) {
-        let gap_s = r["gap_ns"].as_f64().unwrap_or(0.0) / 1e9;
-        let class = Some(text(r, "class"))
+    fn stall(&mut self, r: &owned::Stall, now: Instant) {
+        let gap_s = r.gap_ns as f64 / 1e9;
+        let class = Some(r.class.clone())
             .filter(|c| !c.is_empty())
             .unwrap_or_else(|| "unknown".into());
         let e = self.stalls.entry(class).or_insert((0, 0.0));
@@ -145,22 +139,19 @@ impl State {
         self.last_heartbeat = Some(now);
     }
 
-    fn histogram(&mut self, r: &Value) {
-        if r["unit"] != "ns" {
+    fn histogram(&mut self, h: &owned::Histogram) {
+        if h.unit != "ns" {
             return;
         }
-        let (probe, name) = (text(r, "probe"), text(r, "name"));
-        let raw: Vec<(u64, u64, u64)> = r["buckets"]
-            .as_array()
-            .map(|a| a.iter().filter_map(bucket).collect())
-            .unwrap_or_default();
-        let d = Dist::from_buckets(&raw, self.sums.get(&(probe.clone(), name.clone())).copied());
-        match (probe.as_str(), name.strip_prefix("lateness_")) {
+        let raw: Vec<(u64, u64, u64)> = h.buckets.iter().map(|&[l, u, n]| (l, u, n)).collect();
+        let sum = self.sums.get(&(h.probe.clone(), h.name.clone())).copied();
+        let d = Dist::from_buckets(&raw, sum);
+        match (h.probe.as_str(), h.name.strip_prefix("lateness_")) {
             ("timer", Some(interval)) => {
                 self.timer.insert(interval.to_string(), d);
             }
             ("xenstore-latency", _) => {
-                self.xenstore.insert(name, d);
+                self.xenstore.insert(h.name.clone(), d);
             }
             _ => {}
         }
@@ -172,11 +163,31 @@ impl State {
     }
 }
 
-fn bucket(b: &Value) -> Option<(u64, u64, u64)> {
-    let a = b.as_array()?;
-    Some((
-        a.first()?.as_u64()?,
-        a.get(1)?.as_u64()?,
-        a.get(2)?.as_u64()?,
-    ))
+#[cfg(test)]
+pub mod tests {
+    use xp_core::records::owned;
+
+    /// A stall record of `class` lasting `gap_ns`.
+    pub fn stall(class: &str, gap_ns: u64) -> owned::Stall {
+        owned::Stall {
+            probe: "stall".into(),
+            vcpu: None,
+            start_ns: 1,
+            start_wall_ns: 0,
+            gap_ns,
+            class: class.into(),
+            reason: "r".into(),
+            running_ns: 0,
+            runnable_ns: 0,
+            blocked_ns: gap_ns,
+            offline_ns: 0,
+            blocked_past_deadline_ns: 0,
+            runstate_coverage_permille: 1000,
+            tsc_timestamp: None,
+            system_time: None,
+            tsc_to_system_mul: None,
+            tsc_shift: None,
+            late_ns: None,
+        }
+    }
 }

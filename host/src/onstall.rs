@@ -10,18 +10,22 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use xp_core::records::{owned, Kind};
 
 /// The environment a stall command gets: XENPROBE_STALL_<FIELD> for each field of the stall
 /// record (upper case), plus the log line number, gap in seconds and the log's path.
-pub fn stall_env(r: &Value, line: usize, log: &str) -> Vec<(String, String)> {
+pub fn stall_env(r: &owned::Stall, line: usize, log: &str) -> Vec<(String, String)> {
     let mut env = vec![
         ("XENPROBE_STALL_LINE".to_string(), line.to_string()),
         ("XENPROBE_LOG".to_string(), log.to_string()),
+        (
+            "XENPROBE_STALL_GAP_S".into(),
+            format!("{:.6}", r.gap_ns as f64 / 1e9),
+        ),
+        ("XENPROBE_STALL_KIND".into(), owned::Stall::KIND.into()),
     ];
-    if let Some(gap) = r["gap_ns"].as_f64() {
-        env.push(("XENPROBE_STALL_GAP_S".into(), format!("{:.6}", gap / 1e9)));
-    }
-    for (k, v) in r.as_object().into_iter().flatten() {
+    let fields = serde_json::to_value(r).unwrap_or_default();
+    for (k, v) in fields.as_object().into_iter().flatten() {
         let v = match v {
             Value::String(s) => s.clone(),
             Value::Object(_) | Value::Array(_) | Value::Null => continue,
@@ -117,9 +121,7 @@ mod tests {
 
     #[test]
     fn fields_in_the_environment_failures_and_time_limit() {
-        let r: Value =
-            serde_json::from_str(r#"{"kind":"stall","class":"lost_wakeup","gap_ns":1500000000}"#)
-                .unwrap();
+        let r = crate::metrics::tests::stall("lost_wakeup", 1_500_000_000);
         let env = stall_env(&r, 7, "/l");
         let ok = "[ \"$XENPROBE_STALL_CLASS\" = lost_wakeup ] && [ \"$XENPROBE_STALL_GAP_S\" = 1.500000 ] && [ $XENPROBE_STALL_LINE = 7 ]";
         run(ok, Duration::from_secs(10), &env).unwrap();

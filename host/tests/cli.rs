@@ -228,7 +228,7 @@ fn follow_log(lines: &str, extra: &[&str]) -> (Output, PathBuf) {
     (run(&args), d)
 }
 
-const STALL: &str = "@xp {\"kind\":\"stall\",\"class\":\"preempted\",\"gap_ns\":250000000,\"reason\":\"runnable most of the gap\"}";
+const STALL: &str = "@xp {\"kind\":\"stall\",\"probe\":\"stall\",\"start_ns\":1,\"start_wall_ns\":0,\"gap_ns\":250000000,\"class\":\"preempted\",\"reason\":\"runnable most of the gap\",\"running_ns\":0,\"runnable_ns\":250000000,\"blocked_ns\":0,\"offline_ns\":0,\"blocked_past_deadline_ns\":0,\"runstate_coverage_permille\":1000}";
 
 #[test]
 fn follow_skips_bad_lines_and_names_them() {
@@ -241,7 +241,7 @@ fn follow_skips_bad_lines_and_names_them() {
         "{out}"
     );
     assert!(
-        out.contains("warning: skipped line 3: @xp record that is not a JSON object"),
+        out.contains("warning: skipped line 3: unparseable @xp record (not a JSON object)"),
         "{out}"
     );
     assert!(

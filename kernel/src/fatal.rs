@@ -5,11 +5,21 @@
 //! skips straight to the shutdown.
 
 use crate::arch::traps::{vector_name, TrapFrame, FAILSAFE_VECTOR};
+use crate::report::Text;
 use crate::xen::{physdev, sched, shared};
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use xp_core::cmdline::ExitMode;
 use xp_core::outcome::Outcome;
 use xp_core::xen::sched::ShutdownReason;
+
+/// An address as the crash record spells it (`0x...`).
+struct Hex(u64);
+
+impl core::fmt::Display for Hex {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:#x}", self.0)
+    }
+}
 
 static IN_FATAL: AtomicBool = AtomicBool::new(false);
 /// 1 when the command line asked for isa-debug-exit (dom0 under QEMU).
@@ -83,19 +93,16 @@ pub fn trap(f: &TrapFrame) -> ! {
         None => {}
     }
     dump_regs(f);
-    crate::report::record("crash", |o| {
-        let o = o
-            .str("reason", "trap")
-            .u64("vector", f.vector)
-            .str("name", vector_name(f.vector));
-        let o = o.u64("error_code", f.error_code).display(
-            "rip",
-            format_args!("{:#x}", f.frame.instruction_pointer.as_u64()),
-        );
-        match cr2 {
-            Some(a) => o.display("cr2", format_args!("{a:#x}")),
-            None => o,
-        }
+    let cr2 = cr2.map(Hex);
+    crate::report::emit(&xp_core::records::Crash::<Text> {
+        reason: &"trap",
+        vector: Some(f.vector),
+        name: Some(&vector_name(f.vector)),
+        error_code: Some(f.error_code),
+        rip: Some(&Hex(f.frame.instruction_pointer.as_u64())),
+        cr2: cr2.as_ref().map(|c| c as Text),
+        message: None,
+        location: None,
     });
     end(None)
 }
@@ -137,10 +144,16 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         .location()
         .map_or(("?", 0, 0), |l| (l.file(), l.line(), l.column()));
     crate::println!("\nPANIC: {msg}\n  at {file}:{line}:{col}");
-    crate::report::record("crash", |o| {
-        o.str("reason", "panic")
-            .display("message", msg)
-            .display("location", format_args!("{file}:{line}:{col}"))
+    let location = format_args!("{file}:{line}:{col}");
+    crate::report::emit(&xp_core::records::Crash::<Text> {
+        reason: &"panic",
+        vector: None,
+        name: None,
+        error_code: None,
+        rip: None,
+        cr2: None,
+        message: Some(&msg),
+        location: Some(&location),
     });
     end(None)
 }

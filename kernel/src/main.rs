@@ -167,18 +167,23 @@ fn run(env: &probe::Env) -> ! {
     let mut extra = [0u8; 16];
     xen::version::query(xp_core::xen::version::XENVER_EXTRAVERSION, &mut extra);
     let xen = format_args!("{major}.{minor}{}", xp_core::xen::start_info::c_str(&extra));
-    report::record("start", |o| {
-        o.str("version", VERSION)
-            .str("cmdline", text)
-            .str("mode", if env.si.is_dom0() { "dom0" } else { "domU" })
-            .display("xen_version", xen)
+    report::emit(&xp_core::records::Start::<report::Text> {
+        version: &VERSION,
+        cmdline: &text,
+        mode: &if env.si.is_dom0() { "dom0" } else { "domU" },
+        xen_version: Some(&xen),
     });
     let outcome = match cmd {
         Ok(cmd) if !evtchn_abi(cmd.evtchn_abi) => Outcome::Error,
         Ok(cmd) if !vcpus(env.si, cmd.vcpus) => Outcome::Error,
-        Ok(cmd) => cmd.probes().fold(Outcome::Success, |acc, p| {
-            acc.worst(probe::run(p, &cmd, env))
-        }),
+        Ok(cmd) => {
+            let of = cmd.probes().count();
+            cmd.probes()
+                .enumerate()
+                .fold(Outcome::Success, |acc, (i, p)| {
+                    acc.worst(probe::run(p, (i + 1, of), &cmd, env))
+                })
+        }
         Err(e) => {
             report::error(format_args!(
                 "command line: {}",
@@ -187,7 +192,7 @@ fn run(env: &probe::Env) -> ! {
             Outcome::Error
         }
     };
-    report::record("result", |o| o.str("result", outcome.name()));
+    report::emit(&xp_core::records::RunResult { result: outcome });
     report::result_line(outcome);
     fatal::end(Some(outcome))
 }
@@ -221,9 +226,9 @@ fn vcpus(si: &StartInfo, requested: Option<u64>) -> bool {
         Ok(n) => {
             let available = smp::available();
             crate::println!("vCPUs: {n} running of {available} the domain has");
-            report::record("vcpus", |o| {
-                o.u64("running", n.into())
-                    .u64("available", available.into())
+            report::emit(&xp_core::records::Vcpus {
+                running: n.into(),
+                available: available.into(),
             });
             true
         }

@@ -1,20 +1,18 @@
-//! The result protocol (DESIGN.md): one `@xp {json}` line per event, and the
-//! final line `Test result: SUCCESS|SKIP|ERROR|FAILURE`.
+//! The result protocol (DESIGN.md): one `@xp {json}` line per event (the kinds and their
+//! fields are `xp_core::records`), and the final line `Test result: SUCCESS|SKIP|ERROR|FAILURE`.
 
-use crate::drv::console::{self, Console};
+use crate::drv::console;
 use core::fmt::{Display, Write};
-use xp_core::json::Obj;
-use xp_core::outcome::{Outcome, RECORD_PREFIX, RESULT_PREFIX};
+use xp_core::outcome::{Outcome, RESULT_PREFIX};
+use xp_core::records::{self, Kind};
 
-/// Write one `@xp` record; `f` adds the fields after `kind`.
-pub fn record<F>(kind: &str, f: F)
-where
-    F: for<'w> FnOnce(Obj<'w, Console>) -> Obj<'w, Console>,
-{
+/// Text in a record as the kernel writes it: anything `Display`, formatted as it is written.
+pub type Text<'a> = &'a dyn Display;
+
+/// Write one `@xp` record.
+pub fn emit<R: Kind>(r: &R) {
     console::with(|c| {
-        let _ = c.write_str(RECORD_PREFIX);
-        let _ = f(Obj::new(c).str("kind", kind)).end();
-        let _ = c.write_str("\n");
+        let _ = records::write(c, r);
     });
 }
 
@@ -28,5 +26,9 @@ pub fn result_line(o: Outcome) {
 /// A run-level error that is not a probe's (bad command line, broken setup).
 pub fn error(msg: impl Display) {
     crate::println!("ERROR: {msg}");
-    record("error", |o| o.display("msg", &msg));
+    emit(&records::Error::<Text> {
+        probe: None,
+        vcpu: None,
+        msg: &msg,
+    });
 }

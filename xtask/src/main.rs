@@ -48,6 +48,7 @@ commands:
       --json FILE            write all records, the verdict and lab timings as JSON
       --out DIR              where serial.log etc. go (default lab-out/run)
       --verbose              echo the raw serial console to stderr
+      --raw                  also show the probe's @xp records (the log and --json have them)
   test [options]     host tests, lints, and every lab scenario in tests/lab/
       --host-only | --lab-only | --no-lint | --filter SUBSTRING | --xen-release 4.17|4.20
 {REPORT}

@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use xp_core::records::Record;
 
 mod render;
 
@@ -152,15 +153,14 @@ pub fn columns(cmdline: &str, xens: &[PathBuf], release: Release, root: &Path) -
 }
 
 /// The row key and cell of a record, for checks and infos.
-fn cell(r: &Value) -> Option<(String, String)> {
-    let probe = field(r, "probe");
-    match r["kind"].as_str()? {
-        "check" => {
-            let mark = if r["verdict"] == "pass" { "" } else { " !" };
-            let key = format!("{probe}.{}", field(r, "name"));
-            Some((key, format!("{}{mark}", field(r, "observed"))))
+fn cell(r: &Record) -> Option<(String, String)> {
+    match r {
+        Record::Check(c) => {
+            let mark = if c.verdict.passed() { "" } else { " !" };
+            let key = format!("{}.{}", c.probe, c.name);
+            Some((key, format!("{}{mark}", c.observed)))
         }
-        "info" => Some((format!("{probe}: {}", field(r, "key")), field(r, "value"))),
+        Record::Info(i) => Some((format!("{}: {}", i.probe, i.key), i.value.clone())),
         _ => None,
     }
 }

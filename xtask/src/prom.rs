@@ -12,6 +12,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use xp_core::outcome::RECORD_PREFIX;
+use xp_core::records::Record;
 
 /// The recorded log: a lab run of `probes=stall` with three `xl pause` stalls.
 const LOG: &str = "host/tests/data/stall-pause-serial.log";
@@ -147,7 +149,8 @@ fn replay(log: &Path, api: &str) -> Result<()> {
     let mut stalls = 0;
     for line in text.lines() {
         writeln!(f, "{line}")?;
-        if line.contains("\"kind\":\"stall\"") {
+        let json = xp_host::console::strip_carriers(line).strip_prefix(RECORD_PREFIX);
+        if matches!(json.map(Record::parse), Some(Ok(Record::Stall(_)))) {
             stalls += 1;
             f.flush()?;
             wait_value(api, COUNTER, stalls as f64)?;

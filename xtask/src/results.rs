@@ -2,15 +2,16 @@
 
 use serde_json::Value;
 use xp_core::outcome::{Outcome, RECORD_PREFIX, RESULT_PREFIX};
+use xp_core::records::{self, owned, Pick, Record};
 
 /// Everything a console log says, parsed.
 #[derive(Debug, Default)]
 pub struct Parsed {
     /// Every `@xp` record, in order.
-    pub records: Vec<Value>,
+    pub records: Vec<Record>,
     /// The `Test result:` line's outcome, if one was printed.
     pub result: Option<Outcome>,
-    /// `@xp` lines that were not valid JSON objects (line number, reason).
+    /// `@xp` lines that were not records (line number, reason).
     pub bad: Vec<(usize, String)>,
     /// Other oddities worth a warning (line number, what): a record after other text on its
     /// line, a result line with an unknown word, an earlier run in the same log.
@@ -64,22 +65,12 @@ pub fn parse_console(text: &str) -> Parsed {
         {
             continue;
         }
-        let line = strip_carriers(raw);
-        let restart = line.starts_with(RECORD_PREFIX)
-            && line.contains("\"kind\":\"start\"")
-            && (!p.records.is_empty() || p.result.is_some());
-        if restart {
-            let mut notes = std::mem::take(&mut p.notes);
-            notes.push((
-                i + 1,
-                "a new run starts here: earlier runs in this log are ignored".into(),
-            ));
-            p = Parsed {
-                notes,
-                ..Parsed::default()
-            };
+        let before = (p.records.len(), p.result.is_some());
+        p.feed(i + 1, strip_carriers(raw));
+        let started = matches!(p.records.last(), Some(Record::Start(_)));
+        if started && p.records.len() > before.0 && (before.0 > 0 || before.1) {
+            p.restart(i + 1);
         }
-        p.feed(i + 1, line);
     }
     p
 }
@@ -111,23 +102,37 @@ impl Parsed {
     }
 
     fn record(&mut self, n: usize, json: &str) {
-        match serde_json::from_str::<Value>(json) {
-            Ok(v) if v.is_object() => self.records.push(v),
-            Ok(_) => self.bad.push((n, "not a JSON object".into())),
-            Err(e) => self.bad.push((n, e.to_string())),
+        match Record::parse(json) {
+            Ok(r) => self.records.push(r),
+            Err(e) => self.bad.push((n, e)),
         }
     }
 
-    /// Records of one kind.
-    pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.records.iter().filter(move |r| r["kind"] == kind)
+    /// The start record on line `n` begins a new run: keep it, the notes, and nothing before.
+    fn restart(&mut self, n: usize) {
+        let start = self.records.pop();
+        let mut notes = std::mem::take(&mut self.notes);
+        notes.push((
+            n,
+            "a new run starts here: earlier runs in this log are ignored".into(),
+        ));
+        *self = Parsed {
+            notes,
+            records: start.into_iter().collect(),
+            ..Parsed::default()
+        };
+    }
+
+    /// Records of one kind (`p.of::<owned::Check>()`).
+    pub fn of<'a, T: Pick + 'a>(&'a self) -> impl Iterator<Item = &'a T> + 'a {
+        records::of(&self.records)
     }
 
     /// The value of an `info` record (first probe that reported `key`).
     pub fn info(&self, key: &str) -> Option<&str> {
-        self.of_kind("info")
-            .find(|r| r["key"] == key)
-            .and_then(|r| r["value"].as_str())
+        self.of::<owned::Info>()
+            .find(|r| r.key == key)
+            .map(|r| r.value.as_str())
     }
 
     /// The verdict: the result line if present, else CRASH.
@@ -136,22 +141,58 @@ impl Parsed {
     }
 }
 
+/// One probe's tally, computed once for every view: its result, time and checks.
+#[derive(Debug)]
+pub struct Tally<'a> {
+    pub probe: &'a str,
+    /// From its `probe_end` record (`None`: it never ended).
+    pub end: Option<&'a owned::ProbeEnd>,
+    pub checks: Vec<&'a owned::Check>,
+    pub errors: Vec<&'a owned::Error>,
+}
+
+impl Tally<'_> {
+    /// Checks that did not pass.
+    pub fn not_passed(&self) -> impl Iterator<Item = &owned::Check> {
+        self.checks.iter().copied().filter(|c| !c.verdict.passed())
+    }
+}
+
+/// Every probe with a check, an end or an error, in order of appearance.
+pub fn tallies(records: &[Record]) -> Vec<Tally<'_>> {
+    let mut out: Vec<Tally> = Vec::new();
+    for r in records {
+        let probe = match r {
+            Record::Check(_) | Record::ProbeEnd(_) | Record::Error(_) => r.probe(),
+            _ => None,
+        };
+        let Some(probe) = probe else { continue };
+        let i = match out.iter().position(|t| t.probe == probe) {
+            Some(i) => i,
+            None => {
+                out.push(Tally {
+                    probe,
+                    end: None,
+                    checks: Vec::new(),
+                    errors: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        let t = &mut out[i];
+        match r {
+            Record::Check(c) => t.checks.push(c),
+            Record::ProbeEnd(e) => t.end = Some(e),
+            Record::Error(e) => t.errors.push(e),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// What a `crash` record says happened, if the log has one.
 pub fn crash_reason(p: &Parsed) -> Option<String> {
-    let r = p.of_kind("crash").next()?;
-    Some(match field(r, "reason").as_str() {
-        "panic" => format!(
-            "probe panicked: {} at {}",
-            field(r, "message"),
-            field(r, "location")
-        ),
-        _ => format!(
-            "probe trapped: vector {} ({}) at rip {}",
-            field(r, "vector"),
-            field(r, "name"),
-            field(r, "rip")
-        ),
-    })
+    p.of::<owned::Crash>().next().map(owned::Crash::describe)
 }
 
 /// Field `k` of a record as text (strings unquoted, numbers as written).
@@ -174,20 +215,20 @@ mod tests {
     #[test]
     fn records_and_result() {
         let p = parse(&lines(
-            "hello\n@xp {\"kind\":\"info\",\"key\":\"xen_version\",\"value\":\"4.17.7\"}\n\
-             @xp {\"kind\":\"check\",\"verdict\":\"fail\"}\nTest result: FAILURE\r",
+            "hello\n@xp {\"kind\":\"info\",\"probe\":\"p\",\"key\":\"xen_version\",\"value\":\"4.17.7\"}\n\
+             @xp {\"kind\":\"check\",\"probe\":\"p\",\"name\":\"c\",\"verdict\":\"fail\",\"expected\":\"1\",\"observed\":\"2\"}\nTest result: FAILURE\r",
         ));
         assert_eq!(p.records.len(), 2);
         assert_eq!(p.info("xen_version"), Some("4.17.7"));
         assert_eq!(p.verdict(), Verdict::Outcome(Outcome::Failure));
         assert_eq!(p.verdict().exit_code(), 5);
-        assert_eq!(p.of_kind("check").count(), 1);
+        assert_eq!(p.of::<owned::Check>().count(), 1);
     }
 
     #[test]
     fn no_result_is_crash_and_garbage_is_reported() {
         let p = parse(&lines(
-            "@xp {\"kind\":\"crash\"\n@xp [1]\n@xp {\"kind\":\"start\"}\nTest result: MAYBE",
+            "@xp {\"kind\":\"crash\"\n@xp [1]\n@xp {\"kind\":\"result\",\"result\":\"SUCCESS\"}\nTest result: MAYBE",
         ));
         assert_eq!(p.verdict(), Verdict::Crash);
         assert_eq!(p.verdict().exit_code(), 6);
@@ -198,7 +239,7 @@ mod tests {
 
     #[test]
     fn truncated_log_never_panics() {
-        let full = "@xp {\"kind\":\"info\",\"key\":\"k\",\"value\":\"v\"}\nTest result: SUCCESS\n";
+        let full = "@xp {\"kind\":\"info\",\"probe\":\"p\",\"key\":\"k\",\"value\":\"v\"}\nTest result: SUCCESS\n";
         for cut in 0..full.len() {
             let _ = parse(&lines(&full[..cut])).verdict();
         }

@@ -28,6 +28,7 @@ pub const USAGE: &[&str] = &[
     "--cold",
     "--out DIR",
     "--verbose",
+    "--raw",
 ];
 
 /// What one lab run is asked to do.
@@ -55,6 +56,8 @@ pub struct RunOpts {
     pub cold: bool,
     pub out_dir: PathBuf,
     pub verbose: bool,
+    /// Also show the probe's `@xp` records live (the log and `--json` always have them).
+    pub raw: bool,
 }
 
 impl Default for RunOpts {
@@ -76,6 +79,7 @@ impl Default for RunOpts {
             cold: false,
             out_dir: crate::build::root().join("lab-out/run"),
             verbose: false,
+            raw: false,
         }
     }
 }
@@ -127,6 +131,7 @@ pub fn parse_opts(mut a: Args) -> Result<(RunOpts, Option<PathBuf>)> {
         o.out_dir = d.into();
     }
     o.verbose = a.flag("--verbose");
+    o.raw = a.flag("--raw");
     let json = a.value("--json")?.map(PathBuf::from);
     a.finish()?;
     Ok((o, json))
@@ -181,10 +186,9 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
     std::fs::create_dir_all(&opts.out_dir)
         .with_context(|| format!("creating {}", opts.out_dir.display()))?;
     // A heartbeat on stderr every 10 s for long live runs (only on a terminal, not in CI).
-    let progress = live
-        .then(|| crate::report::progress::Progress::start(&opts.cmdline, Duration::from_secs(10)));
+    let progress = live.then(|| crate::report::progress::Progress::start(Duration::from_secs(10)));
     let mut print = |l: &str| {
-        if live {
+        if live && xp_host::console::shown(&xp_host::console::classify(l), opts.raw) {
             println!("{l}");
         }
         if let Some(p) = &progress {

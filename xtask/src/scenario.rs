@@ -6,6 +6,7 @@ use crate::run::{self, RunOpts};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use xp_core::records::Record;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,7 +110,7 @@ fn pattern_text(v: &toml::Value) -> String {
 }
 
 /// Check one `[[expect_record]]` table against the records; `None` when satisfied.
-fn record_mismatch(want: &toml::Table, records: &[serde_json::Value]) -> Option<String> {
+fn record_mismatch(want: &toml::Table, records: &[Record]) -> Option<String> {
     let count_pat = want.get("count").map_or("1..".to_string(), pattern_text);
     let fields: Vec<(&String, String)> = want
         .iter()
@@ -118,6 +119,7 @@ fn record_mismatch(want: &toml::Table, records: &[serde_json::Value]) -> Option<
         .collect();
     let n = records
         .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
         .filter(|r| {
             fields
                 .iter()
@@ -223,6 +225,7 @@ impl Scenario {
             cold: false,
             out_dir: out_root.join(&self.name),
             verbose: false,
+            raw: false,
         })
     }
 
@@ -394,7 +397,13 @@ mod tests {
         assert!(!matches("1..2", "x"));
         let t: toml::Table =
             toml::from_str("kind='stall'\nclass='paused_offline'\ngap_ns='1..'").unwrap();
-        let recs = vec![serde_json::json!({"kind":"stall","class":"paused_offline","gap_ns":5})];
+        let recs = vec![
+            serde_json::from_value(serde_json::json!({"kind":"stall","probe":"stall",
+            "start_ns":1,"start_wall_ns":0,"gap_ns":5,"class":"paused_offline","reason":"r",
+            "running_ns":0,"runnable_ns":0,"blocked_ns":0,"offline_ns":0,
+            "blocked_past_deadline_ns":0,"runstate_coverage_permille":0}))
+            .unwrap(),
+        ];
         assert_eq!(super::record_mismatch(&t, &recs), None);
         let t: toml::Table = toml::from_str("kind='stall'\ncount='0'").unwrap();
         assert!(super::record_mismatch(&t, &recs)

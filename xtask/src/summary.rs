@@ -1,11 +1,12 @@
 //! The human summary after a run, and the `--json` file.
 
 use crate::lab::Mode;
-use crate::results::field;
+use crate::results;
 use crate::run::{Outcome, RunOpts};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::path::Path;
+use xp_core::records::owned;
 
 fn describe(o: &RunOpts) -> String {
     match o.mode {
@@ -22,39 +23,34 @@ pub fn print(opts: &RunOpts, out: &Outcome) {
     let p = &out.parsed;
     eprintln!("\n== xenprobe summary ==");
     eprintln!("lab:     {}", describe(opts));
-    let start = p.of_kind("start").next();
-    eprintln!(
-        "xen:     {}",
-        start.map_or("?".into(), |r| field(r, "xen_version"))
-    );
+    let start = p.of::<owned::Start>().next();
+    let xen = start.and_then(|r| r.xen_version.clone());
+    eprintln!("xen:     {}", xen.as_deref().unwrap_or("?"));
     for l in crate::lab::describe(&out.lab.what) {
         eprintln!("booted:  {l}");
     }
-    for r in p.of_kind("probe_end") {
-        let name = field(r, "probe");
-        let checks: Vec<_> = p
-            .of_kind("check")
-            .filter(|c| c["probe"] == r["probe"])
-            .collect();
-        let bad = checks.iter().filter(|c| c["verdict"] != "pass").count();
+    let tallies = results::tallies(&p.records);
+    for t in &tallies {
+        let result = t.end.map_or("(no end)", |e| e.result.name());
         eprintln!(
-            "probe:   {name:<18} {:<8} {} checks, {bad} not passed",
-            field(r, "result"),
-            checks.len()
+            "probe:   {:<18} {result:<8} {} checks, {} not passed",
+            t.probe,
+            t.checks.len(),
+            t.not_passed().count()
         );
     }
-    for c in p.of_kind("check").filter(|c| c["verdict"] != "pass") {
+    for c in tallies.iter().flat_map(|t| t.not_passed()) {
         eprintln!(
             "  {} {}.{}: expected {}, observed {}",
-            field(c, "verdict").to_uppercase(),
-            field(c, "probe"),
-            field(c, "name"),
-            field(c, "expected"),
-            field(c, "observed")
+            c.verdict.to_string().to_uppercase(),
+            c.probe,
+            c.name,
+            c.expected,
+            c.observed
         );
     }
-    for e in p.of_kind("error") {
-        eprintln!("  ERROR {}", field(e, "msg"));
+    for e in p.of::<owned::Error>() {
+        eprintln!("  ERROR {}", e.msg);
     }
     for (line, why) in &p.bad {
         eprintln!("  unparseable @xp record on console line {line}: {why}");
@@ -75,10 +71,10 @@ pub fn print(opts: &RunOpts, out: &Outcome) {
         out.lab.serial_log.display()
     );
     for (name, pp) in &out.peers {
-        let checks = pp.of_kind("check").count();
+        let checks = pp.of::<owned::Check>().count();
         let bad = pp
-            .of_kind("check")
-            .filter(|c| c["verdict"] != "pass")
+            .of::<owned::Check>()
+            .filter(|c| !c.verdict.passed())
             .count();
         eprintln!(
             "peer:    {name:<18} {:<8} {checks} checks, {bad} not passed",

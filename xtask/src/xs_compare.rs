@@ -8,6 +8,7 @@
 
 use crate::results::Parsed;
 use serde_json::{json, Value};
+use xp_core::records::owned;
 
 /// One test-xenstore line.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,23 +76,22 @@ pub fn parse_line(line: &str) -> Option<PeerCase> {
 
 /// The cases measured on both sides, in test-xenstore's order.
 pub fn rows(parsed: &Parsed, script_lines: &[String]) -> Vec<Row> {
-    let u = |r: &Value, k: &str| r[k].as_u64().unwrap_or(0);
     script_lines
         .iter()
         .filter_map(|l| parse_line(l))
         .filter_map(|dom0| {
             let key = dom0.name.replace(' ', "_");
             let r = parsed
-                .of_kind("stats")
-                .find(|r| r["probe"] == "xenstore-latency" && r["name"] == key.as_str())?;
+                .of::<owned::Stats>()
+                .find(|r| r.probe == "xenstore-latency" && r.name == key)?;
             Some(Row {
                 case: dom0.name.clone(),
-                guest_n: u(r, "count"),
-                guest_min: u(r, "min"),
-                guest_avg: u(r, "avg"),
-                guest_p50: u(r, "p50"),
-                guest_p99: u(r, "p99"),
-                guest_max: u(r, "max"),
+                guest_n: r.count,
+                guest_min: r.min,
+                guest_avg: r.avg,
+                guest_p50: r.p50,
+                guest_p99: r.p99,
+                guest_max: r.max,
                 dom0,
             })
         })
@@ -186,8 +186,8 @@ mod tests {
     #[test]
     fn pairs_cases_with_guest_stats() {
         let lines: Vec<String> = [
-            r#"@xp {"kind":"stats","probe":"xenstore-latency","name":"read_1","count":50,"min":400,"avg":1000,"p50":900,"p99":3000,"max":4000}"#,
-            r#"@xp {"kind":"stats","probe":"timer","name":"read_1","count":1,"min":1,"avg":1,"p50":1,"p99":1,"max":1}"#,
+            r#"@xp {"kind":"stats","probe":"xenstore-latency","name":"read_1","unit":"ns","count":50,"min":400,"avg":1000,"p50":900,"p99":3000,"p999":4000,"max":4000,"method":"m"}"#,
+            r#"@xp {"kind":"stats","probe":"timer","name":"read_1","unit":"ns","count":1,"min":1,"avg":1,"p50":1,"p99":1,"p999":1,"max":1,"method":"m"}"#,
         ]
         .map(String::from)
         .to_vec();

@@ -4,12 +4,13 @@
 //! (`x86_64-unknown-none`, `no_std`) and for the host, where `cargo test`
 //! exercises it. Nothing in this crate touches hardware or shared memory
 //! directly: the kernel feeds it values it has read through its accessors.
-#![cfg_attr(not(test), no_std)]
+#![cfg_attr(not(any(test, feature = "serde")), no_std)]
 #![forbid(unsafe_code)]
 
 pub mod cmdline;
 pub mod json;
 pub mod outcome;
+pub mod records;
 pub mod ring;
 pub mod ringep;
 pub mod ringmsg;

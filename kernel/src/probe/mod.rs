@@ -16,11 +16,12 @@ mod xenstore;
 mod xenstore_latency;
 mod xenstore_lazy;
 
-use crate::report;
-use core::fmt::{Display, Write};
+use crate::report::{self, Text};
+use core::fmt::Display;
 use xp_core::cmdline::{Cmdline, ProbeSpec};
 use xp_core::hist::Histogram;
 use xp_core::outcome::Outcome;
+use xp_core::records::{self as rec, Buckets, Verdict};
 use xp_core::xen::start_info::StartInfo;
 
 /// How event, timer and runstate setup went (probes check and report it).
@@ -73,13 +74,12 @@ impl Ctx<'_> {
             outcome.verdict()
         };
         crate::println!("  [{mark}] {name}: expected {expected}, observed {observed}");
-        let probe = self.probe;
-        report::record("check", |o| {
-            o.str("probe", probe)
-                .str("name", name)
-                .str("verdict", outcome.verdict())
-                .display("expected", &expected)
-                .display("observed", &observed)
+        report::emit(&rec::Check::<Text> {
+            probe: &self.probe,
+            name: &name,
+            verdict: Verdict(outcome),
+            expected: &expected,
+            observed: &observed,
         });
     }
 
@@ -103,24 +103,22 @@ impl Ctx<'_> {
     /// A fact about the environment.
     pub fn info(&mut self, key: &str, value: impl Display) {
         crate::println!("  {key}: {value}");
-        let probe = self.probe;
-        report::record("info", |o| {
-            o.str("probe", probe)
-                .str("key", key)
-                .display("value", &value)
+        report::emit(&rec::Info::<Text> {
+            probe: &self.probe,
+            key: &key,
+            value: &value,
         });
     }
 
     /// A single measured value with its unit and how it was measured.
     pub fn metric(&mut self, name: &str, value: u64, unit: &str, method: &str) {
         crate::println!("  {name}: {value} {unit} ({method})");
-        let probe = self.probe;
-        report::record("metric", |o| {
-            o.str("probe", probe)
-                .str("name", name)
-                .u64("value", value)
-                .str("unit", unit)
-                .str("method", method)
+        report::emit(&rec::Metric::<Text> {
+            probe: &self.probe,
+            name: &name,
+            value,
+            unit: &unit,
+            method: &method,
         });
     }
 
@@ -137,35 +135,25 @@ impl Ctx<'_> {
             "  {name} [{unit}]: n={} min={min} avg={avg} p50={p50} p99={p99} p99.9={p999} max={max} ({method})",
             h.count()
         );
-        let probe = self.probe;
-        report::record("stats", |o| {
-            o.str("probe", probe)
-                .str("name", name)
-                .str("unit", unit)
-                .u64("count", h.count())
-                .u64("min", min)
-                .u64("avg", avg)
-                .u64("p50", p50)
-                .u64("p99", p99)
-                .u64("p999", p999)
-                .u64("max", max)
-                .str("method", method)
-                .str(
-                    "precision",
-                    "percentiles are bucket upper bounds, <= 6.25% above the sample",
-                )
+        report::emit(&rec::Stats::<Text> {
+            probe: &self.probe,
+            name: &name,
+            unit: &unit,
+            count: h.count(),
+            min,
+            avg,
+            p50,
+            p99,
+            p999,
+            max,
+            method: &method,
+            precision: Some(&"percentiles are bucket upper bounds, <= 6.25% above the sample"),
         });
-        report::record("histogram", |o| {
-            o.str("probe", probe)
-                .str("name", name)
-                .str("unit", unit)
-                .raw("buckets", |w| {
-                    w.write_char('[')?;
-                    for (i, (lo, hi, n)) in h.iter_nonzero().enumerate() {
-                        write!(w, "{}[{lo},{hi},{n}]", if i > 0 { "," } else { "" })?;
-                    }
-                    w.write_char(']')
-                })
+        report::emit(&rec::Histogram::<Text, Buckets> {
+            probe: &self.probe,
+            name: &name,
+            unit: &unit,
+            buckets: Buckets(h),
         });
     }
 
@@ -173,8 +161,11 @@ impl Ctx<'_> {
     pub fn error(&mut self, msg: impl Display) {
         self.outcome = self.outcome.worst(Outcome::Error);
         crate::println!("  ERROR: {msg}");
-        let probe = self.probe;
-        report::record("error", |o| o.str("probe", probe).display("msg", &msg));
+        report::emit(&rec::Error::<Text> {
+            probe: Some(&self.probe),
+            vcpu: None,
+            msg: &msg,
+        });
     }
 }
 
@@ -202,8 +193,13 @@ pub const REGISTRY: &[ProbeSpec<RunFn>] = &[
 /// Probes run when the command line names none.
 pub const DEFAULT: &[&str] = &["platform"];
 
-/// Run one probe by name; returns its outcome.
-pub fn run(name: &'static str, cmd: &Cmdline<'_>, env: &Env) -> Outcome {
+/// Run one probe by name, the `index`th (from 1) of `of`; returns its outcome.
+pub fn run(
+    name: &'static str,
+    (index, of): (usize, usize),
+    cmd: &Cmdline<'_>,
+    env: &Env,
+) -> Outcome {
     let Some(spec) = REGISTRY.iter().find(|p| p.name == name) else {
         report::error(format_args!("no runner for probe {name}"));
         return Outcome::Error;
@@ -213,6 +209,12 @@ pub fn run(name: &'static str, cmd: &Cmdline<'_>, env: &Env) -> Outcome {
         "probe {name}: starting, heap {} bytes used",
         crate::mm::heap_usage().0
     );
+    report::emit(&rec::ProbeStart::<Text> {
+        probe: &name,
+        about: &spec.about,
+        index: index as u64,
+        of: of as u64,
+    });
     let start = crate::time::now_ns();
     let mut ctx = Ctx {
         probe: spec.name,
@@ -224,10 +226,10 @@ pub fn run(name: &'static str, cmd: &Cmdline<'_>, env: &Env) -> Outcome {
     let o = ctx.outcome;
     let ns = crate::time::now_ns().saturating_sub(start);
     crate::println!("--- probe {name}: {o} ({} us)", ns / 1000);
-    report::record("probe_end", |r| {
-        r.str("probe", name)
-            .str("result", o.name())
-            .u64("elapsed_ns", ns)
+    report::emit(&rec::ProbeEnd::<Text> {
+        probe: &name,
+        result: o,
+        elapsed_ns: ns,
     });
     o
 }

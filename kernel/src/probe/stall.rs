@@ -19,6 +19,7 @@ mod watch;
 
 use super::{Ctx, RunFn};
 use crate::drv::{runstate, timer};
+use crate::report::Text;
 use crate::smp;
 use crate::time::now_ns;
 use alloc::boxed::Box;
@@ -100,11 +101,10 @@ impl Rep {
     fn error(&self, msg: impl core::fmt::Display) {
         ERRORS.fetch_add(1, Relaxed);
         crate::println!("  ERROR (vCPU {}): {msg}", self.vcpu);
-        let (probe, vcpu) = (self.probe, self.vcpu);
-        crate::report::record("error", |o| {
-            o.str("probe", probe)
-                .u64("vcpu", vcpu.into())
-                .display("msg", &msg)
+        crate::report::emit(&xp_core::records::Error::<Text> {
+            probe: Some(&self.probe),
+            vcpu: Some(self.vcpu.into()),
+            msg: &msg,
         });
     }
 }

@@ -165,14 +165,13 @@ fn late(ctx: &mut Ctx<'_>, b: u32, t0: u64, rs0: Option<Snapshot>) -> bool {
         v.class.name(),
         v.reason
     );
-    let probe = ctx.probe;
-    crate::report::record("wakeup_late", |o| {
-        o.str("probe", probe)
-            .u64("vcpu", b.into())
-            .u64("waited_ns", input.gap_ns)
-            .str("state_now", state)
-            .str("class", v.class.name())
-            .str("reason", v.reason)
+    crate::report::emit(&xp_core::records::WakeupLate::<crate::report::Text> {
+        probe: &ctx.probe,
+        vcpu: b.into(),
+        waited_ns: input.gap_ns,
+        state_now: &state,
+        class: &v.class.name(),
+        reason: &v.reason,
     });
     v.class == StallClass::LostWakeup
 }

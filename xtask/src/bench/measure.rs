@@ -2,11 +2,11 @@
 
 use super::{dom0, median, missing, Ctx};
 use crate::report::Figure;
-use crate::results::{field, Verdict};
+use crate::results::Verdict;
 use crate::run::Outcome;
 use anyhow::Result;
-use serde_json::Value;
 use xp_core::outcome::Outcome as O;
+use xp_core::records::owned;
 
 pub struct EnvInfo {
     pub xen_version: Option<String>,
@@ -156,8 +156,8 @@ fn registry(ctx: &Ctx) -> Result<Vec<String>> {
     })?;
     let msg = out
         .parsed
-        .of_kind("error")
-        .map(|e| field(e, "msg"))
+        .of::<owned::Error>()
+        .map(|e| e.msg.clone())
         .find(|m| m.contains("available: "));
     let list = msg
         .as_deref()
@@ -204,13 +204,13 @@ fn wall(name: &str, runs: &[Outcome], what: &str) -> Figure {
 }
 
 fn entry_to_ready(runs: &[Outcome]) -> Figure {
-    let recs: Vec<&Value> = runs
+    let recs: Vec<&owned::Metric> = runs
         .iter()
-        .flat_map(|o| o.parsed.of_kind("metric"))
-        .filter(|r| r["name"] == "entry_to_ready")
+        .flat_map(|o| o.parsed.of::<owned::Metric>())
+        .filter(|r| r.name == "entry_to_ready")
         .collect();
-    let vals: Vec<f64> = recs.iter().filter_map(|r| r["value"].as_f64()).collect();
-    let method = recs.first().map_or(String::new(), |r| field(r, "method"));
+    let vals: Vec<f64> = recs.iter().map(|r| r.value as f64).collect();
+    let method = recs.first().map_or(String::new(), |r| r.method.clone());
     let method = format!("platform probe metric ({method}); median over the domU runs");
     match median(vals.clone()) {
         Some(m) => Figure::new(

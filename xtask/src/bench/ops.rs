@@ -3,26 +3,31 @@
 
 use super::missing;
 use crate::report::Figure;
-use crate::results::field;
 use crate::run::Outcome;
-use serde_json::Value;
+use xp_core::records::owned;
 
-fn records<'a>(
-    o: &'a Outcome,
-    kind: &'a str,
-    probe: &'a str,
-) -> impl Iterator<Item = &'a Value> + 'a {
-    o.parsed.of_kind(kind).filter(move |r| r["probe"] == probe)
+fn stats<'a>(o: &'a Outcome, probe: &'a str) -> impl Iterator<Item = &'a owned::Stats> + 'a {
+    o.parsed
+        .of::<owned::Stats>()
+        .filter(move |r| r.probe == probe)
+}
+
+/// The mean of a stats record as a figure named `name`, described by `method(r)`.
+fn mean(name: &str, r: &owned::Stats, method: String) -> Figure {
+    Figure::new(name.into(), r.avg as f64, &r.unit, Some(r.count), &method)
 }
 
 pub fn timer_overhead(o: &Outcome) -> Figure {
-    let r = records(o, "metric", "timer").find(|r| r["name"] == "overhead_per_sample");
-    let method = r.map_or(String::new(), |r| field(r, "method"));
+    let r = o
+        .parsed
+        .of::<owned::Metric>()
+        .find(|r| r.probe == "timer" && r.name == "overhead_per_sample");
+    let method = r.map_or(String::new(), |r| r.method.clone());
     let method = format!("timer probe metric overhead_per_sample ({method}), domU under TCG");
-    match r.and_then(|r| r["value"].as_f64()) {
-        Some(v) => Figure::new(
+    match r {
+        Some(r) => Figure::new(
             "timer_overhead".into(),
-            v,
+            r.value as f64,
             "ns",
             crate::report::samples_in(&method),
             &method,
@@ -100,16 +105,12 @@ fn guest_xenstore(o: &Outcome, probe: Option<&str>, op: &str) -> Figure {
             "this kernel has no xenstore-latency probe (not in the probe registry)",
         );
     };
-    let st = records(o, "stats", probe).find(|r| field(r, "name").starts_with(op));
-    match st.and_then(|r| Some((r["avg"].as_f64()?, r))) {
-        Some((v, r)) => {
-            let m = format!(
-                "{probe} probe {}: mean ({})",
-                field(r, "name"),
-                field(r, "method")
-            );
-            Figure::new(name, v, &field(r, "unit"), r["count"].as_u64(), &m)
-        }
+    match stats(o, probe).find(|r| r.name.starts_with(op)) {
+        Some(r) => mean(
+            &name,
+            r,
+            format!("{probe} probe {}: mean ({})", r.name, r.method),
+        ),
         None => missing(
             &name,
             "ns",
@@ -126,16 +127,9 @@ fn guest_xenstore(o: &Outcome, probe: Option<&str>, op: &str) -> Figure {
 pub fn ring(o: &Outcome, probe_present: bool, vchan_run: Option<&Outcome>) -> Vec<Figure> {
     let method = "ring probe: mean of its *rtt* stats record";
     let rtt = if probe_present {
-        let st = records(o, "stats", "ring")
-            .find(|r| field(r, "name").contains("rtt") && !field(r, "name").contains("vchan"));
-        match st.and_then(|r| Some((r["avg"].as_f64()?, r))) {
-            Some((v, r)) => Figure::new(
-                "ring_rtt".into(),
-                v,
-                &field(r, "unit"),
-                r["count"].as_u64(),
-                &format!("{method} {} ({})", field(r, "name"), field(r, "method")),
-            ),
+        let st = stats(o, "ring").find(|r| r.name.contains("rtt") && !r.name.contains("vchan"));
+        match st {
+            Some(r) => mean("ring_rtt", r, format!("{method} {} ({})", r.name, r.method)),
             None => missing(
                 "ring_rtt",
                 "ns",
@@ -158,17 +152,14 @@ pub fn ring(o: &Outcome, probe_present: bool, vchan_run: Option<&Outcome>) -> Ve
                    vchan-socket-proxy (looping its output to its input) and back, run of tests/lab/vchan-interop.toml";
     let vchan = vchan_run.into_iter().chain([o]).find_map(|run| {
         run.parsed
-            .records
-            .iter()
-            .find(|r| r["kind"] == "stats" && field(r, "name") == "vchan_rtt_16B")
+            .of::<owned::Stats>()
+            .find(|r| r.name == "vchan_rtt_16B")
     });
-    let vchan = match vchan.and_then(|r| Some((r["avg"].as_f64()?, r))) {
-        Some((v, r)) => Figure::new(
-            "vchan_rtt".into(),
-            v,
-            &field(r, "unit"),
-            r["count"].as_u64(),
-            &format!("{vmethod}: {} ({})", field(r, "name"), field(r, "method")),
+    let vchan = match vchan {
+        Some(r) => mean(
+            "vchan_rtt",
+            r,
+            format!("{vmethod}: {} ({})", r.name, r.method),
         ),
         None => missing(
             "vchan_rtt",

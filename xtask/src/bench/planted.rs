@@ -13,6 +13,7 @@ use super::{median, missing, Ctx};
 use crate::report::Figure;
 use crate::run::Outcome;
 use anyhow::Result;
+use xp_core::records::owned;
 
 const PLANTED_MS: f64 = 1000.0;
 
@@ -99,9 +100,9 @@ pub fn planted_in_log(o: &Outcome) -> usize {
 /// lost_wakeup stalls of the planted length, +-10 %.
 pub fn caught(o: &Outcome) -> usize {
     o.parsed
-        .of_kind("stall")
-        .filter(|r| r["class"] == "lost_wakeup")
-        .filter_map(|r| r["gap_ns"].as_f64())
+        .of::<owned::Stall>()
+        .filter(|r| r.class == "lost_wakeup")
+        .map(|r| r.gap_ns as f64)
         .filter(|g| (g / 1e6 - PLANTED_MS).abs() <= PLANTED_MS * 0.1)
         .count()
 }
@@ -134,17 +135,13 @@ fn recall_figure(o: &Outcome) -> Figure {
 }
 
 fn false_positives(o: &Outcome, secs: u64) -> Figure {
-    let stalls = o.parsed.of_kind("stall").count();
+    let stalls = o.parsed.of::<owned::Stall>().count();
     let lost = o
         .parsed
-        .of_kind("stall")
-        .filter(|r| r["class"] == "lost_wakeup")
+        .of::<owned::Stall>()
+        .filter(|r| r.class == "lost_wakeup")
         .count();
-    let beats: u64 = o
-        .parsed
-        .of_kind("summary")
-        .filter_map(|r| r["beats"].as_u64())
-        .sum();
+    let beats: u64 = o.parsed.of::<owned::Summary>().map(|r| r.beats).sum();
     let method = format!(
         "lost_wakeup stalls in {secs} s of guest time (stall probe, 10 ms beats: {beats} beats) on \
          the planted build, no fault armed, dom0 on its own pCPU; {}",

@@ -4,9 +4,9 @@
 use super::figures::{human, Figure};
 use super::load::Run;
 use super::text::or_unknown;
-use crate::results::field;
 use std::fmt::Write;
 use xp_core::outcome::Outcome;
+use xp_core::records::owned;
 
 /// Column letters for the inputs.
 fn letter(i: usize) -> char {
@@ -90,13 +90,8 @@ fn env_changes(s: &mut String, runs: &[Run]) {
 /// Checks whose verdict differs from A's (or that only some runs have); true if one got worse.
 fn verdict_changes(s: &mut String, runs: &[Run]) -> bool {
     let verdicts = |r: &Run| -> Vec<(String, String)> {
-        r.of_kind("check")
-            .map(|c| {
-                (
-                    format!("{}.{}", field(c, "probe"), field(c, "name")),
-                    field(c, "verdict"),
-                )
-            })
+        r.of::<owned::Check>()
+            .map(|c| (format!("{}.{}", c.probe, c.name), c.verdict.to_string()))
             .collect()
     };
     let all: Vec<Vec<(String, String)>> = runs.iter().map(verdicts).collect();

@@ -3,10 +3,10 @@
 
 use super::load::Run;
 use serde_json::{json, Value};
+use xp_core::records::owned;
 
 pub fn to_json(run: &Run) -> Value {
     let e = &run.env;
-    let kind = |k: &str| run.of_kind(k).cloned().collect::<Vec<Value>>();
     json!({
         "kind": "xenprobe-report",
         "source": run.source,
@@ -22,10 +22,10 @@ pub fn to_json(run: &Run) -> Value {
             "probe_version": e.probe_version,
             "memory_mib": e.memory_mib,
         },
-        "checks": kind("check"),
+        "checks": run.of::<owned::Check>().collect::<Vec<_>>(),
         "figures": run.figures(),
-        "stalls": kind("stall"),
-        "errors": kind("error"),
+        "stalls": run.of::<owned::Stall>().collect::<Vec<_>>(),
+        "errors": run.of::<owned::Error>().collect::<Vec<_>>(),
         "warnings": run.warnings,
         "records": run.records,
     })

@@ -1,9 +1,8 @@
 //! Figures: every number a run (or a bench) reports, flattened to one named value with its
 //! unit, sample count and method, so that tables and comparisons treat them alike.
 
-use crate::results::field;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use xp_core::records::{self, owned, Record};
 
 /// One reported number. `value` is `None` when it was not measured (`note` says why).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,86 +39,95 @@ impl Figure {
 /// The statistics of a `stats` record, in table order.
 pub const STATS: [&str; 6] = ["min", "avg", "p50", "p99", "p999", "max"];
 
+/// A `stats` record's values in [`STATS`] order.
+pub fn stats_values(r: &owned::Stats) -> [u64; 6] {
+    [r.min, r.avg, r.p50, r.p99, r.p999, r.max]
+}
+
 /// All figures of a run's records, in record order.
-pub fn from_records(records: &[Value]) -> Vec<Figure> {
+pub fn from_records(records: &[Record]) -> Vec<Figure> {
     let mut out = Vec::new();
     for r in records {
-        let name = format!("{}.{}", field(r, "probe"), field(r, "name"));
-        let (unit, method) = (field(r, "unit"), field(r, "method"));
-        match r["kind"].as_str() {
-            Some("metric") => {
-                if let Some(v) = r["value"].as_f64() {
-                    out.push(Figure::new(name, v, &unit, samples_in(&method), &method));
-                }
+        match r {
+            Record::Metric(m) => {
+                let name = format!("{}.{}", m.probe, m.name);
+                let n = samples_in(&m.method);
+                out.push(Figure::new(name, m.value as f64, &m.unit, n, &m.method));
             }
-            Some("stats") => {
-                let n = r["count"].as_u64();
-                for s in STATS {
-                    if let Some(v) = r[s].as_f64() {
-                        out.push(Figure::new(format!("{name}.{s}"), v, &unit, n, &method));
-                    }
+            Record::Stats(st) => {
+                for (s, v) in STATS.iter().zip(stats_values(st)) {
+                    let name = format!("{}.{}.{s}", st.probe, st.name);
+                    let n = Some(st.count);
+                    out.push(Figure::new(name, v as f64, &st.unit, n, &st.method));
                 }
             }
             _ => {}
         }
     }
-    out.extend(stall_figures(records));
+    out.extend(summary_figures(&records::of(records).collect::<Vec<_>>()));
+    out.extend(stall_figures(&records::of(records).collect::<Vec<_>>()));
     out
 }
 
-/// The stall probe's summaries over the whole run, and its stalls per class.
-fn stall_figures(records: &[Value]) -> Vec<Figure> {
-    let sums: Vec<&Value> = records.iter().filter(|r| r["kind"] == "summary").collect();
-    let mut out = Vec::new();
-    if !sums.is_empty() {
-        let get = |r: &Value, k: &str| r[k].as_f64().unwrap_or(0.0);
-        let beats = sums.iter().map(|r| get(r, "beats")).sum::<f64>() as u64;
-        let elapsed: f64 = sums.iter().map(|r| get(r, "elapsed_ns")).sum();
-        let steal: f64 = sums
-            .iter()
-            .map(|r| get(r, "steal_ppm") * get(r, "elapsed_ns"))
-            .sum::<f64>()
-            / elapsed.max(1.0);
-        let worst = |k: &str| sums.iter().map(|r| get(r, k)).fold(0.0, f64::max);
-        let m = "over all summary periods";
-        out.push(Figure::new(
-            "stall.steal".into(),
+/// The stall probe's summaries over the whole run.
+fn summary_figures(sums: &[&owned::Summary]) -> Vec<Figure> {
+    if sums.is_empty() {
+        return Vec::new();
+    }
+    let beats = sums.iter().map(|r| r.beats).sum::<u64>();
+    let elapsed: f64 = sums.iter().map(|r| r.elapsed_ns as f64).sum();
+    let steal: f64 = sums
+        .iter()
+        .map(|r| r.steal_ppm as f64 * r.elapsed_ns as f64)
+        .sum::<f64>()
+        / elapsed.max(1.0);
+    let worst = |k: fn(&owned::Summary) -> u64| sums.iter().map(|r| k(r)).max().unwrap_or(0);
+    let m = "over all summary periods";
+    let fig = |name: &str, v: f64, unit: &str, method: String| {
+        Figure::new(name.into(), v, unit, Some(beats), &method)
+    };
+    vec![
+        fig(
+            "stall.steal",
             steal,
             "ppm",
-            Some(beats),
-            &format!("runnable + offline share of elapsed time, {m}"),
-        ));
-        out.push(Figure::new(
-            "stall.interval_p99".into(),
-            worst("interval_p99_ns"),
+            format!("runnable + offline share of elapsed time, {m}"),
+        ),
+        fig(
+            "stall.interval_p99",
+            worst(|r| r.interval_p99_ns) as f64,
             "ns",
-            Some(beats),
-            &format!("heartbeat interval p99, worst {m}"),
-        ));
-        out.push(Figure::new(
-            "stall.interval_max".into(),
-            worst("interval_max_ns"),
+            format!("heartbeat interval p99, worst {m}"),
+        ),
+        fig(
+            "stall.interval_max",
+            worst(|r| r.interval_max_ns) as f64,
             "ns",
-            Some(beats),
-            &format!("longest heartbeat interval {m}"),
-        ));
-    }
-    let stalls: Vec<&Value> = records.iter().filter(|r| r["kind"] == "stall").collect();
-    let mut classes: Vec<String> = stalls.iter().map(|r| field(r, "class")).collect();
+            format!("longest heartbeat interval {m}"),
+        ),
+    ]
+}
+
+/// The stalls per class.
+fn stall_figures(stalls: &[&owned::Stall]) -> Vec<Figure> {
+    let mut classes: Vec<&str> = stalls.iter().map(|r| r.class.as_str()).collect();
     classes.sort();
     classes.dedup();
-    for c in classes {
-        let n = stalls.iter().filter(|r| r["class"] == c.as_str()).count();
-        let method = "stall records of this class";
-        out.push(Figure::new(
-            format!("stall.stalls_{c}"),
-            n as f64,
-            "count",
-            Some(stalls.len() as u64),
-            method,
-        ));
-    }
-    out
+    let method = "stall records of this class";
+    classes
+        .into_iter()
+        .map(|c| {
+            let n = stalls.iter().filter(|r| r.class == c).count();
+            let total = Some(stalls.len() as u64);
+            Figure::new(
+                format!("stall.stalls_{c}"),
+                n as f64,
+                "count",
+                total,
+                method,
+            )
+        })
+        .collect()
 }
 
 /// A sample count stated in a method text: `n=200`, or `mean of 10000 x ...`.
@@ -195,12 +203,26 @@ mod tests {
 
     #[test]
     fn figures_from_records() {
+        let rec = |v: serde_json::Value| serde_json::from_value::<Record>(v).unwrap();
+        let sum = |e: u64, b: u64, st: u64, p99: u64, max: u64| {
+            rec(
+                json!({"kind":"summary","probe":"stall","elapsed_ns":e,"beats":b,"steal_ppm":st,
+                "interval_p50_ns":1,"interval_p99_ns":p99,"interval_max_ns":max,"running_ns":0,
+                "runnable_ns":0,"blocked_ns":0,"offline_ns":0}),
+            )
+        };
         let recs = vec![
-            json!({"kind":"metric","probe":"timer","name":"overhead_per_sample","value":2909,"unit":"ns","method":"mean of 10000 x (pvclock read)"}),
-            json!({"kind":"stats","probe":"evtchn","name":"rtt","unit":"ns","count":1000,"min":1,"avg":2,"p50":2,"p99":9,"p999":9,"max":10,"method":"m"}),
-            json!({"kind":"summary","probe":"stall","elapsed_ns":1e9,"beats":10,"steal_ppm":100000,"interval_p99_ns":5,"interval_max_ns":7}),
-            json!({"kind":"summary","probe":"stall","elapsed_ns":3e9,"beats":30,"steal_ppm":0,"interval_p99_ns":9,"interval_max_ns":6}),
-            json!({"kind":"stall","class":"preempted"}),
+            rec(
+                json!({"kind":"metric","probe":"timer","name":"overhead_per_sample","value":2909,"unit":"ns","method":"mean of 10000 x (pvclock read)"}),
+            ),
+            rec(
+                json!({"kind":"stats","probe":"evtchn","name":"rtt","unit":"ns","count":1000,"min":1,"avg":2,"p50":2,"p99":9,"p999":9,"max":10,"method":"m"}),
+            ),
+            sum(1_000_000_000, 10, 100000, 5, 7),
+            sum(3_000_000_000, 30, 0, 9, 6),
+            rec(
+                json!({"kind":"stall","probe":"stall","start_ns":1,"start_wall_ns":0,"gap_ns":3,"class":"preempted","reason":"r","running_ns":0,"runnable_ns":0,"blocked_ns":0,"offline_ns":0,"blocked_past_deadline_ns":0,"runstate_coverage_permille":0}),
+            ),
         ];
         let f = from_records(&recs);
         let get = |n: &str| f.iter().find(|x| x.name == n).unwrap();

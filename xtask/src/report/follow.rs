@@ -5,12 +5,12 @@
 
 use super::figures::human;
 use super::timefmt;
-use crate::results::{self, field};
+use crate::results;
 use anyhow::{bail, Result};
-use serde_json::Value;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
+use xp_core::records::Record;
 
 pub fn main(path: &Path) -> Result<i32> {
     eprintln!("following {} (Ctrl-C to stop)", path.display());
@@ -94,73 +94,66 @@ impl State {
         }))
     }
 
-    fn record(&mut self, r: &Value, out: &mut dyn Write) -> Result<Option<i32>> {
-        let ns = |k: &str| human(r[k].as_f64().unwrap_or(0.0), "ns");
-        match r["kind"].as_str().unwrap_or("") {
-            "start" => {
+    fn record(&mut self, r: &Record, out: &mut dyn Write) -> Result<Option<i32>> {
+        let ns = |v: u64| human(v as f64, "ns");
+        match r {
+            Record::Start(r) => {
                 if self.records > 0 {
                     writeln!(out, "-- a new run starts")?;
                 }
                 *self = State::default();
-                writeln!(
-                    out,
-                    "run: xenprobe {} ({}) cmdline {:?}",
-                    field(r, "version"),
-                    field(r, "mode"),
-                    field(r, "cmdline")
-                )?;
+                let (v, m, c) = (&r.version, &r.mode, &r.cmdline);
+                writeln!(out, "run: xenprobe {v} ({m}) cmdline \"{c}\"")?;
             }
-            "stall" => {
-                let wall = r["start_wall_ns"].as_u64().unwrap_or(0);
-                let when = if wall > 0 {
-                    format!("{} UTC", timefmt::hms_ms(wall))
-                } else {
-                    format!("system {}", ns("start_ns"))
+            Record::Stall(r) => {
+                let when = match r.start_wall_ns {
+                    0 => format!("system {}", ns(r.start_ns)),
+                    w => format!("{} UTC", timefmt::hms_ms(w)),
                 };
                 writeln!(
                     out,
                     "STALL {when}  {:>9}  {}: {} (running {}, runnable {}, blocked {}, offline {})",
-                    ns("gap_ns"),
-                    field(r, "class"),
-                    field(r, "reason"),
-                    ns("running_ns"),
-                    ns("runnable_ns"),
-                    ns("blocked_ns"),
-                    ns("offline_ns")
+                    ns(r.gap_ns),
+                    r.class,
+                    r.reason,
+                    ns(r.running_ns),
+                    ns(r.runnable_ns),
+                    ns(r.blocked_ns),
+                    ns(r.offline_ns)
                 )?;
             }
-            "summary" => {
-                self.summary_s += r["elapsed_ns"].as_f64().unwrap_or(0.0) / 1e9;
+            Record::Summary(r) => {
+                self.summary_s += r.elapsed_ns as f64 / 1e9;
                 writeln!(
                     out,
                     "summary at {:.0} s: {} beats, interval p50 {} p99 {} max {}, steal {}",
                     self.summary_s,
-                    field(r, "beats"),
-                    ns("interval_p50_ns"),
-                    ns("interval_p99_ns"),
-                    ns("interval_max_ns"),
-                    human(r["steal_ppm"].as_f64().unwrap_or(0.0), "ppm")
+                    r.beats,
+                    ns(r.interval_p50_ns),
+                    ns(r.interval_p99_ns),
+                    ns(r.interval_max_ns),
+                    human(r.steal_ppm as f64, "ppm")
                 )?;
             }
-            "check" if r["verdict"] != "pass" => writeln!(
+            Record::Check(c) if !c.verdict.passed() => writeln!(
                 out,
                 "{} {}.{}: expected {}, observed {}",
-                field(r, "verdict").to_uppercase(),
-                field(r, "probe"),
-                field(r, "name"),
-                field(r, "expected"),
-                field(r, "observed")
+                c.verdict.to_string().to_uppercase(),
+                c.probe,
+                c.name,
+                c.expected,
+                c.observed
             )?,
-            "error" => writeln!(out, "ERROR {}", field(r, "msg"))?,
-            "probe_end" => writeln!(
+            Record::Error(e) => writeln!(out, "ERROR {}", e.msg)?,
+            Record::ProbeEnd(e) => writeln!(
                 out,
                 "probe {}: {} ({})",
-                field(r, "probe"),
-                field(r, "result"),
-                ns("elapsed_ns")
+                e.probe,
+                e.result.name(),
+                ns(e.elapsed_ns)
             )?,
-            "crash" => {
-                writeln!(out, "CRASH {}", super::text::compact(r, &["kind"]))?;
+            Record::Crash(c) => {
+                writeln!(out, "CRASH {}", c.describe())?;
                 return Ok(Some(6));
             }
             _ => {}

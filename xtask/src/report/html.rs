@@ -1,15 +1,13 @@
 //! One self-contained HTML page per run: verdict, environment, checks (failures first),
 //! figures, the plots inline, stalls, the facts the probes reported, and the text summary.
 
-use super::figures::{human, STATS};
+use super::figures::{human, stats_values};
 use super::junit::esc;
 use super::load::Run;
 use super::plot::Plot;
 use super::text::or_unknown;
-use super::timefmt;
-use crate::results::field;
-use serde_json::Value;
 use std::fmt::Write;
+use xp_core::records::owned;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:1000px;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:14px}td,th{border:1px solid #ccc;\
@@ -119,56 +117,50 @@ fn environment(h: &mut String, run: &Run) {
 }
 
 fn problems(h: &mut String, run: &Run) {
-    let errs: Vec<String> = run.of_kind("error").map(|e| field(e, "msg")).collect();
-    let crashes: Vec<String> = run
-        .of_kind("crash")
-        .map(|c| super::text::compact(c, &["kind"]))
-        .collect();
-    if errs.is_empty() && crashes.is_empty() {
+    let errs = run.of::<owned::Error>().map(|e| e.msg.clone());
+    let crashes = run.of::<owned::Crash>().map(owned::Crash::describe);
+    let all: Vec<String> = errs.chain(crashes).collect();
+    if all.is_empty() {
         return;
     }
     h.push_str("<h2>Errors</h2><ul>");
-    for e in errs.iter().chain(&crashes) {
+    for e in &all {
         let _ = write!(h, "<li>{}</li>", esc(e));
     }
     h.push_str("</ul>");
 }
 
 fn checks(h: &mut String, run: &Run) {
-    let mut all: Vec<&Value> = run.of_kind("check").collect();
-    all.sort_by_key(|c| c["verdict"] == "pass");
-    let bad = all.iter().filter(|c| c["verdict"] != "pass").count();
+    let mut all: Vec<&owned::Check> = run.of().collect();
+    all.sort_by_key(|c| c.verdict.passed());
+    let bad = all.iter().filter(|c| !c.verdict.passed()).count();
     let _ = write!(h, "<h2>Checks: {} ({bad} not passed)</h2>", all.len());
     head(h, &["probe", "check", "verdict", "expected", "observed"]);
     for c in all {
-        let cls = if c["verdict"] == "pass" { "" } else { "bad" };
-        let cells = ["probe", "name", "verdict", "expected", "observed"].map(|k| field(c, k));
+        let cls = if c.verdict.passed() { "" } else { "bad" };
+        let v = c.verdict.to_string();
+        let cells = [&c.probe, &c.name, &v, &c.expected, &c.observed].map(|s| s.to_string());
         row(h, cls, &cells);
     }
     h.push_str("</table>");
 }
 
 fn figures(h: &mut String, run: &Run) {
-    let m: Vec<&Value> = run.of_kind("metric").collect();
+    let m: Vec<&owned::Metric> = run.of().collect();
     if !m.is_empty() {
         h.push_str("<h2>Metrics</h2>");
         head(h, &["metric", "value", "method (with sample count)"]);
         for r in m {
-            let v = human(r["value"].as_f64().unwrap_or(f64::NAN), &field(r, "unit"));
-            row_n(
-                h,
-                "",
-                &[
-                    format!("{}.{}", field(r, "probe"), field(r, "name")),
-                    v,
-                    field(r, "method"),
-                ],
-                1..2,
-            );
+            let cells = [
+                format!("{}.{}", r.probe, r.name),
+                human(r.value as f64, &r.unit),
+                r.method.clone(),
+            ];
+            row_n(h, "", &cells, 1..2);
         }
         h.push_str("</table>");
     }
-    let st: Vec<&Value> = run.of_kind("stats").collect();
+    let st: Vec<&owned::Stats> = run.of().collect();
     if st.is_empty() {
         return;
     }
@@ -180,24 +172,16 @@ fn figures(h: &mut String, run: &Run) {
         ],
     );
     for r in st {
-        let unit = field(r, "unit");
-        let mut cells = vec![
-            format!("{}.{}", field(r, "probe"), field(r, "name")),
-            field(r, "count"),
-        ];
-        cells.extend(
-            STATS
-                .iter()
-                .map(|k| r[*k].as_f64().map_or("-".into(), |v| human(v, &unit))),
-        );
-        cells.push(field(r, "method"));
+        let mut cells = vec![format!("{}.{}", r.probe, r.name), r.count.to_string()];
+        cells.extend(stats_values(r).map(|v| human(v as f64, &r.unit)));
+        cells.push(r.method.clone());
         row_n(h, "", &cells, 1..8);
     }
     h.push_str("</table>");
 }
 
 fn stalls(h: &mut String, run: &Run) {
-    let st: Vec<&Value> = run.of_kind("stall").collect();
+    let st: Vec<&owned::Stall> = run.of().collect();
     if st.is_empty() {
         return;
     }
@@ -216,27 +200,17 @@ fn stalls(h: &mut String, run: &Run) {
         ],
     );
     for r in st {
-        let ns = |k: &str| human(r[k].as_f64().unwrap_or(0.0), "ns");
-        let wall = r["start_wall_ns"].as_u64().unwrap_or(0);
-        let when = if wall > 0 {
-            timefmt::hms_ms(wall)
-        } else {
-            format!("system {}", ns("start_ns"))
-        };
-        let cls = if r["class"] == "lost_wakeup" {
-            "bad"
-        } else {
-            ""
-        };
+        let ns = |v: u64| human(v as f64, "ns");
+        let cls = if r.class == "lost_wakeup" { "bad" } else { "" };
         let cells = [
-            when,
-            ns("gap_ns"),
-            field(r, "class"),
-            ns("running_ns"),
-            ns("runnable_ns"),
-            ns("blocked_ns"),
-            ns("offline_ns"),
-            field(r, "reason"),
+            super::text::stall_start(r),
+            ns(r.gap_ns),
+            r.class.clone(),
+            ns(r.running_ns),
+            ns(r.runnable_ns),
+            ns(r.blocked_ns),
+            ns(r.offline_ns),
+            r.reason.clone(),
         ];
         row_n(h, cls, &cells, 1..2);
     }
@@ -244,14 +218,14 @@ fn stalls(h: &mut String, run: &Run) {
 }
 
 fn facts(h: &mut String, run: &Run) {
-    let info: Vec<&Value> = run.of_kind("info").collect();
+    let info: Vec<&owned::Info> = run.of().collect();
     if info.is_empty() {
         return;
     }
     h.push_str("<h2>Facts the probes reported</h2>");
     head(h, &["probe", "key", "value"]);
     for r in info {
-        row(h, "", &["probe", "key", "value"].map(|k| field(r, k)));
+        row(h, "", &[&r.probe, &r.key, &r.value].map(|s| s.to_string()));
     }
     h.push_str("</table>");
 }

@@ -4,10 +4,10 @@
 //! shows red) and the errors not tied to a probe.
 
 use super::load::Run;
-use crate::results::{field, Verdict};
-use serde_json::Value;
+use crate::results::{Tally, Verdict};
 use std::fmt::Write;
 use xp_core::outcome::Outcome;
+use xp_core::records::owned;
 
 /// One `<testcase>`: its name and, unless it passed, (element, type, message).
 struct Case {
@@ -22,7 +22,8 @@ struct Suite {
 }
 
 pub fn render(run: &Run) -> String {
-    let mut suites: Vec<Suite> = probes(run).iter().map(|p| probe_suite(run, p)).collect();
+    let tallies = crate::results::tallies(&run.records);
+    let mut suites: Vec<Suite> = tallies.iter().map(probe_suite).collect();
     suites.push(run_suite(run));
     // Surefire's schema (junit-10.xsd) has no `skipped` on <testsuites>: only per suite.
     let count = |el: &str| {
@@ -51,55 +52,32 @@ pub fn render(run: &Run) -> String {
     x
 }
 
-fn probes(run: &Run) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for r in &run.records {
-        let p = field(r, "probe");
-        let kind = r["kind"].as_str().unwrap_or("");
-        if !p.is_empty() && matches!(kind, "check" | "probe_end" | "error") && !names.contains(&p) {
-            names.push(p);
-        }
-    }
-    names
-}
-
-fn probe_suite(run: &Run, probe: &str) -> Suite {
-    let mine = |kind: &'static str| run.of_kind(kind).filter(move |r| r["probe"] == probe);
-    let mut cases: Vec<Case> = mine("check").map(check_case).collect();
-    for (i, e) in mine("error").enumerate() {
-        let msg = field(e, "msg");
+fn probe_suite(t: &Tally) -> Suite {
+    let mut cases: Vec<Case> = t.checks.iter().map(|c| check_case(c)).collect();
+    for (i, e) in t.errors.iter().enumerate() {
         cases.push(Case {
             name: format!("error_{}", i + 1),
-            bad: Some(("error", "error".into(), msg)),
+            bad: Some(("error", "error".into(), e.msg.clone())),
         });
     }
-    let time_s = mine("probe_end")
-        .next()
-        .and_then(|r| r["elapsed_ns"].as_f64())
-        .unwrap_or(0.0)
-        / 1e9;
     Suite {
-        name: format!("xenprobe.{probe}"),
-        time_s,
+        name: format!("xenprobe.{}", t.probe),
+        time_s: t.end.map_or(0.0, |e| e.elapsed_ns as f64 / 1e9),
         cases,
     }
 }
 
-fn check_case(c: &Value) -> Case {
-    let msg = format!(
-        "expected {}, observed {}",
-        field(c, "expected"),
-        field(c, "observed")
-    );
-    let v = field(c, "verdict");
-    let bad = match v.as_str() {
-        "pass" => None,
-        "fail" => Some(("failure", v, msg)),
-        "skip" => Some(("skipped", v, msg)),
-        _ => Some(("error", v, msg)),
+fn check_case(c: &owned::Check) -> Case {
+    let msg = format!("expected {}, observed {}", c.expected, c.observed);
+    let v = c.verdict.to_string();
+    let bad = match c.verdict.0 {
+        Outcome::Success => None,
+        Outcome::Failure => Some(("failure", v, msg)),
+        Outcome::Skip => Some(("skipped", v, msg)),
+        Outcome::Error => Some(("error", v, msg)),
     };
     Case {
-        name: field(c, "name"),
+        name: c.name.clone(),
         bad,
     }
 }
@@ -120,13 +98,11 @@ fn run_suite(run: &Run) -> Suite {
         name: "verdict".into(),
         bad,
     }];
-    let unowned = run
-        .of_kind("error")
-        .filter(|e| field(e, "probe").is_empty());
+    let unowned = run.of::<owned::Error>().filter(|e| e.probe.is_none());
     for (i, e) in unowned.enumerate() {
         cases.push(Case {
             name: format!("error_{}", i + 1),
-            bad: Some(("error", "error".into(), field(e, "msg"))),
+            bad: Some(("error", "error".into(), e.msg.clone())),
         });
     }
     let time_s = run

@@ -2,11 +2,12 @@
 //! `xl console` capture), the JSON of `cargo xtask run --json`, or the JSON of `cargo xtask bench`.
 
 use super::figures::{self, Figure};
-use crate::results::{self, field, Parsed, Verdict};
+use crate::results::{self, Parsed, Verdict};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use std::path::Path;
 use xp_core::outcome::Outcome;
+use xp_core::records::{self, owned, Pick, Record};
 
 /// Where the run ran; `None` = the input does not say.
 #[derive(Debug, Default, Clone)]
@@ -28,7 +29,7 @@ pub struct Run {
     pub verdict: Verdict,
     /// Why, when the verdict is not the probe's own (crash, lab failure).
     pub reason: Option<String>,
-    pub records: Vec<Value>,
+    pub records: Vec<Record>,
     pub env: Env,
     /// Problems with the input, each naming its line when there is one.
     pub warnings: Vec<String>,
@@ -41,9 +42,9 @@ pub struct Run {
 }
 
 impl Run {
-    /// Records of one kind.
-    pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.records.iter().filter(move |r| r["kind"] == kind)
+    /// Records of one kind (`run.of::<owned::Stall>()`).
+    pub fn of<'a, T: Pick + 'a>(&'a self) -> impl Iterator<Item = &'a T> + 'a {
+        records::of(&self.records)
     }
 
     /// Every figure: a bench's own, or those of the records (plus the lab's wall time).
@@ -131,9 +132,16 @@ pub fn from_json(source: String, text: &str) -> Result<Run> {
     if v["kind"] == "xenprobe-bench" {
         return from_bench(source, &v);
     }
-    let Some(records) = v["records"].as_array() else {
+    let Some(raw) = v["records"].as_array() else {
         bail!("{source}: JSON without a `records` array: not a `cargo xtask run --json` file");
     };
+    let (mut records, mut warnings) = (Vec::new(), Vec::new());
+    for (i, r) in raw.iter().enumerate() {
+        match serde_json::from_value::<Record>(r.clone()) {
+            Ok(r) => records.push(r),
+            Err(e) => warnings.push(format!("record {}: not a record ({e})", i + 1)),
+        }
+    }
     let verdict = match v["verdict"].as_str() {
         Some("CRASH") => Verdict::Crash,
         Some(s) => Verdict::Outcome(
@@ -174,9 +182,12 @@ pub fn from_json(source: String, text: &str) -> Result<Run> {
         source,
         verdict,
         reason: v["reason"].as_str().map(String::from),
-        records: records.clone(),
+        records,
         env,
-        warnings: parse_warnings(&results::parse(&console)),
+        warnings: {
+            warnings.extend(parse_warnings(&results::parse(&console)));
+            warnings
+        },
         lab: Some(v["lab"].clone()).filter(Value::is_object),
         bench: Vec::new(),
         xentrace: None,
@@ -214,25 +225,22 @@ fn from_bench(source: String, v: &Value) -> Result<Run> {
 /// Fill what the records say: the start record, and `info` records of any probe.
 fn env_from_records(run: &mut Run) {
     let info = |keys: &[&str]| {
-        run.of_kind("info")
-            .find(|r| keys.iter().any(|k| r["key"] == *k))
-            .map(|r| field(r, "value"))
+        run.of::<owned::Info>()
+            .find(|r| keys.contains(&r.key.as_str()))
+            .map(|r| r.value.clone())
             .filter(|v| !v.is_empty())
     };
-    let start = run.of_kind("start").next().cloned().unwrap_or_default();
-    let s = |k: &str| {
-        start[k]
-            .as_str()
-            .map(String::from)
-            .filter(|v| !v.is_empty())
+    let start = run.of::<owned::Start>().next();
+    let s = |f: fn(&owned::Start) -> Option<&String>| {
+        start.and_then(f).cloned().filter(|v| !v.is_empty())
     };
     let e = Env {
-        xen_version: s("xen_version").or_else(|| info(&["xen_version"])),
+        xen_version: s(|r| r.xen_version.as_ref()).or_else(|| info(&["xen_version"])),
         scheduler: info(&["scheduler", "xen_scheduler", "sched"]),
         xenstored: info(&["xenstored", "xenstored_flavour", "xenstored_kind"]),
-        mode: s("mode"),
-        cmdline: s("cmdline"),
-        probe_version: s("version"),
+        mode: s(|r| Some(&r.mode)),
+        cmdline: s(|r| Some(&r.cmdline)),
+        probe_version: s(|r| Some(&r.version)),
         memory_mib: None,
     };
     let env = &mut run.env;

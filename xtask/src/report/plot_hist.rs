@@ -3,10 +3,9 @@
 
 use super::load::Run;
 use super::plot::{legend_strip, log_tick, ns_unit, slug, tick, Mark, Plot, FONT, PALETTE, SIZE};
-use crate::results::field;
 use anyhow::Result;
 use plotters::prelude::*;
-use serde_json::Value;
+use xp_core::records::owned;
 
 /// One histogram record: name, unit, buckets (lo, hi, count) with lo <= hi, ascending.
 pub struct Hist {
@@ -17,18 +16,18 @@ pub struct Hist {
 }
 
 impl Hist {
-    pub fn from_record(r: &Value) -> Option<Hist> {
-        let mut buckets: Vec<(f64, f64, u64)> = r["buckets"]
-            .as_array()?
+    pub fn from_record(r: &owned::Histogram) -> Option<Hist> {
+        let mut buckets: Vec<(f64, f64, u64)> = r
+            .buckets
             .iter()
-            .filter_map(|b| Some((b[0].as_f64()?, b[1].as_f64()?, b[2].as_u64()?)))
+            .map(|&[lo, hi, n]| (lo as f64, hi as f64, n))
             .filter(|(lo, hi, n)| lo <= hi && *n > 0)
             .collect();
         buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
         (!buckets.is_empty()).then(|| Hist {
-            probe: field(r, "probe"),
-            name: field(r, "name"),
-            unit: field(r, "unit"),
+            probe: r.probe.clone(),
+            name: r.name.clone(),
+            unit: r.unit.clone(),
             buckets,
         })
     }
@@ -53,7 +52,7 @@ impl Hist {
 }
 
 fn hists(run: &Run) -> Vec<Hist> {
-    run.of_kind("histogram")
+    run.of::<owned::Histogram>()
         .filter_map(Hist::from_record)
         .collect()
 }
@@ -179,19 +178,19 @@ fn percentile_plot(key: &str, hs: &[&Hist]) -> Result<Plot> {
 }
 
 pub fn histograms(run: &Run) -> Result<Vec<Plot>> {
-    let stats: Vec<&Value> = run.of_kind("stats").collect();
+    let stats: Vec<&owned::Stats> = run.of().collect();
     hists(run)
         .iter()
         .map(|h| {
             let st = stats
                 .iter()
-                .find(|s| s["probe"] == h.probe.as_str() && s["name"] == h.name.as_str());
+                .find(|s| s.probe == h.probe && s.name == h.name);
             histogram_plot(h, st.copied())
         })
         .collect()
 }
 
-fn histogram_plot(h: &Hist, stats: Option<&Value>) -> Result<Plot> {
+fn histogram_plot(h: &Hist, stats: Option<&owned::Stats>) -> Result<Plot> {
     let hi = h.buckets.last().map_or(1.0, |b| b.1 + 1.0);
     let (div, unit) = if h.unit == "ns" {
         ns_unit(hi)
@@ -235,13 +234,9 @@ fn histogram_plot(h: &Hist, stats: Option<&Value>) -> Result<Plot> {
                 bar,
             )
         }))?;
-        for (i, (k, label)) in [("p50", "p50"), ("p99", "p99"), ("max", "max")]
-            .iter()
-            .enumerate()
-        {
-            let Some(v) = stats.and_then(|s| s[*k].as_f64()) else {
-                continue;
-            };
+        let marks = stats.map(|s| [("p50", s.p50), ("p99", s.p99), ("max", s.max)]);
+        for (i, (label, v)) in marks.into_iter().flatten().enumerate() {
+            let v = v as f64;
             let x = (v / div).max(lo);
             let col = PALETTE[i + 1];
             let style = ShapeStyle::from(&col).stroke_width(2);
@@ -255,7 +250,7 @@ fn histogram_plot(h: &Hist, stats: Option<&Value>) -> Result<Plot> {
         legend_strip(&strip, &legend)?;
         root.present()?;
     }
-    let method = stats.map(|s| field(s, "method")).unwrap_or_default();
+    let method = stats.map(|s| s.method.clone()).unwrap_or_default();
     let caption = format!(
         "Buckets as the probe reported them (width grows with the value). Method: {method}"
     );

@@ -4,10 +4,12 @@
 use super::load::Run;
 use super::plot::{legend_strip, log_tick, tick, Mark, Plot, FONT, PALETTE, SIZE};
 use super::timefmt;
-use crate::results::field;
 use anyhow::Result;
 use plotters::prelude::*;
-use serde_json::Value;
+use xp_core::records::owned;
+
+/// One numeric field of a summary record.
+type Field = fn(&owned::Summary) -> u64;
 
 /// Stall classes in legend order, with their colours.
 const CLASSES: [(&str, RGBColor); 5] = [
@@ -20,8 +22,8 @@ const CLASSES: [(&str, RGBColor); 5] = [
 
 /// The threshold from the stall probe's `stall_config` info (`threshold 50ms`), in ms.
 fn threshold_ms(run: &Run) -> Option<f64> {
-    let cfg = run.of_kind("info").find(|r| r["key"] == "stall_config")?;
-    let v = field(cfg, "value");
+    let cfg = run.of::<owned::Info>().find(|r| r.key == "stall_config")?;
+    let v = &cfg.value;
     let t = v.split("threshold ").nth(1)?.split([',', ' ']).next()?;
     let digits = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let n: f64 = digits.parse().ok()?;
@@ -43,19 +45,16 @@ struct Dot {
 
 /// The stalls as dots, the whole second they start from, and whether times are UTC wall
 /// clock (else Xen system time, when the guest had no wall clock).
-fn dots(st: &[&Value]) -> (Vec<Dot>, u64, bool) {
-    let wall = st
-        .iter()
-        .all(|r| r["start_wall_ns"].as_u64().unwrap_or(0) > 0);
-    let key = if wall { "start_wall_ns" } else { "start_ns" };
-    let start = |r: &Value| r[key].as_u64().unwrap_or(0);
+fn dots(st: &[&owned::Stall]) -> (Vec<Dot>, u64, bool) {
+    let wall = st.iter().all(|r| r.start_wall_ns > 0);
+    let start = |r: &owned::Stall| if wall { r.start_wall_ns } else { r.start_ns };
     let t0_s = st.iter().map(|r| start(r)).min().unwrap_or(0) / 1_000_000_000;
     let dots = st
         .iter()
         .map(|r| Dot {
             x: start(r).saturating_sub(t0_s * 1_000_000_000) as f64 / 1e9,
-            gap_ms: r["gap_ns"].as_f64().unwrap_or(0.0) / 1e6,
-            class: field(r, "class"),
+            gap_ms: r.gap_ns as f64 / 1e6,
+            class: r.class.clone(),
         })
         .collect();
     (dots, t0_s, wall)
@@ -75,7 +74,7 @@ fn time_label(t0_s: u64, wall: bool, fine: bool, v: f64) -> String {
 }
 
 pub fn timeline(run: &Run) -> Result<Vec<Plot>> {
-    let st: Vec<&Value> = run.of_kind("stall").collect();
+    let st: Vec<&owned::Stall> = run.of().collect();
     if st.is_empty() {
         return Ok(Vec::new());
     }
@@ -176,18 +175,17 @@ pub fn timeline(run: &Run) -> Result<Vec<Plot>> {
 }
 
 pub fn summaries(run: &Run) -> Result<Vec<Plot>> {
-    let sm: Vec<&Value> = run.of_kind("summary").collect();
+    let sm: Vec<&owned::Summary> = run.of().collect();
     if sm.is_empty() {
         return Ok(Vec::new());
     }
-    let get = |r: &Value, k: &str| r[k].as_f64().unwrap_or(0.0);
     let mut at = 0.0;
     // (period start s, period end s, record)
-    let periods: Vec<(f64, f64, &Value)> = sm
+    let periods: Vec<(f64, f64, &owned::Summary)> = sm
         .iter()
         .map(|r| {
             let s = at;
-            at += get(r, "elapsed_ns") / 1e9;
+            at += r.elapsed_ns as f64 / 1e9;
             (s, at, *r)
         })
         .collect();
@@ -203,7 +201,7 @@ pub fn summaries(run: &Run) -> Result<Vec<Plot>> {
         let (top, bottom) = root.split_vertically(SIZE.1 * 2 / 5);
         let smax = periods
             .iter()
-            .map(|p| get(p.2, "steal_ppm") / 1e4)
+            .map(|p| p.2.steal_ppm as f64 / 1e4)
             .fold(1.0, f64::max)
             * 1.15;
         let mut c = ChartBuilder::on(&top)
@@ -228,13 +226,13 @@ pub fn summaries(run: &Run) -> Result<Vec<Plot>> {
         c.draw_series(
             periods
                 .iter()
-                .map(|&(s, e, r)| Rectangle::new([(s, 0.0), (e, get(r, "steal_ppm") / 1e4)], fill)),
+                .map(|&(s, e, r)| Rectangle::new([(s, 0.0), (e, r.steal_ppm as f64 / 1e4)], fill)),
         )?;
-        let ms = |r: &Value, k: &str| (get(r, k) / 1e6).max(1e-3);
-        let keys = [
-            ("interval_p50_ns", "p50"),
-            ("interval_p99_ns", "p99"),
-            ("interval_max_ns", "max"),
+        let ms = |r: &owned::Summary, k: fn(&owned::Summary) -> u64| (k(r) as f64 / 1e6).max(1e-3);
+        let keys: [(Field, &str); 3] = [
+            (|r| r.interval_p50_ns, "p50"),
+            (|r| r.interval_p99_ns, "p99"),
+            (|r| r.interval_max_ns, "max"),
         ];
         let lo = periods
             .iter()
@@ -265,7 +263,7 @@ pub fn summaries(run: &Run) -> Result<Vec<Plot>> {
             let col = PALETTE[[0, 4, 3][i]];
             let steps = periods
                 .iter()
-                .flat_map(|&(s, e, r)| [(s, ms(r, k)), (e, ms(r, k))]);
+                .flat_map(|&(s, e, r)| [(s, ms(r, *k)), (e, ms(r, *k))]);
             c.draw_series(LineSeries::new(steps, col.stroke_width(3)))?;
             legend.push((format!("interval {name}"), col, Mark::Line));
         }

@@ -2,12 +2,12 @@
 //! probe runs (n of m), how many records it printed and the last one. Only when stderr is a
 //! terminal and `CI` is not set: logs and CI get the lab's stage lines and nothing more.
 
-use crate::results::field;
 use std::io::IsTerminal;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use xp_core::records::Record;
 
 /// What the heartbeat says; fed with each probe console line.
 #[derive(Debug, Default)]
@@ -21,48 +21,25 @@ pub struct Status {
 }
 
 impl Status {
-    pub fn new(cmdline: &str) -> Status {
-        let probes = cmdline
-            .split_whitespace()
-            .find_map(|t| t.strip_prefix("probes="))
-            .map_or(1, |p| p.split(',').filter(|s| !s.is_empty()).count());
-        Status {
-            probes_total: probes,
-            ..Status::default()
-        }
-    }
-
+    /// One probe console line; only `@xp` records count.
     pub fn line(&mut self, line: &str) {
-        if let Some(rest) = line.strip_prefix("--- probe ") {
-            let name = rest.split(':').next().unwrap_or("").to_string();
-            if self.probe.as_ref() != Some(&name) {
-                self.probes_started += 1;
-                self.probe = Some(name);
-            }
-        }
         let Some(json) = line.strip_prefix(xp_core::outcome::RECORD_PREFIX) else {
             return;
         };
-        let Ok(r) = serde_json::from_str::<serde_json::Value>(json) else {
+        let Ok(r) = Record::parse(json) else {
             return;
         };
         self.records += 1;
-        if r["kind"] == "check" && r["verdict"] != "pass" {
-            self.not_passed += 1;
+        match &r {
+            Record::ProbeStart(p) => {
+                self.probes_started = p.index as usize;
+                self.probes_total = p.of as usize;
+                self.probe = Some(p.probe.clone());
+            }
+            Record::Check(c) if !c.verdict.passed() => self.not_passed += 1,
+            _ => {}
         }
-        let name = [field(&r, "name"), field(&r, "key"), field(&r, "class")]
-            .into_iter()
-            .find(|s| !s.is_empty());
-        let what = [Some(field(&r, "probe")), name]
-            .into_iter()
-            .flatten()
-            .filter(|s| !s.is_empty());
-        let what: Vec<String> = what.collect();
-        self.last = Some(
-            format!("{} {}", field(&r, "kind"), what.join("."))
-                .trim_end()
-                .to_string(),
-        );
+        self.last = Some(last(&r));
     }
 
     pub fn render(&self, elapsed: Duration) -> String {
@@ -76,6 +53,26 @@ impl Status {
             self.probes_started, self.probes_total, self.records, self.not_passed
         )
     }
+}
+
+/// A record in a few words: its kind and what it is about (`check timer.no_early`).
+fn last(r: &Record) -> String {
+    let name = match r {
+        Record::Check(c) => Some(&c.name),
+        Record::Metric(m) => Some(&m.name),
+        Record::Stats(s) => Some(&s.name),
+        Record::Histogram(h) => Some(&h.name),
+        Record::Info(i) => Some(&i.key),
+        Record::Stall(s) => Some(&s.class),
+        _ => None,
+    };
+    let what: Vec<&str> = [r.probe(), name.map(String::as_str)]
+        .into_iter()
+        .flatten()
+        .collect();
+    format!("{} {}", r.kind(), what.join("."))
+        .trim_end()
+        .to_string()
 }
 
 /// The heartbeat thread; stops when dropped.
@@ -92,8 +89,8 @@ pub fn wanted() -> bool {
 
 impl Progress {
     /// Starts a heartbeat every `every` if [`wanted`]; otherwise only tracks the status.
-    pub fn start(cmdline: &str, every: Duration) -> Progress {
-        let status = Arc::new(Mutex::new(Status::new(cmdline)));
+    pub fn start(every: Duration) -> Progress {
+        let status = Arc::new(Mutex::new(Status::default()));
         if !wanted() {
             return Progress { status, stop: None };
         }
@@ -135,21 +132,22 @@ mod tests {
 
     #[test]
     fn status_follows_probes_and_records() {
-        let mut s = Status::new("probes=timer,stall duration=60");
+        let mut s = Status::default();
         assert_eq!(
             s.render(Duration::from_secs(3)),
             "[run 3s] lab still booting (stages above)"
         );
         s.line("--- probe timer: singleshot timer lateness");
-        s.line("@xp {\"kind\":\"stats\",\"probe\":\"timer\",\"name\":\"lateness_1ms\"}");
-        s.line("--- probe timer: SUCCESS (5472530 us)");
+        s.line(r#"@xp {"kind":"probe_start","probe":"timer","about":"a","index":1,"of":2}"#);
+        s.line(r#"@xp {"kind":"metric","probe":"timer","name":"overhead","value":1,"unit":"ns","method":"m"}"#);
         s.line("--- probe stall: stuck-vCPU detector");
-        s.line("@xp {\"kind\":\"check\",\"probe\":\"stall\",\"name\":\"x\",\"verdict\":\"fail\"}");
-        s.line("@xp {\"kind\":\"stall\",\"probe\":\"stall\",\"class\":\"preempted\"}");
+        s.line(r#"@xp {"kind":"probe_start","probe":"stall","about":"b","index":2,"of":2}"#);
+        s.line(r#"@xp {"kind":"check","probe":"stall","name":"x","verdict":"fail","expected":"1","observed":"2"}"#);
+        s.line(r#"@xp {"kind":"error","probe":"stall","msg":"m"}"#);
         s.line("@xp {garbled");
         assert_eq!(
             s.render(Duration::from_secs(40)),
-            "[run 40s] probe 2/2 stall: 3 records, last: stall stall.preempted; 1 checks not passed"
+            "[run 40s] probe 2/2 stall: 5 records, last: error stall; 1 checks not passed"
         );
     }
 }

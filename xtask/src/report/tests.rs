@@ -29,7 +29,7 @@ fn recorded_lab_run_is_read_whole() {
     let r = log(DOMU_LOG);
     assert_eq!(r.verdict, Verdict::Outcome(Outcome::Success));
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
-    assert_eq!(r.of_kind("check").count(), 30);
+    assert_eq!(r.of::<xp_core::records::owned::Check>().count(), 30);
     assert_eq!(r.env.xen_version.as_deref(), Some("4.17.7"));
     assert_eq!(r.env.scheduler.as_deref(), Some("credit2"));
     let f = r.figures();
@@ -122,7 +122,7 @@ fn garbled_logs_warn_by_line_and_never_panic() {
         r.warnings
     );
     assert!(!r.records.is_empty());
-    let odd = log("@xp {\"kind\":\"check\"\nnoise @xp {\"kind\":\"info\",\"key\":\"k\",\"value\":\"v\"}\nTest result: SUCCES\n");
+    let odd = log("@xp {\"kind\":\"check\"\nnoise @xp {\"kind\":\"info\",\"probe\":\"p\",\"key\":\"k\",\"value\":\"v\"}\nTest result: SUCCES\n");
     assert_eq!(odd.verdict, Verdict::Crash);
     assert_eq!(odd.records.len(), 1, "the record after noise is kept");
     let w = odd.warnings.join("\n");
@@ -154,7 +154,7 @@ fn not_a_probe_log_says_so() {
 fn lab_streams_that_quote_records_are_not_the_probe() {
     let text =
         "XPS|@xp {\"kind\":\"check\",\"verdict\":\"fail\"}\nXPP|peer|@xp {\"kind\":\"error\"}\n\
-                XPC|@xp {\"kind\":\"start\"}\nXPC|Test result: SUCCESS\nXPS|Test result: FAILURE\n";
+                XPC|@xp {\"kind\":\"start\",\"version\":\"0.1.0\",\"cmdline\":\"\",\"mode\":\"domU\"}\nXPC|Test result: SUCCESS\nXPS|Test result: FAILURE\n";
     let r = log(text);
     assert_eq!(r.records.len(), 1);
     assert_eq!(r.verdict, Verdict::Outcome(Outcome::Success));
@@ -163,11 +163,12 @@ fn lab_streams_that_quote_records_are_not_the_probe() {
 
 #[test]
 fn a_log_with_two_runs_reports_the_last() {
-    let one = "@xp {\"kind\":\"start\",\"version\":\"0.1.0\"}\n@xp {\"kind\":\"check\",\"probe\":\"p\",\"name\":\"a\",\"verdict\":\"fail\"}\nTest result: FAILURE\n";
-    let two = "@xp {\"kind\":\"start\",\"version\":\"0.1.0\"}\nTest result: SUCCESS\n";
+    let start = "@xp {\"kind\":\"start\",\"version\":\"0.1.0\",\"cmdline\":\"\",\"mode\":\"domU\"}";
+    let one = format!("{start}\n@xp {{\"kind\":\"check\",\"probe\":\"p\",\"name\":\"a\",\"verdict\":\"fail\",\"expected\":\"1\",\"observed\":\"2\"}}\nTest result: FAILURE\n");
+    let two = format!("{start}\nTest result: SUCCESS\n");
     let r = log(&format!("{one}{two}"));
     assert_eq!(r.verdict, Verdict::Outcome(Outcome::Success));
-    assert_eq!(r.of_kind("check").count(), 0);
+    assert_eq!(r.of::<xp_core::records::owned::Check>().count(), 0);
     assert!(
         r.warnings
             .iter()

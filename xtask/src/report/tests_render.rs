@@ -70,7 +70,7 @@ fn stall_timeline_of_a_recorded_pause_run() {
 fn percentile_curves_are_monotonic_and_grouped() {
     let run = log(DOMU_LOG);
     let hs: Vec<_> = run
-        .of_kind("histogram")
+        .of::<xp_core::records::owned::Histogram>()
         .filter_map(plot_hist::Hist::from_record)
         .collect();
     for h in &hs {

@@ -4,9 +4,9 @@
 use super::figures::{human, samples_in};
 use super::load::{Env, Run};
 use super::timefmt;
-use crate::results::field;
-use serde_json::Value;
+use crate::results::{self, Tally};
 use std::fmt::Write;
+use xp_core::records::owned;
 
 /// How many stall and summary rows the text shows (the HTML and JSON have them all).
 const MAX_ROWS: usize = 40;
@@ -87,63 +87,48 @@ fn lab(s: &mut String, run: &Run) {
 }
 
 fn problems(s: &mut String, run: &Run) {
-    for e in run.of_kind("error") {
-        let p = field(e, "probe");
-        let label = if p.is_empty() {
-            "ERROR".to_string()
-        } else {
-            format!("ERROR ({p})")
+    for e in run.of::<owned::Error>() {
+        let label = match &e.probe {
+            Some(p) => format!("ERROR ({p})"),
+            None => "ERROR".to_string(),
         };
-        let _ = writeln!(s, "{label:<12} {}", field(e, "msg"));
+        let _ = writeln!(s, "{label:<12} {}", e.msg);
     }
-    for c in run.of_kind("crash") {
-        let _ = writeln!(s, "CRASH        {}", compact(c, &["kind"]));
+    for c in run.of::<owned::Crash>() {
+        let _ = writeln!(s, "CRASH        {}", c.describe());
     }
 }
 
 /// Probes in order of appearance; probes with a non-pass check first.
-fn probe_order(run: &Run) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for r in run.of_kind("check").chain(run.of_kind("probe_end")) {
-        let p = field(r, "probe");
-        if !names.contains(&p) {
-            names.push(p);
-        }
-    }
-    let bad = |p: &String| {
-        run.of_kind("check")
-            .any(|c| c["probe"] == p.as_str() && c["verdict"] != "pass")
-    };
-    names.sort_by_key(|p| !bad(p));
-    names
+pub fn probe_order(run: &Run) -> Vec<Tally<'_>> {
+    let mut t = results::tallies(&run.records);
+    t.sort_by_key(|t| t.not_passed().next().is_none());
+    t
 }
 
 fn checks(s: &mut String, run: &Run) {
-    let all: Vec<&Value> = run.of_kind("check").collect();
-    let failed = all.iter().filter(|c| c["verdict"] != "pass").count();
+    let tallies = probe_order(run);
+    let all: usize = tallies.iter().map(|t| t.checks.len()).sum();
+    let failed: usize = tallies.iter().map(|t| t.not_passed().count()).sum();
     let _ = writeln!(
         s,
-        "\nchecks: {} ({} pass, {failed} not passed)",
-        all.len(),
-        all.len() - failed
+        "\nchecks: {all} ({} pass, {failed} not passed)",
+        all - failed
     );
-    for p in probe_order(run) {
-        let mine: Vec<&&Value> = all.iter().filter(|c| c["probe"] == p.as_str()).collect();
-        let result = run
-            .of_kind("probe_end")
-            .find(|r| r["probe"] == p.as_str())
-            .map_or("(no end record)".into(), |r| field(r, "result"));
-        let _ = writeln!(s, "  {p:<16} {result:<8} {} checks", mine.len());
-        for c in mine.iter().filter(|c| c["verdict"] != "pass") {
-            let v = field(c, "verdict").to_uppercase();
-            let _ = writeln!(s, "    {v:<5} {}", field(c, "name"));
-            let _ = writeln!(s, "          expected {}", field(c, "expected"));
-            let _ = writeln!(s, "          observed {}", field(c, "observed"));
+    for t in &tallies {
+        let result = t.end.map_or("(no end record)", |e| e.result.name());
+        let _ = writeln!(s, "  {:<16} {result:<8} {} checks", t.probe, t.checks.len());
+        for c in t.not_passed() {
+            let v = c.verdict.to_string().to_uppercase();
+            let _ = writeln!(s, "    {v:<5} {}", c.name);
+            let _ = writeln!(s, "          expected {}", c.expected);
+            let _ = writeln!(s, "          observed {}", c.observed);
         }
-        let passed: Vec<String> = mine
+        let passed: Vec<String> = t
+            .checks
             .iter()
-            .filter(|c| c["verdict"] == "pass")
-            .map(|c| field(c, "name"))
+            .filter(|c| c.verdict.passed())
+            .map(|c| c.name.clone())
             .collect();
         wrap(s, "    pass  ", &passed);
     }
@@ -168,7 +153,7 @@ fn wrap(s: &mut String, prefix: &str, items: &[String]) {
 }
 
 fn metrics(s: &mut String, run: &Run) {
-    let m: Vec<&Value> = run.of_kind("metric").collect();
+    let m: Vec<&owned::Metric> = run.of().collect();
     if m.is_empty() {
         return;
     }
@@ -177,16 +162,15 @@ fn metrics(s: &mut String, run: &Run) {
         "\nmetrics                                   value         n  method"
     );
     for r in m {
-        let name = format!("{}.{}", field(r, "probe"), field(r, "name"));
-        let v = human(r["value"].as_f64().unwrap_or(f64::NAN), &field(r, "unit"));
-        let method = field(r, "method");
-        let n = samples_in(&method).map_or("-".into(), |n| n.to_string());
-        let _ = writeln!(s, "  {name:<38} {v:>10} {n:>7}  {method}");
+        let name = format!("{}.{}", r.probe, r.name);
+        let v = human(r.value as f64, &r.unit);
+        let n = samples_in(&r.method).map_or("-".into(), |n| n.to_string());
+        let _ = writeln!(s, "  {name:<38} {v:>10} {n:>7}  {}", r.method);
     }
 }
 
 fn distributions(s: &mut String, run: &Run) {
-    let st: Vec<&Value> = run.of_kind("stats").collect();
+    let st: Vec<&owned::Stats> = run.of().collect();
     if st.is_empty() {
         return;
     }
@@ -194,33 +178,41 @@ fn distributions(s: &mut String, run: &Run) {
         s,
         "\ndistributions                        n       min       avg       p50       p99     p99.9       max"
     );
-    let mut methods: Vec<String> = Vec::new();
-    for r in st {
-        let name = format!("{}.{}", field(r, "probe"), field(r, "name"));
-        let unit = field(r, "unit");
-        let cell = |k: &str| r[k].as_f64().map_or("-".into(), |v| human(v, &unit));
-        let m = field(r, "method");
-        let idx = methods.iter().position(|x| *x == m).unwrap_or_else(|| {
-            methods.push(m);
-            methods.len() - 1
-        });
-        let n = field(r, "count");
-        let _ = write!(s, "  {name:<32} {n:>5}");
-        for k in super::figures::STATS {
-            let _ = write!(s, " {:>9}", cell(k));
+    let mut methods: Vec<&str> = Vec::new();
+    for r in &st {
+        let name = format!("{}.{}", r.probe, r.name);
+        let idx = methods
+            .iter()
+            .position(|x| *x == r.method)
+            .unwrap_or_else(|| {
+                methods.push(&r.method);
+                methods.len() - 1
+            });
+        let _ = write!(s, "  {name:<32} {:>5}", r.count);
+        for v in super::figures::stats_values(r) {
+            let _ = write!(s, " {:>9}", human(v as f64, &r.unit));
         }
         let _ = writeln!(s, "  [{}]", idx + 1);
     }
     for (i, m) in methods.iter().enumerate() {
         let _ = writeln!(s, "  [{}] {m}", i + 1);
     }
-    if let Some(p) = run.of_kind("stats").find_map(|r| r["precision"].as_str()) {
+    if let Some(p) = st.iter().find_map(|r| r.precision.as_ref()) {
         let _ = writeln!(s, "  (percentiles: {p})");
     }
 }
 
+/// When a stall started: UTC when the guest had a wall clock, else Xen system time.
+pub fn stall_start(r: &owned::Stall) -> String {
+    if r.start_wall_ns > 0 {
+        timefmt::hms_ms(r.start_wall_ns)
+    } else {
+        format!("sys {}", human(r.start_ns as f64, "ns"))
+    }
+}
+
 fn stalls(s: &mut String, run: &Run) {
-    let st: Vec<&Value> = run.of_kind("stall").collect();
+    let st: Vec<&owned::Stall> = run.of().collect();
     if st.is_empty() {
         return;
     }
@@ -230,23 +222,18 @@ fn stalls(s: &mut String, run: &Run) {
         "  start (UTC)          gap  class            running  runnable   blocked   offline  cover"
     );
     for r in st.iter().take(MAX_ROWS) {
-        let ms = |k: &str| human(r[k].as_f64().unwrap_or(0.0), "ns");
-        let wall = r["start_wall_ns"].as_u64().unwrap_or(0);
-        let when = if wall > 0 {
-            timefmt::hms_ms(wall)
-        } else {
-            format!("sys {}", ms("start_ns"))
-        };
-        let cover = r["runstate_coverage_permille"].as_f64().unwrap_or(0.0) / 10.0;
+        let ms = |v: u64| human(v as f64, "ns");
+        let cover = r.runstate_coverage_permille as f64 / 10.0;
         let _ = writeln!(
             s,
-            "  {when:<14} {:>9}  {:<15} {:>9} {:>9} {:>9} {:>9} {cover:>5.1}%",
-            ms("gap_ns"),
-            field(r, "class"),
-            ms("running_ns"),
-            ms("runnable_ns"),
-            ms("blocked_ns"),
-            ms("offline_ns"),
+            "  {:<14} {:>9}  {:<15} {:>9} {:>9} {:>9} {:>9} {cover:>5.1}%",
+            stall_start(r),
+            ms(r.gap_ns),
+            r.class,
+            ms(r.running_ns),
+            ms(r.runnable_ns),
+            ms(r.blocked_ns),
+            ms(r.offline_ns),
         );
     }
     if st.len() > MAX_ROWS {
@@ -259,7 +246,7 @@ fn stalls(s: &mut String, run: &Run) {
 }
 
 fn summaries(s: &mut String, run: &Run) {
-    let sm: Vec<&Value> = run.of_kind("summary").collect();
+    let sm: Vec<&owned::Summary> = run.of().collect();
     if sm.is_empty() {
         return;
     }
@@ -270,33 +257,20 @@ fn summaries(s: &mut String, run: &Run) {
     );
     let mut at = 0.0;
     for r in sm.iter().take(MAX_ROWS) {
-        let ns = |k: &str| human(r[k].as_f64().unwrap_or(0.0), "ns");
-        let period = r["elapsed_ns"].as_f64().unwrap_or(0.0) / 1e9;
+        let ns = |v: u64| human(v as f64, "ns");
+        let period = r.elapsed_ns as f64 / 1e9;
         at += period;
         let _ = writeln!(
             s,
             "  {at:>5.1} s  {period:>5.1} s {:>7}  {:>12} {:>9} {:>9} {:>9}",
-            field(r, "beats"),
-            ns("interval_p50_ns"),
-            ns("interval_p99_ns"),
-            ns("interval_max_ns"),
-            human(r["steal_ppm"].as_f64().unwrap_or(0.0), "ppm"),
+            r.beats,
+            ns(r.interval_p50_ns),
+            ns(r.interval_p99_ns),
+            ns(r.interval_max_ns),
+            human(r.steal_ppm as f64, "ppm"),
         );
     }
     if sm.len() > MAX_ROWS {
         let _ = writeln!(s, "  ... {} more", sm.len() - MAX_ROWS);
     }
-}
-
-/// A record as `k=v` pairs, without the listed keys.
-pub fn compact(r: &Value, skip: &[&str]) -> String {
-    let Some(o) = r.as_object() else {
-        return r.to_string();
-    };
-    let parts: Vec<String> = o
-        .iter()
-        .filter(|(k, _)| !skip.contains(&k.as_str()))
-        .map(|(k, _)| format!("{k}={}", field(r, k)))
-        .collect();
-    parts.join(" ")
 }

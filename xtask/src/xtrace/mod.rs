@@ -8,11 +8,11 @@ pub mod expect;
 pub mod timeline;
 
 use crate::report::Run;
-use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use timeline::{StallWindow, Timeline};
 use xp_core::pvclock::TimeSnapshot;
+use xp_core::records::owned;
 
 /// How much of the trace to show before a stall starts and after it ends.
 pub const MARGIN_NS: u64 = 20_000_000;
@@ -29,18 +29,17 @@ pub fn beside(log: &Path) -> Option<PathBuf> {
 }
 
 /// The window and clock of a stall record; None if it lacks the pvclock fields (older probes).
-pub fn window(stall: &Value) -> Option<StallWindow> {
-    let u = |k: &str| stall[k].as_u64();
+pub fn window(stall: &owned::Stall) -> Option<StallWindow> {
     let clock = TimeSnapshot {
-        tsc_timestamp: u("tsc_timestamp")?,
-        system_time: u("system_time")?,
-        tsc_to_system_mul: u32::try_from(u("tsc_to_system_mul")?).ok()?,
-        tsc_shift: i8::try_from(stall["tsc_shift"].as_i64()?).ok()?,
+        tsc_timestamp: stall.tsc_timestamp?,
+        system_time: stall.system_time?,
+        tsc_to_system_mul: u32::try_from(stall.tsc_to_system_mul?).ok()?,
+        tsc_shift: i8::try_from(stall.tsc_shift?).ok()?,
         ..TimeSnapshot::default()
     };
     Some(StallWindow {
-        start_ns: u("start_ns")?,
-        gap_ns: u("gap_ns")?,
+        start_ns: stall.start_ns,
+        gap_ns: stall.gap_ns,
         clock,
         margin_ns: MARGIN_NS,
     })
@@ -58,7 +57,7 @@ pub fn stall_traces(run: &Run, trace: &Path) -> Result<Vec<StallTrace>, String> 
     let bytes =
         std::fs::read(trace).map_err(|e| format!("cannot read {}: {e}", trace.display()))?;
     let traces = run
-        .of_kind("stall")
+        .of::<owned::Stall>()
         .enumerate()
         .map(|(i, s)| {
             let w = window(s);

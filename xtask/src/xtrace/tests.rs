@@ -1,5 +1,6 @@
 use super::timeline::{build, render, skipped_line, StallWindow};
 use super::*;
+use xp_core::records::owned;
 use xp_core::xen::trace::*;
 
 fn rec(event: u32, tsc: u64, data: &[u32]) -> Vec<u8> {
@@ -134,10 +135,14 @@ fn what_was_skipped_is_said() {
 
 #[test]
 fn a_stall_record_without_pvclock_fields_has_no_window() {
-    let v: Value = serde_json::json!({"kind": "stall", "start_ns": 5, "gap_ns": 7});
+    let mut v: owned::Stall = serde_json::from_value(serde_json::json!({"probe": "stall",
+        "start_ns": 5, "start_wall_ns": 0, "gap_ns": 7, "class": "preempted", "reason": "r",
+        "running_ns": 0, "runnable_ns": 0, "blocked_ns": 0, "offline_ns": 0,
+        "blocked_past_deadline_ns": 0, "runstate_coverage_permille": 0}))
+    .unwrap();
     assert!(super::window(&v).is_none());
-    let v: Value = serde_json::json!({"kind": "stall", "start_ns": 5, "gap_ns": 7, "tsc_timestamp": 1,
-        "system_time": 2, "tsc_to_system_mul": 3, "tsc_shift": -1});
+    (v.tsc_timestamp, v.system_time) = (Some(1), Some(2));
+    (v.tsc_to_system_mul, v.tsc_shift) = (Some(3), Some(-1));
     let w = super::window(&v).unwrap();
     assert_eq!(
         (
@@ -158,7 +163,7 @@ fn recorded_trace_of_a_planted_lost_timer_wakeup() {
     let trace = include_bytes!("testdata/planted-timer-1000ms.xentrace");
     let log = include_str!("testdata/planted-timer-1000ms.stall.log");
     let run = crate::report::from_log("planted.log".into(), log);
-    let stall = run.of_kind("stall").next().unwrap();
+    let stall = run.of::<owned::Stall>().next().unwrap();
     let w = super::window(stall).unwrap();
     let t = build(trace, &w);
     let v = &t.vcpus[&xp_core::xentrace::event::DomVcpu { dom: 1, vcpu: 0 }];

@@ -2,6 +2,7 @@
 //! the vCPU it happened on).
 
 use super::{Beat, Rep};
+use crate::report::Text;
 use crate::time::now_ns;
 use core::sync::atomic::Ordering::Relaxed;
 use xp_core::runstate::total;
@@ -18,21 +19,20 @@ pub fn clock_jump(rep: &Rep, a: &Beat, b: &Beat, runstate_ns: u64) {
         rep.vcpu, a.clock.version, a.clock.tsc_timestamp, a.clock.system_time, a.clock.tsc_to_system_mul, a.clock.tsc_shift, a.tsc,
         b.clock.version, b.clock.tsc_timestamp, b.clock.system_time, b.clock.tsc_to_system_mul, b.clock.tsc_shift, b.tsc
     );
-    let (probe, vcpu) = (rep.probe, rep.vcpu);
-    crate::report::record("clock_jump", |o| {
-        o.str("probe", probe)
-            .u64("vcpu", vcpu.into())
-            .u64("start_ns", a.t)
-            .u64("pvclock_gap_ns", gap)
-            .u64("runstate_ns", runstate_ns)
-            .u64("before_system_time", a.clock.system_time)
-            .u64("before_tsc_timestamp", a.clock.tsc_timestamp)
-            .u64("before_tsc", a.tsc)
-            .u64("after_system_time", b.clock.system_time)
-            .u64("after_tsc_timestamp", b.clock.tsc_timestamp)
-            .u64("after_tsc", b.tsc)
-            .u64("mul", u64::from(b.clock.tsc_to_system_mul))
-            .i64("shift", i64::from(b.clock.tsc_shift))
+    crate::report::emit(&xp_core::records::ClockJump::<Text> {
+        probe: &rep.probe,
+        vcpu: Some(rep.vcpu.into()),
+        start_ns: a.t,
+        pvclock_gap_ns: gap,
+        runstate_ns,
+        before_system_time: a.clock.system_time,
+        before_tsc_timestamp: a.clock.tsc_timestamp,
+        before_tsc: a.tsc,
+        after_system_time: b.clock.system_time,
+        after_tsc_timestamp: b.clock.tsc_timestamp,
+        after_tsc: b.tsc,
+        mul: u64::from(b.clock.tsc_to_system_mul),
+        shift: i64::from(b.clock.tsc_shift),
     });
 }
 
@@ -49,36 +49,25 @@ pub fn stall(rep: &Rep, start_ns: u64, input: &StallInput, v: &StallVerdict, clo
     let wall = crate::time::wall_ns().map(|w| w.saturating_sub(now_ns().saturating_sub(start_ns)));
     print_stall(rep.vcpu, start_ns, wall, input, v, coverage);
     let rs = input.runstate;
-    let (probe, vcpu) = (rep.probe, rep.vcpu);
-    crate::report::record("stall", |o| {
-        let o = o
-            .str("probe", probe)
-            .u64("vcpu", vcpu.into())
-            .u64("start_ns", start_ns)
-            .u64("start_wall_ns", wall.unwrap_or(0));
-        let o = o
-            .u64("gap_ns", f.gap_ns)
-            .str("class", v.class.name())
-            .str("reason", v.reason);
-        let o = o
-            .u64("running_ns", rs.running_ns)
-            .u64("runnable_ns", rs.runnable_ns);
-        let o = o
-            .u64("blocked_ns", rs.blocked_ns)
-            .u64("offline_ns", rs.offline_ns);
-        let o = o
-            .u64("blocked_past_deadline_ns", f.excess_blocked_ns)
-            .u64("runstate_coverage_permille", coverage);
-        let o = o
-            .u64("tsc_timestamp", clock.tsc_timestamp)
-            .u64("system_time", clock.system_time);
-        let o = o
-            .u64("tsc_to_system_mul", u64::from(clock.tsc_to_system_mul))
-            .i64("tsc_shift", i64::from(clock.tsc_shift));
-        match f.late_ns {
-            Some(l) => o.u64("late_ns", l),
-            None => o,
-        }
+    crate::report::emit(&xp_core::records::Stall::<Text> {
+        probe: &rep.probe,
+        vcpu: Some(rep.vcpu.into()),
+        start_ns,
+        start_wall_ns: wall.unwrap_or(0),
+        gap_ns: f.gap_ns,
+        class: &v.class.name(),
+        reason: &v.reason,
+        running_ns: rs.running_ns,
+        runnable_ns: rs.runnable_ns,
+        blocked_ns: rs.blocked_ns,
+        offline_ns: rs.offline_ns,
+        blocked_past_deadline_ns: f.excess_blocked_ns,
+        runstate_coverage_permille: coverage,
+        tsc_timestamp: Some(clock.tsc_timestamp),
+        system_time: Some(clock.system_time),
+        tsc_to_system_mul: Some(u64::from(clock.tsc_to_system_mul)),
+        tsc_shift: Some(i64::from(clock.tsc_shift)),
+        late_ns: f.late_ns,
     });
 }
 
@@ -140,20 +129,19 @@ pub fn summary(rep: &Rep, win: &SummaryWindow, now: &Beat) {
         s.runstate.runnable_ns / 1_000_000,
         s.runstate.offline_ns / 1_000_000
     );
-    let (probe, vcpu) = (rep.probe, rep.vcpu);
-    crate::report::record("summary", |o| {
-        o.str("probe", probe)
-            .u64("vcpu", vcpu.into())
-            .u64("elapsed_ns", s.elapsed_ns)
-            .u64("beats", h.count())
-            .u64("interval_p50_ns", p(500_000))
-            .u64("interval_p99_ns", p(990_000))
-            .u64("interval_max_ns", h.max().unwrap_or(0))
-            .u64("steal_ppm", u64::from(s.steal_ppm))
-            .u64("running_ns", s.runstate.running_ns)
-            .u64("runnable_ns", s.runstate.runnable_ns)
-            .u64("blocked_ns", s.runstate.blocked_ns)
-            .u64("offline_ns", s.runstate.offline_ns)
-            .u64("heap_used_bytes", crate::mm::heap_usage().0 as u64)
+    crate::report::emit(&xp_core::records::Summary::<Text> {
+        probe: &rep.probe,
+        vcpu: Some(rep.vcpu.into()),
+        elapsed_ns: s.elapsed_ns,
+        beats: h.count(),
+        interval_p50_ns: p(500_000),
+        interval_p99_ns: p(990_000),
+        interval_max_ns: h.max().unwrap_or(0),
+        steal_ppm: u64::from(s.steal_ppm),
+        running_ns: s.runstate.running_ns,
+        runnable_ns: s.runstate.runnable_ns,
+        blocked_ns: s.runstate.blocked_ns,
+        offline_ns: s.runstate.offline_ns,
+        heap_used_bytes: Some(crate::mm::heap_usage().0 as u64),
     });
 }

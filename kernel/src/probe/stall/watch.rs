@@ -6,6 +6,7 @@
 
 use super::Rep;
 use crate::drv::runstate;
+use crate::report::Text;
 use crate::time::now_ns;
 use core::sync::atomic::{AtomicU64, Ordering::*};
 use xp_core::cmdline::Ns;
@@ -114,24 +115,22 @@ impl Watcher {
             "  WATCHDOG (vCPU {}): vCPU {} silent for {} so far (threshold {}), runstate now {state}: {class}: {reason}",
             rep.vcpu, self.sibling, Ns(s.so_far_ns), Ns(self.threshold)
         );
-        let (probe, sibling, watcher) = (rep.probe, self.sibling, rep.vcpu);
         let rs = &s.runstate;
-        crate::report::record("watchdog", |o| {
-            let o = o
-                .str("probe", probe)
-                .u64("vcpu", sibling.into())
-                .u64("watcher", watcher.into())
-                .str("event", "stuck");
-            let o = o
-                .u64("so_far_ns", s.so_far_ns)
-                .u64("threshold_ns", self.threshold)
-                .str("state_now", state)
-                .str("class", class)
-                .str("reason", reason);
-            o.u64("running_ns", rs.running_ns)
-                .u64("runnable_ns", rs.runnable_ns)
-                .u64("blocked_ns", rs.blocked_ns)
-                .u64("offline_ns", rs.offline_ns)
+        crate::report::emit(&xp_core::records::Watchdog::<Text> {
+            probe: &rep.probe,
+            vcpu: self.sibling.into(),
+            watcher: rep.vcpu.into(),
+            event: &"stuck",
+            so_far_ns: Some(s.so_far_ns),
+            threshold_ns: Some(self.threshold),
+            state_now: Some(&state),
+            class: Some(&class),
+            reason: Some(&reason),
+            running_ns: Some(rs.running_ns),
+            runnable_ns: Some(rs.runnable_ns),
+            blocked_ns: Some(rs.blocked_ns),
+            offline_ns: Some(rs.offline_ns),
+            silent_ns: None,
         });
     }
 
@@ -142,13 +141,21 @@ impl Watcher {
             self.sibling,
             Ns(silent_ns)
         );
-        let (probe, sibling, watcher) = (rep.probe, self.sibling, rep.vcpu);
-        crate::report::record("watchdog", |o| {
-            o.str("probe", probe)
-                .u64("vcpu", sibling.into())
-                .u64("watcher", watcher.into())
-                .str("event", "recovered")
-                .u64("silent_ns", silent_ns)
+        crate::report::emit(&xp_core::records::Watchdog::<Text> {
+            probe: &rep.probe,
+            vcpu: self.sibling.into(),
+            watcher: rep.vcpu.into(),
+            event: &"recovered",
+            so_far_ns: None,
+            threshold_ns: None,
+            state_now: None,
+            class: None,
+            reason: None,
+            running_ns: None,
+            runnable_ns: None,
+            blocked_ns: None,
+            offline_ns: None,
+            silent_ns: Some(silent_ns),
         });
     }
 }
