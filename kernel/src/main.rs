@@ -41,8 +41,8 @@ extern "C" fn xen_start(si: *const StartInfo) -> ! {
         // No console is known yet; console_io reaches dom0's and debug Xen's console.
         xen::console_io::write(b"xenprobe: start_info is not a 64-bit PV start_info; stopping\n");
         report::error(format_args!(
-            "bad start_info: {e:?} (magic {:?})",
-            si.magic_str()
+            "bad start_info: {e} (magic \"{}\")",
+            si.magic_str().escape_debug()
         ));
         fatal::end(None);
     }
@@ -160,8 +160,9 @@ fn run(env: &probe::Env) -> ! {
         .map_or(xp_core::cmdline::exit_mode_hint(text), |c| c.exit);
     fatal::configure(exit, env.si.is_dom0());
     crate::println!(
-        "xenprobe {VERSION} ({}) cmdline: {text:?}",
-        if env.si.is_dom0() { "dom0" } else { "domU" }
+        "xenprobe {VERSION} ({}) cmdline: \"{}\"",
+        if env.si.is_dom0() { "dom0" } else { "domU" },
+        text.escape_debug()
     );
     let (major, minor) = xen::version::version();
     let mut extra = [0u8; 16];

@@ -122,12 +122,26 @@ fn load(path: &Path) -> Result<Matrix> {
     })
 }
 
+/// A column's command line: the matrix knows each column's xenstored, so a run of the
+/// xenstore probe expects it (`xenstore.expect=`) unless the command line says otherwise.
+fn with_expect(cmdline: &str, xs: Xenstored) -> String {
+    let probes = cmdline
+        .split_whitespace()
+        .filter_map(|t| t.strip_prefix("probes="));
+    let xenstore = probes.flat_map(|p| p.split(',')).any(|p| p == "xenstore");
+    if xenstore && !cmdline.contains("xenstore.expect=") {
+        format!("{cmdline} xenstore.expect={}", xs.name())
+    } else {
+        cmdline.into()
+    }
+}
+
 /// Every release x {C, OCaml}, then each `--xen` build on `release` with both xenstoreds.
 pub fn columns(cmdline: &str, xens: &[PathBuf], release: Release, root: &Path) -> Vec<Column> {
     let mut cols = Vec::new();
     let mut add = |title: String, r: Release, xs: Xenstored, xen: Option<PathBuf>| {
         let opts = RunOpts {
-            cmdline: cmdline.into(),
+            cmdline: with_expect(cmdline, xs),
             xenstored: xs,
             release: r,
             xen,

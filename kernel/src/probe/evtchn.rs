@@ -72,7 +72,7 @@ pub fn run(ctx: &mut Ctx<'_>) {
         "status_interdomain",
         st == Ok(EvtchnStat::INTERDOMAIN),
         "interdomain",
-        format_args!("{:?}", st.map(|s| s.name())),
+        st.map_or_else(|e| alloc::format!("{e}"), |s| s.name().into()),
     );
     if let Err(e) = evtchn::bind(a, on_event) {
         return ctx.error(e);
@@ -97,7 +97,7 @@ pub fn run(ctx: &mut Ctx<'_>) {
         "close_then_status",
         closed == Ok(EvtchnStat::CLOSED),
         "closed",
-        format_args!("{:?}", closed.map(|s| s.name())),
+        closed.map_or_else(|e| alloc::format!("{e}"), |s| s.name().into()),
     );
     let _ = evtchn::close(a);
     order::check(ctx);

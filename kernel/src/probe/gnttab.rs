@@ -62,17 +62,20 @@ fn mapped(ctx: &mut Ctx<'_>, page: &mut GrantedPage, m: MappedPage) {
     ctx.check(
         "end_access_refused_while_mapped",
         refused,
-        "InUse (GTF_reading|GTF_writing)",
-        format_args!("{busy:?}"),
+        "refused: grant still in use by the peer (GTF_reading|GTF_writing)",
+        match &busy {
+            Ok(()) => alloc::string::String::from("ended while mapped"),
+            Err(e) => alloc::format!("refused: {e}"),
+        },
     );
     let un = m.unmap();
-    ctx.check("unmap", un.is_ok(), "ok", format_args!("{un:?}"));
+    ctx.check("unmap", un.is_ok(), "ok", super::shown::Done(&un));
     let end = page.end();
     ctx.check(
         "end_access_after_unmap",
         end.is_ok(),
         "ok",
-        format_args!("{end:?}"),
+        super::shown::Done(&end),
     );
 }
 

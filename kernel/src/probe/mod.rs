@@ -8,6 +8,7 @@ mod gnttab;
 mod platform;
 mod ring;
 mod selftest;
+mod shown;
 mod stall;
 mod timer;
 mod vchan;

@@ -127,7 +127,10 @@ fn measure(ctx: &mut Ctx<'_>, interval: u64, n: u64) {
     );
     ctx.stats(&name, &late, "ns", &method);
     let coarse: alloc::vec::Vec<u64> = late.coarse_buckets(EDGES).map(|b| b.count).collect();
-    crate::println!("  {name} cyclictest buckets (<1us,<10us,<50us,<100us,<500us,<1ms,<10ms,<100ms,<1s,>=1s): {coarse:?}");
+    crate::println!(
+        "  {name} cyclictest buckets (<1us,<10us,<50us,<100us,<500us,<1ms,<10ms,<100ms,<1s,>=1s): {}",
+        super::shown::List(&coarse)
+    );
     let rname = alloc::format!("resume_after_fire_{}", Ns(interval));
     ctx.stats(
         &rname,
@@ -183,7 +186,10 @@ fn stop_cancels(ctx: &mut Ctx<'_>) {
         "stop_singleshot_cancels",
         stopped.is_ok() && !fired,
         "no VIRQ_TIMER within 30 ms of a stopped 5 ms deadline",
-        format_args!("stop {stopped:?}, poll rc {rc} after {waited} ns, fired {fired}"),
+        format_args!(
+            "stop {}, poll rc {rc} after {waited} ns, fired {fired}",
+            super::shown::Rc(&stopped)
+        ),
     );
 }
 
@@ -227,8 +233,8 @@ fn conformance(ctx: &mut Ctx<'_>) {
     ctx.check(
         "periodic_below_1ms_rejected",
         einval,
-        "EINVAL (-22)",
-        format_args!("{rc:?}"),
+        "EINVAL",
+        super::shown::Rc(&rc),
     );
     let _ = crate::xen::vcpu::stop_periodic_timer();
     let mut last = now_ns();

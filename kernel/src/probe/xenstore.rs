@@ -1,10 +1,12 @@
 //! Probe `xenstore`: conformance of xenstored as a domU sees it over its ring.
 //!
 //! Each check says what is expected and what was seen. The daemon is first
-//! fingerprinted from behaviour alone (identify.rs); where C xenstored and
-//! oxenstored are documented to differ (quota errors, limits, permission
-//! answers, message types), the expectation is that of the implementation
-//! found, and the other's is shown beside it. Groups: reads and writes,
+//! fingerprinted from behaviour alone (identify.rs, reported as info); where C
+//! xenstored and oxenstored are documented to differ (quota errors, limits,
+//! permission answers, message types), the expectation is that of the
+//! implementation `expect=c|ocaml` names (and the fingerprint is checked against
+//! it), or without it the fingerprinted one; each such check names which it
+//! assumed and why, with the other's answer beside it. Groups: reads and writes,
 //! value and path limits, permissions, many requests in flight (basic.rs),
 //! watches (watch.rs), transactions (tx.rs), message types and quotas
 //! (quota.rs). `fault=` instead injects misbehaviour into the client's view
@@ -21,8 +23,9 @@ mod watch;
 pub use identify::identify;
 
 use super::{Ctx, RunFn};
-use common::{client_options, describe, session, CONSUMER, NOTIFY, NOTIFY_DELAY, TIMEOUT};
+use common::{client_options, describe, session, Assumed, CONSUMER, NOTIFY, NOTIFY_DELAY, TIMEOUT};
 use xp_core::cmdline::{OptKind, OptSpec, ProbeSpec};
+use xp_core::xs::fingerprint::Impl;
 
 pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "xenstore",
@@ -32,6 +35,11 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
         NOTIFY_DELAY,
         CONSUMER,
         TIMEOUT,
+        OptSpec {
+            key: "expect",
+            kind: OptKind::Choice(&["c", "ocaml"]),
+            help: "the xenstored this host runs: the per-implementation checks expect it, and the fingerprint must agree (default: none, the checks assume the fingerprinted one)",
+        },
         OptSpec {
             key: "fault",
             kind: OptKind::Choice(&["rsp_prod", "req_cons", "len", "req_id", "type", "truncated", "all"]),
@@ -47,6 +55,10 @@ pub const BASE: &[u8] = b"data/xp-c";
 pub fn run(ctx: &mut Ctx<'_>) {
     let (policy, timeout) = client_options(ctx.cmd, "xenstore");
     let fault = ctx.cmd.raw_opt("xenstore", "fault");
+    let expect = ctx.cmd.raw_opt("xenstore", "expect").map(|v| match v {
+        "c" => Impl::C,
+        _ => Impl::Ocaml,
+    });
     let (home, domid) = (
         ctx.env.xs_home.clone().unwrap_or_default(),
         ctx.env.domid.unwrap_or(0),
@@ -59,7 +71,8 @@ pub fn run(ctx: &mut Ctx<'_>) {
             return fault::inject(ctx, c, f);
         }
         let _ = c.rm(0, BASE);
-        let imp = identify(ctx, c)?;
+        let found = identify(ctx, c)?;
+        let imp = assumed(ctx, expect, found);
         basic::read_write(ctx, c)?;
         basic::value_limit(ctx, c, imp)?;
         basic::path_limits(ctx, c, imp, &home)?;
@@ -80,4 +93,25 @@ pub fn run(ctx: &mut Ctx<'_>) {
         );
         Ok(())
     });
+}
+
+/// What the per-implementation checks assume: `expect` when given (checking that the
+/// fingerprint agrees), else the fingerprint.
+fn assumed(ctx: &mut Ctx<'_>, expect: Option<Impl>, found: Option<Impl>) -> Assumed {
+    let Some(want) = expect else {
+        return Assumed {
+            imp: found,
+            given: false,
+        };
+    };
+    ctx.check(
+        "fingerprint_matches_expect",
+        found == Some(want),
+        format_args!("{} (xenstore.expect={})", want.name(), want.key()),
+        found.map_or("no consistent fingerprint", Impl::name),
+    );
+    Assumed {
+        imp: Some(want),
+        given: true,
+    }
 }

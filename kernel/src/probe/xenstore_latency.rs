@@ -12,6 +12,7 @@
 //! test-xenstore and this probe do not run at the same time on the lab's
 //! single pCPU.
 
+use super::shown::List;
 use super::xenstore::common::{
     client_options, describe, session, CONSUMER, NOTIFY, NOTIFY_DELAY, TIMEOUT,
 };
@@ -131,7 +132,7 @@ pub fn run(ctx: &mut Ctx<'_>) {
             "all_cases_verified",
             bad.is_empty(),
             "every iteration's result verified",
-            format_args!("{bad:?}"),
+            List(&bad),
         );
         let _ = c.rm(0, &nodes.path);
         c.rm(0, DIR)

@@ -83,6 +83,15 @@ pub enum StartInfoError {
     BadNrPages(u64),
 }
 
+impl core::fmt::Display for StartInfoError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StartInfoError::BadMagic => f.write_str("magic does not start with xen-3.0-x86_64"),
+            StartInfoError::BadNrPages(n) => write!(f, "nr_pages {n} (0 or over 2^36)"),
+        }
+    }
+}
+
 impl StartInfo {
     /// The magic as text, up to its NUL.
     pub fn magic_str(&self) -> &str {

@@ -33,6 +33,7 @@
 //! [`Message`] is complete, [`Pending::route`] its header, then decode its
 //! payload with [`reply`] or [`XsError::from_payload`].
 
+mod display;
 pub mod error;
 pub mod fault;
 pub mod fingerprint;
@@ -46,6 +47,7 @@ pub mod request;
 pub mod ring;
 pub mod wire;
 
+pub use display::{Nth, Perms};
 pub use error::{UnknownError, XsError};
 pub use fault::{Fault, FaultyRing};
 pub use notify::{NotifyPolicy, ProducerMode};

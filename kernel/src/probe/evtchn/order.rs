@@ -4,6 +4,7 @@
 
 use super::{pair, Ctx};
 use crate::drv::{evtchn, timer};
+use crate::probe::shown::List;
 use crate::time::now_ns;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
@@ -61,8 +62,8 @@ pub fn check(ctx: &mut Ctx<'_>) {
     ctx.check(
         "priorities_honoured",
         got == want,
-        format_args!("{want:?}: {how}"),
-        format_args!("{got:?}"),
+        format_args!("ports {}: {how}", List(&want)),
+        format_args!("ports {}", List(&got)),
     );
     for (a, b) in pairs {
         evtchn::unbind(a);

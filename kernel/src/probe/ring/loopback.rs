@@ -8,6 +8,7 @@ use super::front::FrontDrv;
 use super::{attack, figures, Cfg};
 use crate::drv::evtchn;
 use crate::drv::ring::{Doorbell, GrantedPage, MappedPage};
+use crate::probe::shown::Done;
 use crate::probe::Ctx;
 use alloc::format;
 use core::cell::{Cell, RefCell};
@@ -66,7 +67,9 @@ impl Loop {
         }
         if unmapped.is_err() || ended.is_err() {
             ctx.error(format_args!(
-                "loopback teardown: unmap {unmapped:?}, end access {ended:?}"
+                "loopback teardown: unmap {}, end access {}",
+                Done(&unmapped),
+                Done(&ended)
             ));
         }
     }
@@ -108,7 +111,10 @@ fn survives(ctx: &mut Ctx<'_>, cfg: &Cfg, domid: u16) {
         "keeps_serving_after_attacks",
         seen == Ok(20),
         "20 verified round trips on a new ring",
-        format_args!("{seen:?}"),
+        match seen {
+            Ok(n) => format!("{n} verified round trips"),
+            Err(e) => format!("{e}"),
+        },
     );
     drop(back);
     lp.close(ctx);

@@ -92,7 +92,7 @@ fn await_node(st: &Store, path: &str) -> Result<String, String> {
 
 fn domid(v: &str, what: &str) -> Result<u16, String> {
     v.parse::<u16>()
-        .map_err(|_| format!("{what} = {v:?} is not a domid"))
+        .map_err(|_| format!("{what} = \"{}\" is not a domid", v.escape_debug()))
 }
 
 /// The frontend's device: ours is `device/xpring/0`, the backend's is what it names.

@@ -2,16 +2,18 @@
 //! flight. Everything lives under `data/xp-c` (`data` is the one node a
 //! domU may create children in).
 
-use super::common::{answer, check_answer, check_impl, check_signal, Ans};
+use super::common::{answer, check_answer, check_impl, check_impl_by, check_signal, Ans, Assumed};
 use super::identify::ask;
 use super::BASE;
 use crate::drv::xenstore::{Client, XsErr};
+use crate::probe::shown::Done;
 use crate::probe::Ctx;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use xp_core::xs::fingerprint::{Impl, Signal};
+use xp_core::xs::Perms;
 use xp_core::xs::{EncodeError, Perm, PermKind, Request, XsError, XENSTORE_ABS_PATH_MAX};
 
 fn path(leaf: &str) -> Vec<u8> {
@@ -80,7 +82,7 @@ pub fn read_write(ctx: &mut Ctx<'_>, c: &mut Client) -> Result<(), XsErr> {
 }
 
 /// The largest value the daemon stores, found by bisection, and its error beyond.
-pub fn value_limit(ctx: &mut Ctx<'_>, c: &mut Client, imp: Option<Impl>) -> Result<(), XsErr> {
+pub fn value_limit(ctx: &mut Ctx<'_>, c: &mut Client, imp: Assumed) -> Result<(), XsErr> {
     let p = path("v");
     let (mut ok, mut bad) = (2000usize, 4000usize);
     while ok + 1 < bad {
@@ -91,23 +93,23 @@ pub fn value_limit(ctx: &mut Ctx<'_>, c: &mut Client, imp: Option<Impl>) -> Resu
         }
     }
     let err = answer(c.write(0, &p, &vec![b'v'; bad]))?;
-    ctx.info("value_max", format_args!("{ok} bytes (then {})", Ans(err)));
     // C counts the node record (value, perms, header) against 2048; oxenstored the value.
-    let size = match ok {
-        2048 => "2048",
-        1990..=2047 => "~2015 (record <= 2048)",
-        _ => "other",
+    let limit = |i: Impl| match i {
+        Impl::C => (1990..=2047, XsError::Enospc),
+        Impl::Ocaml => (2048..=2048, XsError::E2big),
     };
-    let got = format!("{size}, then {}", Ans(err));
-    check_impl(
+    check_impl_by(
         ctx,
         imp,
         "value_limit",
-        |i| match i {
-            Impl::C => String::from("~2015 (record <= 2048), then ENOSPC"),
-            Impl::Ocaml => String::from("2048, then E2BIG"),
+        |i| {
+            match i {
+            Impl::C => String::from("1990 to 2047 bytes (the node record, value with its permissions and header, at most 2048), then ENOSPC"),
+            Impl::Ocaml => String::from("2048 bytes, then E2BIG"),
+        }
         },
-        got,
+        |i| limit(i).0.contains(&ok) && err == Some(limit(i).1),
+        format_args!("{ok} bytes accepted, {bad} bytes {}", Ans(err)),
     );
     let over = c.write(0, &p, &[b'v'; 4090]);
     let refused = matches!(
@@ -118,7 +120,7 @@ pub fn value_limit(ctx: &mut Ctx<'_>, c: &mut Client, imp: Option<Impl>) -> Resu
         "payload_over_4096_refused",
         refused,
         "refused by the client, nothing sent",
-        format_args!("{over:?}"),
+        Done(&over),
     );
     c.rm(0, &p)
 }
@@ -145,14 +147,14 @@ fn long_path(home: &str, rel: usize) -> Vec<u8> {
 pub fn path_limits(
     ctx: &mut Ctx<'_>,
     c: &mut Client,
-    imp: Option<Impl>,
+    imp: Assumed,
     home: &str,
 ) -> Result<(), XsErr> {
     let limit = |i: Impl| match i {
         Impl::C => 2048,
         Impl::Ocaml => 1024,
     };
-    if let Some(max) = imp.map(limit) {
+    if let Some(max) = imp.imp.map(limit) {
         let at = answer(c.write(0, &long_path(home, max), b""))?;
         let over = answer(c.write(0, &long_path(home, max + 1), b""))?;
         let got = format!("{} at {max}, {} at {}", Ans(at), Ans(over), max + 1);
@@ -168,8 +170,8 @@ pub fn path_limits(
         ctx.check(
             "path_max_accepted_one_more_refused",
             false,
-            "a fingerprinted implementation",
-            "unknown",
+            "xenstore.expect=c|ocaml, or a consistent fingerprint",
+            "neither",
         );
     }
     let mut abs = long_path(home, XENSTORE_ABS_PATH_MAX - home.len() - 1);
@@ -180,7 +182,7 @@ pub fn path_limits(
         "client_refuses_path_over_3072",
         refused,
         "refused before sending",
-        format_args!("{} bytes: {r:?}", abs.len()),
+        format_args!("{} bytes: {}", abs.len(), Done(&r)),
     );
     Ok(())
 }
@@ -189,7 +191,7 @@ pub fn path_limits(
 pub fn permissions(
     ctx: &mut Ctx<'_>,
     c: &mut Client,
-    imp: Option<Impl>,
+    imp: Assumed,
     domid: u16,
 ) -> Result<(), XsErr> {
     let eacces = Some(XsError::Eacces);
@@ -207,8 +209,8 @@ pub fn permissions(
     ctx.check(
         "get_perms_own_name",
         perms == want,
-        "n0, r<domid> (written by the toolstack)",
-        format_args!("{perms:?}"),
+        format_args!("{} (written by the toolstack)", Perms(&want)),
+        Perms(&perms),
     );
     let p = path("perm");
     c.write(0, &p, b"")?;
@@ -221,8 +223,8 @@ pub fn permissions(
     ctx.check(
         "set_perms_round_trip",
         back == set,
-        format_args!("{set:?}"),
-        format_args!("{back:?}"),
+        Perms(&set),
+        Perms(&back),
     );
     let other = answer(c.set_perms(0, b"name", &[Perm::new(PermKind::Both, domid)]))?;
     check_answer(ctx, "set_perms_others_node_eacces", eacces, other);

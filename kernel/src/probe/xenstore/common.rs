@@ -9,7 +9,7 @@ use core::fmt;
 use xp_core::cmdline::{Cmdline, OptKind, OptSpec};
 use xp_core::outcome::Outcome;
 use xp_core::xs::fingerprint::{Impl, Signal};
-use xp_core::xs::{NotifyPolicy, ProducerMode, XsError};
+use xp_core::xs::{NotifyPolicy, Nth, ProducerMode, XsError};
 
 pub const NOTIFY: OptSpec = OptSpec {
     key: "notify",
@@ -125,39 +125,77 @@ pub fn check_answer(
     ctx.check(name, want == got, Ans(want), Ans(got))
 }
 
-/// Checks an observation against what the fingerprinted implementation is documented
-/// to do; the other implementation's value is shown too. Without a fingerprint both are
-/// shown and the check fails.
+/// Which implementation the per-implementation checks expect, and why.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Assumed {
+    pub imp: Option<Impl>,
+    /// True when `xenstore.expect=` named it; false when it is the fingerprint's verdict.
+    pub given: bool,
+}
+
+impl Assumed {
+    /// `C xenstored, as xenstore.expect=c says` or `oxenstored, as fingerprinted`.
+    fn why(self, i: Impl) -> alloc::string::String {
+        match self.given {
+            true => format!("{}, as xenstore.expect={} says", i.name(), i.key()),
+            false => format!("{}, as fingerprinted", i.name()),
+        }
+    }
+}
+
+/// Checks `observed` against what the assumed implementation is documented to do
+/// (`ok(imp)`); the expectation names the implementation and why it was assumed, and shows
+/// the other implementation's when it differs. Without an implementation (no
+/// `xenstore.expect=` and no consistent fingerprint) both are shown and the check fails.
+pub fn check_impl_by(
+    ctx: &mut Ctx<'_>,
+    imp: Assumed,
+    name: &str,
+    expected: impl Fn(Impl) -> alloc::string::String,
+    ok: impl Fn(Impl) -> bool,
+    observed: impl fmt::Display,
+) -> bool {
+    let Some(i) = imp.imp else {
+        let both = format!(
+            "C xenstored: {}; oxenstored: {} (no xenstore.expect= and no consistent fingerprint)",
+            expected(Impl::C),
+            expected(Impl::Ocaml)
+        );
+        return ctx.check(name, false, both, observed);
+    };
+    let (mine, other) = (expected(i), expected(i.other()));
+    let text = match mine == other {
+        true => format!("{mine} ({})", imp.why(i)),
+        false => format!("{mine} ({}; {}: {other})", imp.why(i), i.other().name()),
+    };
+    ctx.check(name, ok(i), text, observed)
+}
+
+/// Checks an observation that must equal the assumed implementation's documented value.
 pub fn check_impl<T: PartialEq + fmt::Display>(
     ctx: &mut Ctx<'_>,
-    imp: Option<Impl>,
+    imp: Assumed,
     name: &str,
     want: impl Fn(Impl) -> T,
     got: T,
 ) -> bool {
-    let Some(imp) = imp else {
-        let both = format!(
-            "C xenstored: {}; oxenstored: {}",
-            want(Impl::C),
-            want(Impl::Ocaml)
-        );
-        return ctx.check(name, false, both, got);
-    };
-    let (mine, other) = (want(imp), want(imp.other()));
-    let expected = match mine == other {
-        true => format!("{mine}"),
-        false => format!("{mine} ({}; {}: {other})", imp.name(), imp.other().name()),
-    };
-    ctx.check(name, got == mine, expected, got)
+    let text = |i: Impl| format!("{}", want(i));
+    let ok = |i: Impl| want(i) == got;
+    check_impl_by(ctx, imp, name, text, ok, &got)
 }
 
-/// Checks a [`Signal`]'s answer against the fingerprinted implementation.
+/// Checks a [`Signal`]'s answer against the assumed implementation.
 pub fn check_signal(
     ctx: &mut Ctx<'_>,
-    imp: Option<Impl>,
+    imp: Assumed,
     name: &str,
     s: Signal,
     got: Option<XsError>,
 ) -> bool {
     check_impl(ctx, imp, name, |i| Ans(s.expected(i)), Ans(got))
+}
+
+/// `11 accepted, the 12th ENOSPC`: what filling a limit one by one measured.
+pub fn accepted_then(n: u64, err: Option<XsError>) -> alloc::string::String {
+    format!("{n} accepted, the {} {}", Nth(n + 1), Ans(err))
 }

@@ -38,7 +38,10 @@ pub fn inject(ctx: &mut Ctx<'_>, c: &mut Client, which: &str) -> Result<(), XsEr
                     &name,
                     false,
                     "an ERROR from the client",
-                    format_args!("{other:?}"),
+                    match other {
+                        Ok(v) => format!("no error: the read returned {} bytes", v.len()),
+                        Err(e) => format!("{e}"),
+                    },
                 );
             }
         }
@@ -50,7 +53,10 @@ pub fn inject(ctx: &mut Ctx<'_>, c: &mut Client, which: &str) -> Result<(), XsEr
         "client_works_after_faults",
         ok,
         "the node reads back",
-        format_args!("{:?}", back.map(|v| v.len())),
+        match back {
+            Ok(v) => format!("{} bytes: {}", v.len(), v.escape_ascii()),
+            Err(e) => format!("{e}"),
+        },
     );
     c.rm(0, &node)
 }

@@ -3,7 +3,7 @@
 //! not or cannot use: types >= 22, removed and unknown ones, privileged
 //! ones, CONTROL.
 
-use super::common::{answer, check_impl, check_signal, Ans};
+use super::common::{accepted_then, answer, check_impl, check_impl_by, check_signal, Ans, Assumed};
 use super::identify::ask;
 use super::BASE;
 use crate::drv::xenstore::{Client, XsErr};
@@ -24,40 +24,47 @@ fn quota(s: Signal, i: Impl) -> u32 {
     }
 }
 
-/// Reports a filled quota: `n` accepted, then `err`. Both daemons accept one more than
-/// the configured number of transactions and watches (their checks are off by one).
+/// Checks a filled quota: `n` accepted, then `err`. Both daemons accept one more than the
+/// configured number of transactions and watches (their checks are off by one); the node
+/// quota counts the nodes the domain already owns.
 fn check_quota(
     ctx: &mut Ctx<'_>,
-    imp: Option<Impl>,
+    imp: Assumed,
     name: &str,
     s: Signal,
     n: u32,
     err: Option<XsError>,
 ) {
-    ctx.info(
-        &format!("{name}_filled"),
-        format_args!("{n} accepted, then {}", Ans(err)),
-    );
-    let shown = |i: Impl, n: u32| match s {
-        Signal::NodeQuota if n <= quota(s, i) && n + 100 > quota(s, i) => {
-            format!("<= {} (quota counts the domain's nodes)", quota(s, i))
-        }
-        _ if n == quota(s, i) || n == quota(s, i) + 1 => {
-            format!("{} or {}", quota(s, i), quota(s, i) + 1)
-        }
-        _ => format!("{n}"),
+    let q = |i: Impl| quota(s, i);
+    let expected = |i: Impl| match s {
+        Signal::NodeQuota => format!(
+            "at most {} accepted (the quota counts the domain's own nodes too), then {}",
+            q(i),
+            Ans(s.expected(i))
+        ),
+        _ => format!(
+            "{} or {} accepted (the quota or one more), then {}",
+            q(i),
+            q(i) + 1,
+            Ans(s.expected(i))
+        ),
     };
-    let got = imp.map_or(format!("{n}"), |i| shown(i, n));
-    check_impl(
+    let count_ok = |i: Impl| match s {
+        Signal::NodeQuota => n <= q(i) && n + 100 > q(i),
+        _ => n == q(i) || n == q(i) + 1,
+    };
+    let ok = |i: Impl| count_ok(i) && err == s.expected(i);
+    check_impl_by(
         ctx,
         imp,
         name,
-        |i| format!("{}, then {}", shown(i, quota(s, i)), Ans(s.expected(i))),
-        format!("{got}, then {}", Ans(err)),
+        expected,
+        ok,
+        accepted_then(u64::from(n), err),
     );
 }
 
-pub fn quotas(ctx: &mut Ctx<'_>, c: &mut Client, imp: Option<Impl>) -> Result<(), XsErr> {
+pub fn quotas(ctx: &mut Ctx<'_>, c: &mut Client, imp: Assumed) -> Result<(), XsErr> {
     let mut txs = Vec::new();
     let err = loop {
         match answer(c.transaction_start().map(|t| txs.push(t)))? {
@@ -146,7 +153,7 @@ fn answers(c: &mut Client, types: &[u32]) -> Result<String, XsErr> {
     Ok(out.join(", "))
 }
 
-pub fn message_types(ctx: &mut Ctx<'_>, c: &mut Client, imp: Option<Impl>) -> Result<(), XsErr> {
+pub fn message_types(ctx: &mut Ctx<'_>, c: &mut Client, imp: Assumed) -> Result<(), XsErr> {
     let part = ask(c, Signal::DirectoryPart)?;
     check_signal(ctx, imp, "directory_part", Signal::DirectoryPart, part);
     if part.is_none() {

@@ -2,13 +2,14 @@
 //! else in between makes the commit fail with EAGAIN, and the retry helper
 //! starts over until it commits.
 
-use super::common::{answer, check_answer, check_signal, Ans};
+use super::common::{answer, check_answer, check_signal, Ans, Assumed};
 use super::identify::ask;
 use super::BASE;
 use crate::drv::xenstore::{Client, XsErr};
 use crate::probe::Ctx;
+use alloc::format;
 use alloc::vec::Vec;
-use xp_core::xs::fingerprint::{Impl, Signal};
+use xp_core::xs::fingerprint::Signal;
 use xp_core::xs::XsError;
 
 fn sub(leaf: &[u8]) -> Vec<u8> {
@@ -18,7 +19,7 @@ fn sub(leaf: &[u8]) -> Vec<u8> {
     p
 }
 
-pub fn transactions(ctx: &mut Ctx<'_>, c: &mut Client, imp: Option<Impl>) -> Result<(), XsErr> {
+pub fn transactions(ctx: &mut Ctx<'_>, c: &mut Client, imp: Assumed) -> Result<(), XsErr> {
     commit_and_abort(ctx, c)?;
     conflict(ctx, c)?;
     retry(ctx, c)?;
@@ -108,8 +109,11 @@ fn retry(ctx: &mut Ctx<'_>, c: &mut Client) -> Result<(), XsErr> {
         ok,
         "committed on attempt 2 with the outside write kept",
         format_args!(
-            "{:?}, value {}",
-            out.map(|o| o.attempts),
+            "{}, value {}",
+            match out {
+                Ok(o) => format!("committed on attempt {}", o.attempts),
+                Err(e) => format!("{e}"),
+            },
             value.escape_ascii()
         ),
     );

@@ -3,7 +3,7 @@
 //! event reaches the watcher of its token only; UNWATCH and RESET_WATCHES
 //! stop them; special paths (@releaseDomain) are accepted.
 
-use super::common::{answer, check_answer};
+use super::common::{answer, check_answer, Ans};
 use super::BASE;
 use crate::drv::xenstore::{Client, XsErr};
 use crate::probe::Ctx;
@@ -107,7 +107,7 @@ fn reset(ctx: &mut Ctx<'_>, c: &mut Client, child: &[u8]) -> Result<(), XsErr> {
         "reset_watches_stops_all",
         ok,
         "OK, then no event at all",
-        format_args!("{:?}, {late} events after", r),
+        format_args!("{}, {late} events after", Ans(r)),
     );
     Ok(())
 }
