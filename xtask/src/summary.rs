@@ -10,10 +10,12 @@ use xp_core::records::owned;
 
 fn describe(o: &RunOpts) -> String {
     match o.mode {
-        Mode::Dom0 => format!("probe as dom0 (no toolstack), sched {:?}", o.sched),
+        Mode::Dom0 => format!("probe as dom0 (no toolstack), sched {}", o.sched.xen_name()),
         Mode::DomU => format!(
-            "probe as domU via xl create, {} MiB, xenstored {:?}, sched {:?}",
-            o.memory_mib, o.xenstored, o.sched
+            "probe as domU via xl create, {} MiB, xenstored {}, sched {}",
+            o.memory_mib,
+            o.xenstored.name(),
+            o.sched.xen_name()
         ),
     }
 }
@@ -29,6 +31,18 @@ pub fn print(opts: &RunOpts, out: &Outcome) {
     for l in crate::lab::describe(&out.lab.what) {
         eprintln!("booted:  {l}");
     }
+    probes(p);
+    crate::xs_compare::print(&crate::xs_compare::rows(p, &out.lab.script_lines));
+    lab(out);
+    eprintln!(
+        "verdict: {} (exit {})",
+        out.verdict.name(),
+        out.verdict.exit_code()
+    );
+}
+
+/// Each probe's result and check count, then what did not pass and the errors.
+fn probes(p: &results::Parsed) {
     let tallies = results::tallies(&p.records);
     for t in &tallies {
         let result = t.end.map_or("(no end)", |e| e.result.name());
@@ -55,7 +69,10 @@ pub fn print(opts: &RunOpts, out: &Outcome) {
     for (line, why) in &p.bad {
         eprintln!("  unparseable @xp record on console line {line}: {why}");
     }
-    crate::xs_compare::print(&crate::xs_compare::rows(p, &out.lab.script_lines));
+}
+
+/// Why the verdict is not the probe's own, the lab's time and files, and the peers.
+fn lab(out: &Outcome) {
     if let Some(r) = &out.reason {
         eprintln!("reason:  {r}");
     }
@@ -71,21 +88,14 @@ pub fn print(opts: &RunOpts, out: &Outcome) {
         out.lab.serial_log.display()
     );
     for (name, pp) in &out.peers {
-        let checks = pp.of::<owned::Check>().count();
-        let bad = pp
-            .of::<owned::Check>()
-            .filter(|c| !c.verdict.passed())
-            .count();
+        let checks: Vec<&owned::Check> = pp.of().collect();
+        let bad = checks.iter().filter(|c| !c.verdict.passed()).count();
         eprintln!(
-            "peer:    {name:<18} {:<8} {checks} checks, {bad} not passed",
-            pp.verdict().name()
+            "peer:    {name:<18} {:<8} {} checks, {bad} not passed",
+            pp.verdict().name(),
+            checks.len()
         );
     }
-    eprintln!(
-        "verdict: {} (exit {})",
-        out.verdict.name(),
-        out.verdict.exit_code()
-    );
 }
 
 /// Everything about a run as one JSON document.

@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use xp_core::records::Record;
+use xp_core::records::{owned, Record};
 
 pub fn main(path: &Path) -> Result<i32> {
     eprintln!("following {} (Ctrl-C to stop)", path.display());
@@ -69,6 +69,26 @@ pub fn follow(
     }
 }
 
+/// A stall as one line: when (UTC, or Xen system time), how long, its class and why, and the
+/// runstate over the gap.
+fn stall_line(r: &owned::Stall) -> String {
+    let ns = |v: u64| human(v as f64, "ns");
+    let when = match r.start_wall_ns {
+        0 => format!("system {}", ns(r.start_ns)),
+        w => format!("{} UTC", timefmt::hms_ms(w)),
+    };
+    format!(
+        "STALL {when}  {:>9}  {}: {} (running {}, runnable {}, blocked {}, offline {})",
+        ns(r.gap_ns),
+        r.class,
+        r.reason,
+        ns(r.running_ns),
+        ns(r.runnable_ns),
+        ns(r.blocked_ns),
+        ns(r.offline_ns)
+    )
+}
+
 #[derive(Default)]
 struct State {
     records: usize,
@@ -105,23 +125,7 @@ impl State {
                 let (v, m, c) = (&r.version, &r.mode, &r.cmdline);
                 writeln!(out, "run: xenprobe {v} ({m}) cmdline \"{c}\"")?;
             }
-            Record::Stall(r) => {
-                let when = match r.start_wall_ns {
-                    0 => format!("system {}", ns(r.start_ns)),
-                    w => format!("{} UTC", timefmt::hms_ms(w)),
-                };
-                writeln!(
-                    out,
-                    "STALL {when}  {:>9}  {}: {} (running {}, runnable {}, blocked {}, offline {})",
-                    ns(r.gap_ns),
-                    r.class,
-                    r.reason,
-                    ns(r.running_ns),
-                    ns(r.runnable_ns),
-                    ns(r.blocked_ns),
-                    ns(r.offline_ns)
-                )?;
-            }
+            Record::Stall(r) => writeln!(out, "{}", stall_line(r))?,
             Record::Summary(r) => {
                 self.summary_s += r.elapsed_ns as f64 / 1e9;
                 writeln!(

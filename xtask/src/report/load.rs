@@ -135,13 +135,7 @@ pub fn from_json(source: String, text: &str) -> Result<Run> {
     let Some(raw) = v["records"].as_array() else {
         bail!("{source}: JSON without a `records` array: not a `cargo xtask run --json` file");
     };
-    let (mut records, mut warnings) = (Vec::new(), Vec::new());
-    for (i, r) in raw.iter().enumerate() {
-        match serde_json::from_value::<Record>(r.clone()) {
-            Ok(r) => records.push(r),
-            Err(e) => warnings.push(format!("record {}: not a record ({e})", i + 1)),
-        }
-    }
+    let (records, mut warnings) = json_records(raw);
     let verdict = match v["verdict"].as_str() {
         Some("CRASH") => Verdict::Crash,
         Some(s) => Verdict::Outcome(
@@ -157,9 +151,40 @@ pub fn from_json(source: String, text: &str) -> Result<Run> {
                 .collect()
         })
         .unwrap_or_default();
+    warnings.extend(parse_warnings(&results::parse(&console)));
+    let mut run = Run {
+        source,
+        verdict,
+        reason: v["reason"].as_str().map(String::from),
+        records,
+        env: json_env(&v),
+        warnings,
+        lab: Some(v["lab"].clone()).filter(Value::is_object),
+        bench: Vec::new(),
+        xentrace: None,
+    };
+    env_from_records(&mut run);
+    Ok(run)
+}
+
+/// The records of a `run --json` file, and a warning for each that is not one.
+fn json_records(raw: &[Value]) -> (Vec<Record>, Vec<String>) {
+    let (mut records, mut warnings) = (Vec::new(), Vec::new());
+    for (i, r) in raw.iter().enumerate() {
+        match serde_json::from_value::<Record>(r.clone()) {
+            Ok(r) => records.push(r),
+            Err(e) => warnings.push(format!("record {}: not a record ({e})", i + 1)),
+        }
+    }
+    (records, warnings)
+}
+
+/// What a `run --json` file's `config` says, and its serial log when it is still there
+/// (Xen's version and scheduler).
+fn json_env(v: &Value) -> Env {
     let c = &v["config"];
     let text = |x: &Value| x.as_str().map(str::to_lowercase);
-    let env = Env {
+    let mut env = Env {
         scheduler: text(&c["sched"]),
         xenstored: text(&c["xenstored"]).filter(|_| c["mode"] != "Dom0"),
         mode: text(&c["mode"]),
@@ -170,30 +195,13 @@ pub fn from_json(source: String, text: &str) -> Result<Run> {
             .filter(|_| c["mode"] != "Dom0"),
         ..Env::default()
     };
-    let mut env = env;
-    // The run's serial log, when it is still there, names Xen's version and scheduler.
-    if let Some(serial) = v["lab"]["serial_log"]
+    let serial = v["lab"]["serial_log"]
         .as_str()
-        .and_then(|p| std::fs::read(p).ok())
-    {
+        .and_then(|p| std::fs::read(p).ok());
+    if let Some(serial) = serial {
         scan_log_env(&String::from_utf8_lossy(&serial), &mut env);
     }
-    let mut run = Run {
-        source,
-        verdict,
-        reason: v["reason"].as_str().map(String::from),
-        records,
-        env,
-        warnings: {
-            warnings.extend(parse_warnings(&results::parse(&console)));
-            warnings
-        },
-        lab: Some(v["lab"].clone()).filter(Value::is_object),
-        bench: Vec::new(),
-        xentrace: None,
-    };
-    env_from_records(&mut run);
-    Ok(run)
+    env
 }
 
 fn from_bench(source: String, v: &Value) -> Result<Run> {

@@ -95,15 +95,24 @@ pub fn main(mut a: Args) -> Result<i32> {
         if out.is_some() || junit.is_some() || json.is_some() {
             bail!("--out, --junit and --json describe one run; a comparison prints a table only");
         }
-        let t = threshold.unwrap_or(10.0);
-        if !(t.is_finite() && t >= 0.0) {
-            bail!("bad value '{t}' for --threshold (expected a percentage >= 0)");
-        }
-        let (table, regressed) = compare::render(&runs, t / 100.0);
-        print!("{table}");
-        return Ok(if regressed { 5 } else { 0 });
+        return comparison(&runs, threshold);
     }
-    let run = &runs[0];
+    one(&runs[0], out.as_deref(), junit.as_deref(), json.as_deref())
+}
+
+/// `report A B [C...]`: the table, and exit 5 when something regressed.
+fn comparison(runs: &[Run], threshold: Option<f64>) -> Result<i32> {
+    let t = threshold.unwrap_or(10.0);
+    if !(t.is_finite() && t >= 0.0) {
+        bail!("bad value '{t}' for --threshold (expected a percentage >= 0)");
+    }
+    let (table, regressed) = compare::render(runs, t / 100.0);
+    print!("{table}");
+    Ok(if regressed { 5 } else { 0 })
+}
+
+/// `report LOG`: the summary, and the files asked for; exit code = the run's verdict.
+fn one(run: &Run, out: Option<&Path>, junit: Option<&Path>, json: Option<&Path>) -> Result<i32> {
     if run.is_bench() && (out.is_some() || junit.is_some()) {
         bail!(
             "{}: a bench file has figures, no checks or plots: compare two with `report A B`",
@@ -115,13 +124,13 @@ pub fn main(mut a: Args) -> Result<i32> {
     } else {
         print!("{}", text::render(run));
     }
-    if let Some(p) = &junit {
+    if let Some(p) = junit {
         write(p, &junit::render(run))?;
     }
-    if let Some(p) = &json {
+    if let Some(p) = json {
         write(p, &serde_json::to_string_pretty(&export::to_json(run))?)?;
     }
-    if let Some(dir) = &out {
+    if let Some(dir) = out {
         write_dir(run, dir)?;
     }
     Ok(if run.is_bench() {

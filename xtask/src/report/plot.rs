@@ -7,7 +7,10 @@
 
 use super::load::Run;
 use anyhow::{Context, Result};
-use plotters::style::RGBColor;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 use std::process::Command;
 
@@ -137,48 +140,159 @@ pub enum Mark {
     Line,
 }
 
-/// A legend in its own strip (below a chart), entries left to right: it never hides data.
-pub fn legend_strip(
-    area: &plotters::drawing::DrawingArea<
-        plotters::prelude::SVGBackend<'_>,
-        plotters::coord::Shift,
-    >,
-    items: &[(String, RGBColor, Mark)],
-) -> Result<()> {
-    use plotters::prelude::*;
-    let y = area.dim_in_pixel().1 as i32 / 2;
-    let mut x = 90;
-    for (label, col, mark) in items {
-        match mark {
-            Mark::Dot => area.draw(&Circle::new((x + 8, y), 5, col.filled()))?,
-            Mark::Line => area.draw(&PathElement::new(
-                vec![(x, y), (x + 20, y)],
-                col.stroke_width(3),
-            ))?,
-        }
-        let style = TextStyle::from((FONT, 15)).pos(plotters::style::text_anchor::Pos::new(
-            plotters::style::text_anchor::HPos::Left,
-            plotters::style::text_anchor::VPos::Center,
-        ));
-        area.draw_text(label, &style, (x + 26, y))?;
-        x += 26 + 7 * label.chars().count() as i32 + 30;
-    }
-    Ok(())
+/// One legend entry: its text, colour and mark.
+pub type Legend = (String, RGBColor, Mark);
+
+/// A drawing area of a plot's SVG.
+pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+/// A chart with f64 coordinates on both axes (linear or log).
+pub type Chart<'a, 'b, X, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<X, Y>>;
+
+/// One axis of a chart: what it shows (with its unit) and how each tick reads. An empty
+/// `desc` leaves the axis without a description (a panel above another).
+pub struct Axis<'f> {
+    pub desc: String,
+    /// About how many ticks (log axes from [`log_range`] have their own).
+    pub ticks: usize,
+    pub label: &'f dyn Fn(&f64) -> String,
 }
 
-/// A label on a log axis: only at 1, 2 and 5 times a power of ten (the other ticks stay as
-/// grid lines), so that narrow and wide ranges both get a few readable labels.
-pub fn log_tick(v: f64) -> String {
-    if v <= 0.0 {
-        return String::new();
-    }
-    let m = v / 10f64.powf(v.log10().floor());
-    if [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .any(|k| (m - k).abs() < 1e-6 * k)
+/// The plot's SVG: a white page with an optional title over everything, and a strip
+/// `legend_px` high at the bottom for the legend; `draw` gets (chart area, legend strip).
+pub fn svg(
+    title: Option<&str>,
+    legend_px: u32,
+    draw: impl FnOnce(&Area, &Area) -> Result<()>,
+) -> Result<String> {
+    let mut out = String::new();
     {
-        tick(v)
-    } else {
-        String::new()
+        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        let body = match title {
+            Some(t) => root.titled(t, (FONT, 22))?,
+            None => root.clone(),
+        };
+        let h = body.dim_in_pixel().1;
+        let (chart, strip) = body.split_vertically(h.saturating_sub(legend_px));
+        draw(&chart, &strip)?;
+        root.present()?;
     }
+    Ok(out)
+}
+
+/// A chart on `area` with both axes described and a label on every tick: the one place
+/// where the report's plots get their frame, fonts and grid.
+pub fn panel<'a, 'b, XR, YR>(
+    area: &'a Area<'b>,
+    x: &Axis,
+    y: &Axis,
+    (xr, yr): (XR, YR),
+) -> Result<Chart<'a, 'b, XR::CoordDescType, YR::CoordDescType>>
+where
+    XR: AsRangedCoord<Value = f64>,
+    YR: AsRangedCoord<Value = f64>,
+    XR::CoordDescType: ValueFormatter<f64>,
+    YR::CoordDescType: ValueFormatter<f64>,
+{
+    let x_area = if x.desc.is_empty() { 24 } else { 48 };
+    let mut c = ChartBuilder::on(area)
+        .margin(14)
+        .x_label_area_size(x_area)
+        .y_label_area_size(78)
+        .build_cartesian_2d(xr, yr)?;
+    c.configure_mesh()
+        .x_desc(x.desc.as_str())
+        .y_desc(y.desc.as_str())
+        .x_labels(x.ticks)
+        .y_labels(y.ticks)
+        .x_label_formatter(x.label)
+        .y_label_formatter(y.label)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 15))
+        .light_line_style(RGBColor(244, 244, 244))
+        .draw()?;
+    Ok(c)
+}
+
+/// A log-scale range from `lo` to `hi` whose ticks sit at 1, 2 and 5 times each power of
+/// ten inside it (1-9 times when the range spans less than a decade), so that every tick
+/// gets a label, from nanoseconds to seconds.
+pub fn log_range(
+    lo: f64,
+    hi: f64,
+) -> impl AsRangedCoord<Value = f64, CoordDescType: ValueFormatter<f64>> {
+    (lo..hi).log_scale().with_key_points(log_ticks(lo, hi))
+}
+
+/// The tick values of [`log_range`].
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let pick = |mantissas: &[f64]| -> Vec<f64> {
+        let (a, b) = (
+            lo.max(1e-12).log10().floor() as i32,
+            hi.max(1e-12).log10().ceil() as i32,
+        );
+        (a..=b)
+            .flat_map(|e| mantissas.iter().map(move |m| m * 10f64.powi(e)))
+            .filter(|v| (lo..=hi).contains(v))
+            .collect()
+    };
+    let coarse = pick(&[1.0, 2.0, 5.0]);
+    if coarse.len() >= 3 {
+        return coarse;
+    }
+    pick(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+}
+
+/// Pixels per legend row.
+const LEGEND_ROW: u32 = 24;
+
+/// The width an entry takes in the legend strip.
+fn legend_width(label: &str) -> i32 {
+    26 + 7 * label.chars().count() as i32 + 30
+}
+
+/// The entries of each legend row, left to right, wrapped at the plot's width.
+fn legend_rows(items: &[Legend]) -> Vec<Vec<&Legend>> {
+    let mut rows: Vec<Vec<&Legend>> = vec![Vec::new()];
+    let mut x = 90;
+    for it in items {
+        let w = legend_width(&it.0);
+        if x + w > SIZE.0 as i32 && !rows.last().is_some_and(Vec::is_empty) {
+            rows.push(Vec::new());
+            x = 90;
+        }
+        x += w;
+        if let Some(r) = rows.last_mut() {
+            r.push(it);
+        }
+    }
+    rows
+}
+
+/// How high the legend strip of `items` is.
+pub fn legend_px(items: &[Legend]) -> u32 {
+    legend_rows(items).len() as u32 * LEGEND_ROW + 12
+}
+
+/// A legend in its own strip (below a chart), entries left to right in rows: it never
+/// hides data.
+pub fn legend_strip(area: &Area, items: &[Legend]) -> Result<()> {
+    for (r, row) in legend_rows(items).iter().enumerate() {
+        let y = (r as u32 * LEGEND_ROW + LEGEND_ROW / 2 + 6) as i32;
+        let mut x = 90;
+        for (label, col, mark) in row.iter().copied() {
+            match mark {
+                Mark::Dot => area.draw(&Circle::new((x + 8, y), 5, col.filled()))?,
+                Mark::Line => area.draw(&PathElement::new(
+                    vec![(x, y), (x + 20, y)],
+                    col.stroke_width(3),
+                ))?,
+            }
+            let style = TextStyle::from((FONT, 15)).pos(Pos::new(HPos::Left, VPos::Center));
+            area.draw_text(label, &style, (x + 26, y))?;
+            x += legend_width(label);
+        }
+    }
+    Ok(())
 }

@@ -2,7 +2,10 @@
 //! marked), and percentile curves per group of related histograms.
 
 use super::load::Run;
-use super::plot::{legend_strip, log_tick, ns_unit, slug, tick, Mark, Plot, FONT, PALETTE, SIZE};
+use super::plot::{
+    legend_px, legend_strip, log_range, ns_unit, panel, slug, svg, tick, Axis, Legend, Mark, Plot,
+    PALETTE,
+};
 use anyhow::Result;
 use plotters::prelude::*;
 use xp_core::records::owned;
@@ -105,67 +108,53 @@ pub fn pct_label(x: f64) -> String {
     format!("{p:.digits$}%")
 }
 
+/// The divisor and unit a group of values in `unit` is shown in (ns scale to us, ms, s).
+fn shown_unit(unit: &str, max: f64) -> (f64, &str) {
+    match unit {
+        "ns" => ns_unit(max),
+        u => (1.0, u),
+    }
+}
+
 fn percentile_plot(key: &str, hs: &[&Hist]) -> Result<Plot> {
     let curves: Vec<Vec<(f64, f64)>> = hs.iter().map(|h| h.curve()).collect();
     let all = || curves.iter().flatten();
-    let is_ns = hs[0].unit == "ns";
-    let (div, unit) = if is_ns {
-        ns_unit(all().map(|p| p.1).fold(0.0, f64::max))
-    } else {
-        (1.0, hs[0].unit.as_str())
-    };
+    let (div, unit) = shown_unit(&hs[0].unit, all().map(|p| p.1).fold(0.0, f64::max));
     let ymin = all().map(|p| p.1 / div).fold(f64::MAX, f64::min).max(1e-9) * 0.8;
     let ymax = all().map(|p| p.1 / div).fold(0.0, f64::max) * 1.25;
     // Room right of the last point, so that the maximum's vertical step is not on the frame.
     let xmax = all().map(|p| p.0).fold(2.0, f64::max) + 0.12;
-    let names: Vec<String> = hs.iter().map(|h| h.name.clone()).collect();
-    let title = format!("{key}: percentiles ({})", unit);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut c = ChartBuilder::on(&root)
-            .caption(&title, (FONT, 22))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0.0..xmax, (ymin..ymax).log_scale())?;
-        c.configure_mesh()
-            .x_desc("percentile (log scale of 1 / (1 - p))")
-            .y_desc(format!("{} ({unit}, log scale)", stem(&hs[0].name)))
-            .x_labels(xmax as usize + 1)
-            .x_label_formatter(&|x| {
-                if x.fract() == 0.0 {
-                    pct_label(*x)
-                } else {
-                    String::new()
-                }
-            })
-            .y_labels(30)
-            .y_label_formatter(&|y| log_tick(*y))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 16))
-            .light_line_style(RGBColor(244, 244, 244))
-            .draw()?;
-        for (i, (pts, name)) in curves.iter().zip(&names).enumerate() {
-            let col = PALETTE[i % PALETTE.len()];
-            let n = hs[i].total();
-            let style = ShapeStyle::from(&col).stroke_width(3);
-            c.draw_series(LineSeries::new(
-                pts.iter().map(|&(x, y)| (x, y / div)),
-                style,
-            ))?
-            .label(format!("{name} (n={n})"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], col.stroke_width(3)));
+    let title = format!("{key}: percentiles ({unit})");
+    let legend: Vec<Legend> = hs
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let label = format!("{} (n={})", h.name, h.total());
+            (label, PALETTE[i % PALETTE.len()], Mark::Line)
+        })
+        .collect();
+    let x = Axis {
+        desc: "percentile (log scale of 1 / (1 - p))".into(),
+        ticks: xmax as usize + 1,
+        // Labels at whole decades of 1 / (1 - p): 0%, 90%, 99%, 99.9%...
+        label: &|x| match x.fract() == 0.0 {
+            true => pct_label(*x),
+            false => String::new(),
+        },
+    };
+    let y = Axis {
+        desc: format!("{} ({unit}, log scale)", stem(&hs[0].name)),
+        ticks: 0,
+        label: &|v| tick(*v),
+    };
+    let svg = svg(Some(&title), legend_px(&legend), |area, strip| {
+        let mut c = panel(area, &x, &y, (0.0..xmax, log_range(ymin, ymax)))?;
+        for (pts, (_, col, _)) in curves.iter().zip(&legend) {
+            let line = pts.iter().map(|&(x, y)| (x, y / div));
+            c.draw_series(LineSeries::new(line, col.stroke_width(3)))?;
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(160, 160, 160))
-            .label_font((FONT, 15))
-            .draw()?;
-        root.present()?;
-    }
+        legend_strip(strip, &legend)
+    })?;
     let caption =
         "Latency at each percentile, read from the probe's histogram (bucket upper bounds, \
                    at most 6.25 % above the true sample); the right end of a curve is its maximum.";
@@ -190,66 +179,56 @@ pub fn histograms(run: &Run) -> Result<Vec<Plot>> {
         .collect()
 }
 
+/// The p50, p99 and max lines of a histogram (from its stats record), with their legend.
+fn marks(stats: Option<&owned::Stats>, div: f64, unit: &str) -> Vec<(f64, Legend)> {
+    let marks = stats.map(|s| [("p50", s.p50), ("p99", s.p99), ("max", s.max)]);
+    let marks = marks.into_iter().flatten().enumerate();
+    marks
+        .map(|(i, (label, v))| {
+            let v = v as f64 / div;
+            let text = format!("{label} = {} {unit}", tick(v));
+            (v, (text, PALETTE[i + 1], Mark::Line))
+        })
+        .collect()
+}
+
 fn histogram_plot(h: &Hist, stats: Option<&owned::Stats>) -> Result<Plot> {
     let hi = h.buckets.last().map_or(1.0, |b| b.1 + 1.0);
-    let (div, unit) = if h.unit == "ns" {
-        ns_unit(hi)
-    } else {
-        (1.0, h.unit.as_str())
-    };
+    let (div, unit) = shown_unit(&h.unit, hi);
     let lo = h.buckets[0].0.max(hi * 1e-9).max(1e-9) / div;
     let ymax = h.buckets.iter().map(|b| b.2).max().unwrap_or(1) as f64 * 1.15;
     let title = format!("{}.{}: histogram, n={}", h.probe, h.name, h.total());
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
-        let (chart, strip) = root.split_vertically(SIZE.1 - 36);
-        let mut legend = vec![(
-            format!("samples per bucket (n={})", h.total()),
-            PALETTE[0],
-            Mark::Dot,
-        )];
-        let mut c = ChartBuilder::on(&chart)
-            .caption(&title, (FONT, 22))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(64)
-            .build_cartesian_2d((lo * 0.8..hi / div * 1.25).log_scale(), 0.0..ymax)?;
-        c.configure_mesh()
-            .x_desc(format!("{} ({unit}, log scale)", h.name))
-            .y_desc("samples per bucket")
-            .x_labels(30)
-            .x_label_formatter(&|x| log_tick(*x))
-            .y_labels(5)
-            .y_label_formatter(&|y| tick(*y))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 16))
-            .light_line_style(RGBColor(244, 244, 244))
-            .draw()?;
+    let marks = marks(stats, div, unit);
+    let mut legend = vec![(
+        format!("samples per bucket (n={})", h.total()),
+        PALETTE[0],
+        Mark::Dot,
+    )];
+    legend.extend(marks.iter().map(|m| m.1.clone()));
+    let x = Axis {
+        desc: format!("{} ({unit}, log scale)", h.name),
+        ticks: 0,
+        label: &|v| tick(*v),
+    };
+    let y = Axis {
+        desc: "samples per bucket".into(),
+        ticks: 5,
+        label: &|v| tick(*v),
+    };
+    let svg = svg(Some(&title), legend_px(&legend), |area, strip| {
+        let xr = log_range(lo * 0.8, hi / div * 1.25);
+        let mut c = panel(area, &x, &y, (xr, 0.0..ymax))?;
         let bar = PALETTE[0].mix(0.75).filled();
         c.draw_series(h.buckets.iter().map(|&(l, u, n)| {
-            Rectangle::new(
-                [(l.max(lo * div) / div, 0.0), ((u + 1.0) / div, n as f64)],
-                bar,
-            )
+            let (x0, x1) = (l.max(lo * div) / div, (u + 1.0) / div);
+            Rectangle::new([(x0, 0.0), (x1, n as f64)], bar)
         }))?;
-        let marks = stats.map(|s| [("p50", s.p50), ("p99", s.p99), ("max", s.max)]);
-        for (i, (label, v)) in marks.into_iter().flatten().enumerate() {
-            let v = v as f64;
-            let x = (v / div).max(lo);
-            let col = PALETTE[i + 1];
-            let style = ShapeStyle::from(&col).stroke_width(2);
-            c.draw_series(LineSeries::new([(x, 0.0), (x, ymax)], style))?;
-            legend.push((
-                format!("{label} = {} {unit}", tick(v / div)),
-                col,
-                Mark::Line,
-            ));
+        for (v, (_, col, _)) in &marks {
+            let line = [(v.max(lo), 0.0), (v.max(lo), ymax)];
+            c.draw_series(LineSeries::new(line, col.stroke_width(2)))?;
         }
-        legend_strip(&strip, &legend)?;
-        root.present()?;
-    }
+        legend_strip(strip, &legend)
+    })?;
     let method = stats.map(|s| s.method.clone()).unwrap_or_default();
     let caption = format!(
         "Buckets as the probe reported them (width grows with the value). Method: {method}"

@@ -2,7 +2,10 @@
 //! periodic summaries (steal share, heartbeat interval percentiles) over the run.
 
 use super::load::Run;
-use super::plot::{legend_strip, log_tick, tick, Mark, Plot, FONT, PALETTE, SIZE};
+use super::plot::{
+    legend_px, legend_strip, log_range, panel, svg, tick, Area, Axis, Chart, Legend, Mark, Plot,
+    PALETTE,
+};
 use super::timefmt;
 use anyhow::Result;
 use plotters::prelude::*;
@@ -73,6 +76,48 @@ fn time_label(t0_s: u64, wall: bool, fine: bool, v: f64) -> String {
     }
 }
 
+/// The dots of each stall class in legend order (then any class the probe may add), with
+/// their colours.
+fn by_class(dots: &[Dot]) -> Vec<(&'static str, RGBColor, Vec<&Dot>)> {
+    let known = |d: &Dot| CLASSES.iter().any(|c| c.0 == d.class);
+    let mut groups: Vec<(&str, RGBColor, Vec<&Dot>)> = CLASSES
+        .iter()
+        .map(|&(c, col)| (c, col, dots.iter().filter(|d| d.class == c).collect()))
+        .collect();
+    let other = dots.iter().filter(|d| !known(d)).collect();
+    groups.push(("other", RGBColor(0, 0, 0), other));
+    groups.retain(|g| !g.2.is_empty());
+    groups
+}
+
+/// Stalls of one class: a dot where each starts, a bar as long as it lasted.
+fn draw_stalls<X, Y>(c: &mut Chart<X, Y>, dots: &[&Dot], col: RGBColor) -> Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let bar = |d: &&Dot| {
+        let end = d.x + d.gap_ms / 1e3;
+        PathElement::new(vec![(d.x, d.gap_ms), (end, d.gap_ms)], col.stroke_width(4))
+    };
+    c.draw_series(dots.iter().map(bar))?;
+    c.draw_series(
+        dots.iter()
+            .map(|d| Circle::new((d.x, d.gap_ms), 4, col.filled())),
+    )?;
+    Ok(())
+}
+
+/// The threshold line and each class's legend entry.
+fn timeline_legend(thr: Option<f64>, groups: &[(&str, RGBColor, Vec<&Dot>)]) -> Vec<Legend> {
+    let grey = RGBColor(120, 120, 120);
+    let line = thr.map(|t| (format!("threshold {} ms", tick(t)), grey, Mark::Line));
+    let classes = groups
+        .iter()
+        .map(|(c, col, mine)| (format!("{c} ({})", mine.len()), *col, Mark::Dot));
+    line.into_iter().chain(classes).collect()
+}
+
 pub fn timeline(run: &Run) -> Result<Vec<Plot>> {
     let st: Vec<&owned::Stall> = run.of().collect();
     if st.is_empty() {
@@ -85,7 +130,7 @@ pub fn timeline(run: &Run) -> Result<Vec<Plot>> {
         .map(|d| d.x + d.gap_ms / 1e3)
         .fold(0.0, f64::max);
     let pad = ((last - first) * 0.05).max(0.5);
-    let (xmin, xmax) = (first - pad, last + pad);
+    let xs = (first - pad, last + pad);
     let thr = threshold_ms(run);
     let gmin = dots
         .iter()
@@ -93,77 +138,37 @@ pub fn timeline(run: &Run) -> Result<Vec<Plot>> {
         .fold(thr.unwrap_or(f64::MAX), f64::min);
     let gmax = dots.iter().map(|d| d.gap_ms).fold(0.0, f64::max);
     let title = format!("stall timeline: {} stalls", st.len());
-    let xdesc = match wall {
-        true => format!(
-            "UTC time on {} (each bar spans the stall)",
-            timefmt::date(t0_s)
-        ),
-        false => "Xen system time, s (each bar spans the stall)".into(),
+    let fine = last - first < 30.0;
+    let x = Axis {
+        desc: match wall {
+            true => format!(
+                "UTC time on {} (each bar spans the stall)",
+                timefmt::date(t0_s)
+            ),
+            false => "Xen system time, s (each bar spans the stall)".into(),
+        },
+        ticks: 10,
+        label: &|v| time_label(t0_s, wall, fine, *v),
     };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
-        let (chart, strip) = root.split_vertically(SIZE.1 - 36);
-        let mut legend = Vec::new();
-        let mut c = ChartBuilder::on(&chart)
-            .caption(&title, (FONT, 22))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(xmin..xmax, (gmin * 0.7..gmax * 1.6).log_scale())?;
-        let fine = last - first < 30.0;
-        c.configure_mesh()
-            .x_desc(xdesc)
-            .y_desc("gap (ms, log scale)")
-            .x_label_formatter(&|v| time_label(t0_s, wall, fine, *v))
-            .y_labels(30)
-            .y_label_formatter(&|y| log_tick(*y))
-            .label_style((FONT, 15))
-            .axis_desc_style((FONT, 16))
-            .light_line_style(RGBColor(244, 244, 244))
-            .draw()?;
+    let y = Axis {
+        desc: "gap (ms, log scale)".into(),
+        ticks: 0,
+        label: &|v| tick(*v),
+    };
+    let groups = by_class(&dots);
+    let legend = timeline_legend(thr, &groups);
+    let svg = svg(Some(&title), legend_px(&legend), |area, strip| {
+        let yr = log_range(gmin * 0.7, gmax * 1.6);
+        let mut c = panel(area, &x, &y, (xs.0..xs.1, yr))?;
         if let Some(t) = thr {
-            let grey = RGBColor(120, 120, 120);
-            c.draw_series(LineSeries::new(
-                [(xmin, t), (xmax, t)],
-                grey.stroke_width(1),
-            ))?;
-            legend.push((format!("threshold {} ms", tick(t)), grey, Mark::Line));
+            let grey = RGBColor(120, 120, 120).stroke_width(1);
+            c.draw_series(LineSeries::new([(xs.0, t), (xs.1, t)], grey))?;
         }
-        let known = |d: &Dot| CLASSES.iter().any(|c| c.0 == d.class);
-        let groups = CLASSES
-            .iter()
-            .map(|&(c, col)| {
-                (
-                    c,
-                    col,
-                    dots.iter().filter(|d| d.class == c).collect::<Vec<_>>(),
-                )
-            })
-            .chain(std::iter::once((
-                "other",
-                RGBColor(0, 0, 0),
-                dots.iter().filter(|d| !known(d)).collect(),
-            )));
-        for (class, col, mine) in groups {
-            if mine.is_empty() {
-                continue;
-            }
-            let bar = |d: &&Dot| {
-                let end = d.x + d.gap_ms / 1e3;
-                PathElement::new(vec![(d.x, d.gap_ms), (end, d.gap_ms)], col.stroke_width(4))
-            };
-            c.draw_series(mine.iter().map(bar))?;
-            c.draw_series(
-                mine.iter()
-                    .map(|d| Circle::new((d.x, d.gap_ms), 4, col.filled())),
-            )?;
-            legend.push((format!("{class} ({})", mine.len()), col, Mark::Dot));
+        for (_, col, mine) in &groups {
+            draw_stalls(&mut c, mine, *col)?;
         }
-        legend_strip(&strip, &legend)?;
-        root.present()?;
-    }
+        legend_strip(strip, &legend)
+    })?;
     let caption = "Each stall starts at its dot and lasts as long as its bar (and its height); \
                    the class comes from the vCPU's runstate over the gap.";
     Ok(vec![Plot {
@@ -174,14 +179,72 @@ pub fn timeline(run: &Run) -> Result<Vec<Plot>> {
     }])
 }
 
+/// One summary period: start and end (s since the stall probe started), and its record.
+type Period<'a> = (f64, f64, &'a owned::Summary);
+
+/// The heartbeat interval statistics plotted per period, with their colours.
+const INTERVALS: [(Field, &str, usize); 3] = [
+    (|r| r.interval_p50_ns, "p50", 0),
+    (|r| r.interval_p99_ns, "p99", 4),
+    (|r| r.interval_max_ns, "max", 3),
+];
+
+/// The upper panel: each period's steal share as a bar.
+fn steal_panel(area: &Area, periods: &[Period], xmax: f64) -> Result<()> {
+    let steal = |r: &owned::Summary| r.steal_ppm as f64 / 1e4;
+    let smax = periods.iter().map(|p| steal(p.2)).fold(1.0, f64::max) * 1.15;
+    let x = Axis {
+        desc: String::new(),
+        ticks: 10,
+        label: &|v| tick(*v),
+    };
+    let y = Axis {
+        desc: "steal %".into(),
+        ticks: 5,
+        label: &|v| tick(*v),
+    };
+    let mut c = panel(area, &x, &y, (0.0..xmax, 0.0..smax.min(100.0)))?;
+    let fill = PALETTE[1].mix(0.7).filled();
+    let bars = periods
+        .iter()
+        .map(|&(s, e, r)| Rectangle::new([(s, 0.0), (e, steal(r))], fill));
+    c.draw_series(bars)?;
+    Ok(())
+}
+
+/// The lower panel: each period's heartbeat interval p50, p99 and maximum as steps.
+fn interval_panel(area: &Area, periods: &[Period], xmax: f64) -> Result<()> {
+    let ms = |r: &owned::Summary, k: Field| (k(r) as f64 / 1e6).max(1e-3);
+    let over = |k: Field| periods.iter().map(move |p| ms(p.2, k));
+    let lo = over(INTERVALS[0].0).fold(f64::MAX, f64::min) * 0.7;
+    let hi = over(INTERVALS[2].0).fold(0.0, f64::max) * 1.6;
+    let x = Axis {
+        desc: "time since the stall probe started (s)".into(),
+        ticks: 10,
+        label: &|v| tick(*v),
+    };
+    let y = Axis {
+        desc: "heartbeat interval (ms)".into(),
+        ticks: 0,
+        label: &|v| tick(*v),
+    };
+    let mut c = panel(area, &x, &y, (0.0..xmax, log_range(lo, hi)))?;
+    for (k, _, col) in INTERVALS {
+        let steps = periods
+            .iter()
+            .flat_map(|&(s, e, r)| [(s, ms(r, k)), (e, ms(r, k))]);
+        c.draw_series(LineSeries::new(steps, PALETTE[col].stroke_width(3)))?;
+    }
+    Ok(())
+}
+
 pub fn summaries(run: &Run) -> Result<Vec<Plot>> {
     let sm: Vec<&owned::Summary> = run.of().collect();
     if sm.is_empty() {
         return Ok(Vec::new());
     }
     let mut at = 0.0;
-    // (period start s, period end s, record)
-    let periods: Vec<(f64, f64, &owned::Summary)> = sm
+    let periods: Vec<Period> = sm
         .iter()
         .map(|r| {
             let s = at;
@@ -192,84 +255,22 @@ pub fn summaries(run: &Run) -> Result<Vec<Plot>> {
     let xmax = at.max(1.0);
     let s = if sm.len() == 1 { "" } else { "s" };
     let title = format!("stall summaries: {} period{s} over {:.0} s", sm.len(), at);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
-        let root = root.titled(&title, (FONT, 22))?;
-        let (root, strip) = root.split_vertically(SIZE.1 - 70);
-        let (top, bottom) = root.split_vertically(SIZE.1 * 2 / 5);
-        let smax = periods
+    let mut legend = vec![(
+        "steal % (runnable + offline)".to_string(),
+        PALETTE[1],
+        Mark::Dot,
+    )];
+    legend.extend(
+        INTERVALS
             .iter()
-            .map(|p| p.2.steal_ppm as f64 / 1e4)
-            .fold(1.0, f64::max)
-            * 1.15;
-        let mut c = ChartBuilder::on(&top)
-            .margin(12)
-            .x_label_area_size(24)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0.0..xmax, 0.0..smax.min(100.0))?;
-        c.configure_mesh()
-            .y_desc("steal %")
-            .x_label_formatter(&|_| String::new())
-            .y_label_formatter(&|y| tick(*y))
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 15))
-            .light_line_style(RGBColor(244, 244, 244))
-            .draw()?;
-        let fill = PALETTE[1].mix(0.7).filled();
-        let mut legend = vec![(
-            "steal % (runnable + offline)".to_string(),
-            PALETTE[1],
-            Mark::Dot,
-        )];
-        c.draw_series(
-            periods
-                .iter()
-                .map(|&(s, e, r)| Rectangle::new([(s, 0.0), (e, r.steal_ppm as f64 / 1e4)], fill)),
-        )?;
-        let ms = |r: &owned::Summary, k: fn(&owned::Summary) -> u64| (k(r) as f64 / 1e6).max(1e-3);
-        let keys: [(Field, &str); 3] = [
-            (|r| r.interval_p50_ns, "p50"),
-            (|r| r.interval_p99_ns, "p99"),
-            (|r| r.interval_max_ns, "max"),
-        ];
-        let lo = periods
-            .iter()
-            .map(|p| ms(p.2, keys[0].0))
-            .fold(f64::MAX, f64::min)
-            * 0.7;
-        let hi = periods
-            .iter()
-            .map(|p| ms(p.2, keys[2].0))
-            .fold(0.0, f64::max)
-            * 1.6;
-        let mut c = ChartBuilder::on(&bottom)
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0.0..xmax, (lo..hi).log_scale())?;
-        c.configure_mesh()
-            .x_desc("time since the stall probe started (s)")
-            .y_desc("heartbeat interval (ms)")
-            .y_labels(30)
-            .x_label_formatter(&|x| tick(*x))
-            .y_label_formatter(&|y| log_tick(*y))
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 15))
-            .light_line_style(RGBColor(244, 244, 244))
-            .draw()?;
-        for (i, (k, name)) in keys.iter().enumerate() {
-            let col = PALETTE[[0, 4, 3][i]];
-            let steps = periods
-                .iter()
-                .flat_map(|&(s, e, r)| [(s, ms(r, *k)), (e, ms(r, *k))]);
-            c.draw_series(LineSeries::new(steps, col.stroke_width(3)))?;
-            legend.push((format!("interval {name}"), col, Mark::Line));
-        }
-        legend_strip(&strip, &legend)?;
-        root.present()?;
-    }
+            .map(|(_, name, col)| (format!("interval {name}"), PALETTE[*col], Mark::Line)),
+    );
+    let svg = svg(Some(&title), legend_px(&legend), |area, strip| {
+        let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 * 2 / 5);
+        steal_panel(&top, &periods, xmax)?;
+        interval_panel(&bottom, &periods, xmax)?;
+        legend_strip(strip, &legend)
+    })?;
     let caption =
         "Per summary period: steal (runnable + offline share of the period, as Linux counts \
                    it) and the heartbeat interval's p50, p99 and maximum.";

@@ -87,6 +87,10 @@ fn junit_is_well_formed_and_counts_add_up() {
         f.attribute("message"),
         Some("expected 0 \"early\", observed 3")
     );
+}
+
+#[test]
+fn junit_reports_a_crash_in_the_run_suite() {
     let crash = junit::render(&log(
         "@xp {\"kind\":\"crash\",\"reason\":\"panic\",\"message\":\"m\",\"location\":\"l\"}\n",
     ));

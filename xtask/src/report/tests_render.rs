@@ -145,7 +145,14 @@ fn follow_prints_stalls_as_the_log_grows() {
         "{text}"
     );
     assert!(!text.contains("warning"), "{text}");
-    // A crash ends following at once with CRASH's code; a log without an end hits the deadline.
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A crash ends following at once with CRASH's code; a log without an end hits the deadline.
+#[test]
+fn follow_ends_at_a_crash_or_the_deadline() {
+    let dir = temp_dir("follow-end");
+    let path = dir.join("guest-xenprobe.log");
     std::fs::write(&path, "@xp {\"kind\":\"crash\",\"reason\":\"panic\"}\n").unwrap();
     let mut out = Vec::new();
     assert_eq!(
