@@ -227,6 +227,10 @@ pub fn bind(port: u32, handler: Handler) -> Result<(), XenError> {
     abi().setup(port)?;
     slot.set(handler);
     unmask(port);
+    log::trace!(
+        "evtchn: port {port} has a handler and is unmasked ({})",
+        abi().name()
+    );
     Ok(())
 }
 

@@ -34,7 +34,12 @@ pub fn alloc_unbound(remote_dom: u16) -> Result<u32, XenError> {
         remote_dom,
         port: 0,
     };
-    op(EVTCHNOP_ALLOC_UNBOUND, "EVTCHNOP_alloc_unbound", &mut a).map(|_| a.port)
+    op(EVTCHNOP_ALLOC_UNBOUND, "EVTCHNOP_alloc_unbound", &mut a)?;
+    log::trace!(
+        "evtchn: port {} allocated for domain {remote_dom} to bind",
+        a.port
+    );
+    Ok(a.port)
 }
 
 /// EVTCHNOP_bind_interdomain: connect to `remote_port` of `remote_dom`.
@@ -49,13 +54,19 @@ pub fn bind_interdomain(remote_dom: u16, remote_port: u32) -> Result<u32, XenErr
         EVTCHNOP_BIND_INTERDOMAIN,
         "EVTCHNOP_bind_interdomain",
         &mut a,
-    )
-    .map(|_| a.local_port)
+    )?;
+    log::trace!(
+        "evtchn: port {} bound to domain {remote_dom}'s port {remote_port}",
+        a.local_port
+    );
+    Ok(a.local_port)
 }
 
 /// EVTCHNOP_close.
 pub fn close(port: u32) -> Result<(), XenError> {
-    op(EVTCHNOP_CLOSE, "EVTCHNOP_close", &mut { port })
+    op(EVTCHNOP_CLOSE, "EVTCHNOP_close", &mut { port })?;
+    log::trace!("evtchn: port {port} closed");
+    Ok(())
 }
 
 /// EVTCHNOP_status of one of our ports.
