@@ -10,12 +10,15 @@ use std::path::Path;
 /// runs from an event whose description contains `from` to one containing `to`, and lasts
 /// `ms` milliseconds (a range `lo..hi`). This is the lost wake-up as Xen saw it: the timer
 /// fired (or the notification was sent), then nothing for that vCPU until the late wake-up.
+/// `vcpu` (e.g. "d1v1"), when given, names the vCPU it must be.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GapWant {
     pub from: String,
     pub to: String,
     pub ms: String,
+    #[serde(default)]
+    pub vcpu: Option<String>,
 }
 
 /// One vCPU's longest silence inside one stall.
@@ -63,7 +66,8 @@ pub fn silences(traces: &[StallTrace]) -> Vec<Silence> {
 /// None when some silence is the one wanted; else what there was instead.
 pub fn gap_mismatch(want: &GapWant, found: &[Silence]) -> Option<String> {
     let ok = |s: &&Silence| {
-        s.from.contains(&want.from)
+        want.vcpu.as_ref().is_none_or(|v| *v == s.vcpu)
+            && s.from.contains(&want.from)
             && s.to.contains(&want.to)
             && crate::scenario::matches(&want.ms, &s.ms.to_string())
     };
@@ -72,7 +76,8 @@ pub fn gap_mismatch(want: &GapWant, found: &[Silence]) -> Option<String> {
     }
     let seen: Vec<String> = found.iter().map(Silence::to_string).collect();
     Some(format!(
-        "xentrace: no stall where a guest vCPU's longest silence runs from \"{}\" to \"{}\" for {} ms; found: {}",
+        "xentrace: no stall where {}'s longest silence runs from \"{}\" to \"{}\" for {} ms; found: {}",
+        want.vcpu.as_deref().unwrap_or("a guest vCPU"),
         want.from,
         want.to,
         want.ms,

@@ -214,6 +214,7 @@ fn gap(from: &str, to: &str, ms: &str) -> super::expect::GapWant {
         from: from.into(),
         to: to.into(),
         ms: ms.into(),
+        vcpu: None,
     }
 }
 
@@ -241,6 +242,20 @@ fn the_gap_expectation_holds_for_the_planted_silence_and_fails_otherwise() {
     let why = gap_mismatch(&short, &found).unwrap();
     assert!(
         why.contains("for 1..5 ms; found: stall 1: d1v0 nothing for 1000.000 ms, from \"singleshot timer fired"),
+        "{why}"
+    );
+    let on_d1v0 = super::expect::GapWant {
+        vcpu: Some("d1v0".into()),
+        ..want.clone()
+    };
+    assert_eq!(gap_mismatch(&on_d1v0, &found), None);
+    let on_d1v1 = super::expect::GapWant {
+        vcpu: Some("d1v1".into()),
+        ..want.clone()
+    };
+    let why = gap_mismatch(&on_d1v1, &found).unwrap();
+    assert!(
+        why.starts_with("xentrace: no stall where d1v1's longest silence"),
         "{why}"
     );
     let evtchn = gap(
