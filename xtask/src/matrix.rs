@@ -6,13 +6,13 @@
 
 use crate::cli::Args;
 use crate::lab::{Release, Xenstored};
-use crate::results::field;
 use crate::run::{self, Outcome, RunOpts};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use xp_core::records::Record;
+use xp_host::results::field;
 
 mod render;
 

@@ -3,10 +3,10 @@
 
 use crate::cli::Args;
 use crate::lab::{self, LabConfig, LabRun, Mode, Sched, Stage, Xenstored};
-use crate::results::{self, Parsed, Verdict};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::time::Duration;
+use xp_host::results::{self, Parsed, Verdict};
 
 pub const USAGE: &[&str] = &[
     "--dom0",
@@ -186,7 +186,7 @@ pub fn execute(opts: &RunOpts, kernel: &std::path::Path, live: bool) -> Result<O
     std::fs::create_dir_all(&opts.out_dir)
         .with_context(|| format!("creating {}", opts.out_dir.display()))?;
     // A heartbeat on stderr every 10 s for long live runs (only on a terminal, not in CI).
-    let progress = live.then(|| crate::report::progress::Progress::start(Duration::from_secs(10)));
+    let progress = live.then(|| crate::progress::Progress::start(Duration::from_secs(10)));
     let mut print = |l: &str| {
         if live && xp_host::console::shown(&xp_host::console::classify(l), opts.raw) {
             println!("{l}");

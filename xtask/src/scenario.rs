@@ -123,7 +123,7 @@ fn record_mismatch(want: &toml::Table, records: &[Record]) -> Option<String> {
         .filter(|r| {
             fields
                 .iter()
-                .all(|(k, p)| matches(p, &crate::results::field(r, k)))
+                .all(|(k, p)| matches(p, &xp_host::results::field(r, k)))
         })
         .count();
     let shown: Vec<String> = fields.iter().map(|(k, p)| format!("{k}={p}")).collect();

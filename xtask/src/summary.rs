@@ -1,12 +1,12 @@
 //! The human summary after a run, and the `--json` file.
 
 use crate::lab::Mode;
-use crate::results;
 use crate::run::{Outcome, RunOpts};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::path::Path;
 use xp_core::records::owned;
+use xp_host::results;
 
 fn describe(o: &RunOpts) -> String {
     match o.mode {

@@ -6,9 +6,9 @@
 //! (or `NAME: T ns` for one iteration); the guest names its records after the
 //! case with `_` for blanks.
 
-use crate::results::Parsed;
 use serde_json::{json, Value};
 use xp_core::records::owned;
+use xp_host::results::Parsed;
 
 /// One test-xenstore line.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,7 +191,7 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
-        let parsed = crate::results::parse(&lines);
+        let parsed = xp_host::results::parse(&lines);
         let script = vec![
             "read 1    : avg: 500 ns (200 ns .. 900 ns)".to_string(),
             "dir       : avg: 1 ns (1 ns .. 1 ns)".into(),

@@ -2,11 +2,11 @@
 
 use super::{dom0, median, missing, Ctx};
 use crate::report::Figure;
-use crate::results::Verdict;
 use crate::run::Outcome;
 use anyhow::Result;
 use xp_core::outcome::Outcome as O;
 use xp_core::records::owned;
+use xp_host::results::Verdict;
 
 pub struct EnvInfo {
     pub xen_version: Option<String>,

@@ -1,10 +1,10 @@
 //! What a scenario expects of Xen's trace (`expect_xentrace`, `[expect_xentrace_gap]`), checked
 //! against the report a lab run's log and `export/xentrace.bin` give.
 
-use super::{beside, longest_silence, stall_traces, StallTrace, TRACE_FILE};
 use crate::report::Run;
 use serde::Deserialize;
 use std::path::Path;
+use xp_host::xtrace::{beside, longest_silence, stall_traces, StallTrace, TRACE_FILE};
 
 /// `[expect_xentrace_gap]`: around some stall, a guest vCPU's longest silence inside the stall
 /// runs from an event whose description contains `from` to one containing `to`, and lasts
@@ -114,7 +114,7 @@ pub fn mismatches(wants: &[String], gap: Option<&GapWant>, serial_log: &Path) ->
 
 fn text_mismatches(wants: &[String], run: &Run, trace: &Path) -> Vec<String> {
     let mut text = String::new();
-    super::text(&mut text, run, trace);
+    xp_host::xtrace::text(&mut text, run, trace);
     let missing: Vec<String> = wants
         .iter()
         .filter(|w| !text.contains(w.as_str()))
@@ -125,3 +125,6 @@ fn text_mismatches(wants: &[String], run: &Run, trace: &Path) -> Vec<String> {
     }
     missing
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,6 @@
 //! The trace file is taken from `--xentrace FILE`, else found beside the log: `export/
 //! xentrace.bin` (the lab's dom0 export directory) or `xentrace.bin` in the log's directory.
 
-pub mod expect;
 pub mod timeline;
 
 use crate::report::Run;

@@ -77,7 +77,7 @@ pub fn parse_console(text: &str) -> Parsed {
 
 /// What carries a console line to the log (the lab relay's `XPC|`, Xen's `(d1) ` guest tag,
 /// a xenconsoled or kernel-log timestamp) is stripped by the code the host binary uses.
-pub use xp_host::console::strip_carriers;
+pub use crate::console::strip_carriers;
 
 impl Parsed {
     /// One console line without carrier prefixes; `n` is its 1-based line number.

@@ -1,0 +1,111 @@
+//! Reports: summaries people read and files tools parse, from a probe console log (lab serial
+//! log, xenconsoled log, `xl console` capture) or a `run --json` / `bench` file. `xenprobe
+//! report` / `xenprobe compare` and `cargo xtask report` are thin command lines over this.
+//!
+//! * one input: the summary (text.rs); `--out DIR` adds index.html with SVG plots (html.rs,
+//!   plot*.rs), junit.xml (junit.rs) and results.json (export.rs); exit code = the run's verdict.
+//! * several inputs: figures side by side with ratios to the first, regressions flagged
+//!   (compare.rs); exit 0, or 5 when something regressed or a check got worse.
+//! * `--follow LOG`: prints stalls, summaries and problems as a growing log gets them (follow.rs).
+//!
+//! Inputs are read by load.rs on top of `crate::results` (the same parser `cargo xtask run`
+//! uses); Xen's trace of a stall comes from `crate::xtrace`.
+
+mod compare;
+mod export;
+mod figures;
+pub mod follow;
+mod html;
+mod junit;
+mod load;
+mod plot;
+mod plot_hist;
+mod plot_stall;
+pub mod targets;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_output;
+#[cfg(test)]
+mod tests_render;
+mod text;
+mod timefmt;
+
+pub use figures::{human, samples_in, Figure};
+pub use load::{from_log, load, Run};
+pub use text::render as render_text;
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// `report A B [C...]`: the table, and exit 5 when something regressed.
+pub fn comparison(runs: &[Run], threshold: Option<f64>) -> Result<i32> {
+    let t = threshold.unwrap_or(10.0);
+    if !(t.is_finite() && t >= 0.0) {
+        bail!("bad value '{t}' for --threshold (expected a percentage >= 0)");
+    }
+    let (table, regressed) = compare::render(runs, t / 100.0);
+    print!("{table}");
+    Ok(if regressed { 5 } else { 0 })
+}
+
+/// `report LOG`: the summary, and the files asked for; exit code = the run's verdict.
+pub fn one(
+    run: &Run,
+    out: Option<&Path>,
+    junit: Option<&Path>,
+    json: Option<&Path>,
+) -> Result<i32> {
+    if run.is_bench() && (out.is_some() || junit.is_some()) {
+        bail!(
+            "{}: a bench file has figures, no checks or plots: compare two with `report A B`",
+            run.source
+        );
+    }
+    if run.is_bench() {
+        print!("{}", targets::table(&run.bench));
+    } else {
+        print!("{}", text::render(run));
+    }
+    if let Some(p) = junit {
+        write(p, &junit::render(run))?;
+    }
+    if let Some(p) = json {
+        write(p, &serde_json::to_string_pretty(&export::to_json(run))?)?;
+    }
+    if let Some(dir) = out {
+        write_dir(run, dir)?;
+    }
+    Ok(if run.is_bench() {
+        0
+    } else {
+        run.verdict.exit_code()
+    })
+}
+
+/// index.html, the SVG plots, junit.xml and results.json into `dir`.
+pub fn write_dir(run: &Run, dir: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let plots = plot::write_all(run, dir)?;
+    let mut written = plots.iter().map(|p| dir.join(&p.file)).collect::<Vec<_>>();
+    for (name, body) in [
+        ("index.html", html::render(run, &plots)),
+        ("junit.xml", junit::render(run)),
+        (
+            "results.json",
+            serde_json::to_string_pretty(&export::to_json(run))?,
+        ),
+        ("summary.txt", text::render(run)),
+    ] {
+        write(&dir.join(name), &body)?;
+        written.push(dir.join(name));
+    }
+    eprintln!("open {}", dir.join("index.html").display());
+    Ok(written)
+}
+
+fn write(path: &Path, body: &str) -> Result<()> {
+    std::fs::write(path, body).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
