@@ -7,6 +7,9 @@
 
 use core::fmt;
 
+mod opt;
+pub use opt::{Dflt, Dur, Durs, Given, List, Num, Nums, Opt, OptType, Text, Word, Words};
+
 /// The most probes one run may select.
 pub const MAX_PROBES: usize = 16;
 /// The most `probe.key=value` options one run may give.
@@ -43,6 +46,8 @@ pub struct OptSpec {
     pub key: &'static str,
     pub kind: OptKind,
     pub help: &'static str,
+    /// What the probe uses when the option is not given (declared by its [`Opt`] handle).
+    pub default: Dflt,
 }
 
 /// What the registry says about one probe; `run` is whatever the kernel runs it with.
@@ -69,6 +74,7 @@ pub const GLOBAL_KEYS: &[OptSpec] = &[
         key: "probes",
         kind: OptKind::Choice(&[]),
         help: "comma-separated probe names",
+        default: Dflt::Word("platform"),
     },
     OptSpec {
         key: "duration",
@@ -77,26 +83,31 @@ pub const GLOBAL_KEYS: &[OptSpec] = &[
             max: 10_000_000,
         },
         help: "seconds a long-running probe runs (0 = forever)",
+        default: Dflt::None,
     },
     OptSpec {
         key: "loglevel",
         kind: OptKind::Choice(&["error", "warn", "info", "debug", "trace"]),
         help: "console log level",
+        default: Dflt::Word("info"),
     },
     OptSpec {
         key: "exit",
         kind: OptKind::Choice(&["shutdown", "isa-debug-exit"]),
         help: "how the domain ends after the result",
+        default: Dflt::Word("shutdown"),
     },
     OptSpec {
         key: "evtchn.abi",
         kind: OptKind::Choice(&["2l", "fifo"]),
         help: "event-channel ABI: 2-level, or FIFO (default: FIFO where Xen offers it)",
+        default: Dflt::None,
     },
     OptSpec {
         key: "vcpus",
         kind: OptKind::U64 { min: 1, max: 64 },
         help: "vCPUs to use (default: every vCPU the domain has)",
+        default: Dflt::None,
     },
 ];
 
@@ -305,6 +316,11 @@ fn list_ok(value: &str, item: impl Fn(&str) -> bool) -> bool {
 }
 
 impl<'a> Cmdline<'a> {
+    /// The value of `probe`'s option `o`, or its default.
+    pub fn opt<T: OptType>(&self, probe: &str, o: &Opt<T>) -> T::Value<'a> {
+        o.read(self.raw_opt(probe, o.spec.key))
+    }
+
     /// Parse `text` against the probe registry. `default_probes` is used when
     /// `probes=` is absent.
     pub fn parse<R>(
@@ -471,76 +487,11 @@ impl<'a> Cmdline<'a> {
     }
 
     /// The raw value of `probe.key`, if given.
-    pub fn raw_opt(&self, probe: &str, key: &str) -> Option<&'a str> {
+    fn raw_opt(&self, probe: &str, key: &str) -> Option<&'a str> {
         let opts = &self.opts[..self.nopts];
         opts.iter()
             .find(|(p, k, _)| *p == probe && *k == key)
             .map(|&(_, _, v)| v)
-    }
-
-    /// `probe.key` as a number (validated at parse time), or `default`.
-    pub fn opt_u64(&self, probe: &str, key: &str, default: u64) -> u64 {
-        self.raw_opt(probe, key)
-            .and_then(parse_u64)
-            .unwrap_or(default)
-    }
-
-    /// `probe.key` as a duration in ns, or `default`.
-    pub fn opt_duration_ns(&self, probe: &str, key: &str, default: u64) -> u64 {
-        self.raw_opt(probe, key)
-            .and_then(parse_duration_ns)
-            .unwrap_or(default)
-    }
-
-    /// `probe.key` as a list of durations in ns, or `default`.
-    pub fn opt_durations_ns<'s>(
-        &'s self,
-        probe: &str,
-        key: &str,
-        default: &'s [u64],
-    ) -> impl Iterator<Item = u64> + 's {
-        self.opt_list(probe, key, default, parse_duration_ns)
-    }
-
-    /// `probe.key` as a list of numbers (validated at parse time), or `default`.
-    pub fn opt_u64s<'s>(
-        &'s self,
-        probe: &str,
-        key: &str,
-        default: &'s [u64],
-    ) -> impl Iterator<Item = u64> + 's {
-        self.opt_list(probe, key, default, parse_u64)
-    }
-
-    /// A comma-separated option parsed item by item, or `default` when absent.
-    fn opt_list<'s>(
-        &'s self,
-        probe: &str,
-        key: &str,
-        default: &'s [u64],
-        parse: fn(&str) -> Option<u64>,
-    ) -> impl Iterator<Item = u64> + 's {
-        let raw = self.raw_opt(probe, key);
-        let given = raw.into_iter().flat_map(|v| v.split(',')).filter_map(parse);
-        given.chain(default.iter().copied().filter(move |_| raw.is_none()))
-    }
-
-    /// `probe.key` as a list of its words, or `default` (a comma-separated list).
-    pub fn opt_choices(
-        &self,
-        probe: &str,
-        key: &str,
-        default: &'a str,
-    ) -> impl Iterator<Item = &'a str> {
-        self.raw_opt(probe, key)
-            .unwrap_or(default)
-            .split(',')
-            .filter(|w| !w.is_empty())
-    }
-
-    /// `probe.key` as one of its choices, or `default`.
-    pub fn opt_choice(&self, probe: &str, key: &str, default: &'a str) -> &'a str {
-        self.raw_opt(probe, key).unwrap_or(default)
     }
 }
 
@@ -571,7 +522,9 @@ impl<R> fmt::Display for Explain<'_, '_, R> {
                 match spec.map(|s| s.options).filter(|o| !o.is_empty()) {
                     Some(opts) => {
                         write!(f, "{probe} accepts: ")?;
-                        join(f, opts.iter().map(|o| &o.key))?
+                        for (i, o) in opts.iter().enumerate() {
+                            write!(f, "{}{o}", if i > 0 { "; " } else { "" })?;
+                        }
                     }
                     None => write!(f, "{probe} takes no options")?,
                 }

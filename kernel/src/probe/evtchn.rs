@@ -22,7 +22,7 @@ use crate::drv::{evtchn, timer};
 use crate::time::now_ns;
 use alloc::boxed::Box;
 use core::sync::atomic::{AtomicU64, Ordering::*};
-use xp_core::cmdline::{OptKind, OptSpec, ProbeSpec};
+use xp_core::cmdline::{Num, Opt, ProbeSpec};
 use xp_core::hist::Histogram;
 use xp_core::xen::event_channel::EvtchnStat;
 use xp_core::xen::hypercall::DOMID_SELF;
@@ -30,16 +30,11 @@ use xp_core::xen::hypercall::DOMID_SELF;
 pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "evtchn",
     about: "event channels: loopback lifecycle, masked-edge retention, poll, delivery latency",
-    options: &[OptSpec {
-        key: "samples",
-        kind: OptKind::U64 {
-            min: 1,
-            max: 1_000_000,
-        },
-        help: "latency samples (default 1000)",
-    }],
+    options: &[SAMPLES.spec],
     run,
 };
+
+const SAMPLES: Opt<Num> = Opt::<Num>::new("samples", 1, 1_000_000, 1000, "latency samples");
 
 static HITS: AtomicU64 = AtomicU64::new(0);
 static HIT_NS: AtomicU64 = AtomicU64::new(0);
@@ -194,7 +189,7 @@ fn poll_wakes(ctx: &mut Ctx<'_>, a: u32, b: u32) {
 
 /// Send -> handler latency over the loopback pair.
 fn latency(ctx: &mut Ctx<'_>, b: u32) {
-    let n = ctx.cmd.opt_u64("evtchn", "samples", 1000);
+    let n = ctx.opt(&SAMPLES);
     let mut h = Box::new(Histogram::default());
     let mut lost = 0u64;
     for _ in 0..n {

@@ -19,7 +19,7 @@ mod xenstore_lazy;
 
 use crate::report::{self, Text};
 use core::fmt::Display;
-use xp_core::cmdline::{Cmdline, ProbeSpec};
+use xp_core::cmdline::{Cmdline, Opt, OptType, ProbeSpec};
 use xp_core::hist::Histogram;
 use xp_core::outcome::Outcome;
 use xp_core::records::{self as rec, Buckets, Verdict};
@@ -59,7 +59,23 @@ pub struct Ctx<'a> {
     outcome: Outcome,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// This probe's option `o` (declared once, with its default, in the probe's spec), or its
+    /// default. An option the probe's spec does not list could never be given: reading one
+    /// is an ERROR naming it, never a silent default.
+    pub fn opt<T: OptType>(&mut self, o: &Opt<T>) -> T::Value<'a> {
+        let spec = REGISTRY.iter().find(|p| p.name == self.probe);
+        if !spec.is_some_and(|p| p.options.iter().any(|s| s.key == o.spec.key)) {
+            let probe = self.probe;
+            self.error(format_args!(
+                "probe {probe} reads option '{}', which its spec does not declare",
+                o.spec.key
+            ));
+        }
+        let cmd: &'a Cmdline<'a> = self.cmd;
+        cmd.opt(self.probe, o)
+    }
+
     /// Report a check: `outcome` with what was expected and what was seen.
     pub fn check_as(
         &mut self,

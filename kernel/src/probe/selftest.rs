@@ -7,7 +7,7 @@
 
 use super::Ctx;
 use super::RunFn;
-use xp_core::cmdline::{OptKind, OptSpec, ProbeSpec};
+use xp_core::cmdline::{Opt, ProbeSpec, Word};
 use xp_core::outcome::Outcome;
 
 pub const PANIC: ProbeSpec<RunFn> = ProbeSpec {
@@ -17,22 +17,29 @@ pub const PANIC: ProbeSpec<RunFn> = ProbeSpec {
     run: run_panic,
 };
 
-const FAULT_KINDS: &[&str] = &["pf", "gp", "ud", "de", "bp", "failsafe"];
+const KIND: Opt<Word> = Opt::<Word>::new(
+    "kind",
+    &["pf", "gp", "ud", "de", "bp", "failsafe"],
+    "pf",
+    "which exception (failsafe: a return Xen cannot complete, so Xen calls the failsafe callback)",
+);
+const RESULT: Opt<Word> = Opt::<Word>::new(
+    "result",
+    &["success", "skip", "error", "failure"],
+    "success",
+    "outcome of the check",
+);
 pub const FAULT: ProbeSpec<RunFn> = ProbeSpec {
     name: "selftest.fault",
     about: "raises a CPU exception on purpose: the run must end as CRASH with vector, rip and registers",
-    options: &[OptSpec { key: "kind", kind: OptKind::Choice(FAULT_KINDS), help: "which exception (failsafe: a return Xen cannot complete, so Xen calls the failsafe callback)" }],
+    options: &[KIND.spec],
     run: run_fault,
 };
 
 pub const VERDICT: ProbeSpec<RunFn> = ProbeSpec {
     name: "selftest.verdict",
     about: "reports one check with the requested outcome",
-    options: &[OptSpec {
-        key: "result",
-        kind: OptKind::Choice(&["success", "skip", "error", "failure"]),
-        help: "outcome of the check",
-    }],
+    options: &[RESULT.spec],
     run: run_verdict,
 };
 
@@ -41,7 +48,7 @@ pub fn run_panic(_: &mut Ctx<'_>) {
 }
 
 pub fn run_fault(ctx: &mut Ctx<'_>) {
-    let kind = ctx.cmd.opt_choice("selftest.fault", "kind", "pf");
+    let kind = ctx.opt(&KIND);
     if kind == "failsafe" {
         return run_failsafe(ctx);
     }
@@ -51,7 +58,7 @@ pub fn run_fault(ctx: &mut Ctx<'_>) {
 }
 
 pub fn run_verdict(ctx: &mut Ctx<'_>) {
-    let r = ctx.cmd.opt_choice("selftest.verdict", "result", "success");
+    let r = ctx.opt(&RESULT);
     let o = match r {
         "skip" => Outcome::Skip,
         "error" => Outcome::Error,

@@ -26,7 +26,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use core::sync::atomic::{AtomicU64, Ordering::*};
 use spin::Mutex;
-use xp_core::cmdline::{Ns, OptKind, OptSpec, ProbeSpec};
+use xp_core::cmdline::{Dur, Ns, Opt, ProbeSpec, Word};
 use xp_core::runstate::total;
 use xp_core::runstate::Snapshot;
 use xp_core::stall::{classify, StallDetector, StallInput, StallThresholds, SummaryWindow};
@@ -35,31 +35,44 @@ use xp_core::xen::vcpu::VcpuTimeInfo;
 pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "stall",
     about: "stuck-vCPU detector: heartbeat gaps classified from runstate (runs for duration=, 0 = forever)",
-    options: &[
-        OptSpec {
-            key: "period",
-            kind: OptKind::Duration { min_ns: 100_000, max_ns: 10_000_000_000 },
-            help: "heartbeat period (default 1ms)",
-        },
-        OptSpec {
-            key: "threshold",
-            kind: OptKind::Duration { min_ns: 1_000, max_ns: 3_600_000_000_000 },
-            help: "an interval above this is a stall (default 100ms)",
-        },
-        OptSpec { key: "mode", kind: OptKind::Choice(&["block", "spin"]), help: "sleep between beats or spin (default block)" },
-        OptSpec {
-            key: "summary",
-            kind: OptKind::Duration { min_ns: 100_000_000, max_ns: 86_400_000_000_000 },
-            help: "summary interval (default 10s)",
-        },
-        OptSpec {
-            key: "down",
-            kind: OptKind::Duration { min_ns: 1_000_000, max_ns: 600_000_000_000 },
-            help: "the last vCPU takes itself down (VCPUOP_down) for this long, 1 s in (needs 2 vCPUs)",
-        },
-    ],
+    options: &[PERIOD.spec, THRESHOLD.spec, MODE.spec, SUMMARY.spec, DOWN.spec],
     run,
 };
+
+const PERIOD: Opt<Dur> = Opt::<Dur>::new(
+    "period",
+    100_000,
+    10_000_000_000,
+    1_000_000,
+    "heartbeat period",
+);
+const THRESHOLD: Opt<Dur> = Opt::<Dur>::new(
+    "threshold",
+    1_000,
+    3_600_000_000_000,
+    100_000_000,
+    "an interval above this is a stall",
+);
+const DOWN: Opt<Dur> = Opt::<Dur>::new(
+    "down",
+    0,
+    600_000_000_000,
+    0,
+    "the last vCPU takes itself down (VCPUOP_down) for this long, 1 s in (needs 2 vCPUs; 0: never)",
+);
+const MODE: Opt<Word> = Opt::<Word>::new(
+    "mode",
+    &["block", "spin"],
+    "block",
+    "sleep between beats or spin",
+);
+const SUMMARY: Opt<Dur> = Opt::<Dur>::new(
+    "summary",
+    100_000_000,
+    86_400_000_000_000,
+    10_000_000_000,
+    "summary interval",
+);
 
 /// Stalls classified as lost wake-ups (the black-second signature): a FAILURE.
 static LOST: AtomicU64 = AtomicU64::new(0);
@@ -185,16 +198,16 @@ pub fn run(ctx: &mut Ctx<'_>) {
 
 fn config(ctx: &mut Ctx<'_>) -> Cfg {
     let c = Cfg {
-        period: ctx.cmd.opt_duration_ns("stall", "period", 1_000_000),
-        threshold: ctx.cmd.opt_duration_ns("stall", "threshold", 100_000_000),
-        spin: ctx.cmd.opt_choice("stall", "mode", "block") == "spin",
-        summary: ctx.cmd.opt_duration_ns("stall", "summary", 10_000_000_000),
+        period: ctx.opt(&PERIOD),
+        threshold: ctx.opt(&THRESHOLD),
+        spin: ctx.opt(&MODE) == "spin",
+        summary: ctx.opt(&SUMMARY),
         duration: ctx
             .cmd
             .duration_s
             .unwrap_or(10)
             .saturating_mul(1_000_000_000),
-        down: ctx.cmd.opt_duration_ns("stall", "down", 0),
+        down: ctx.opt(&DOWN),
         vcpus: smp::count(),
     };
     let mode = if c.spin { "spin" } else { "block" };

@@ -13,7 +13,7 @@ use crate::drv::{runstate, timer};
 use crate::time::now_ns;
 use alloc::boxed::Box;
 use core::sync::atomic::Ordering::Relaxed;
-use xp_core::cmdline::{Ns, OptKind, OptSpec, ProbeSpec};
+use xp_core::cmdline::{Dur, Durs, Ns, Num, Opt, ProbeSpec};
 use xp_core::hist::Histogram;
 use xp_core::runstate::total;
 use xp_core::stall::RunstateTimes;
@@ -21,36 +21,24 @@ use xp_core::stall::RunstateTimes;
 pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "timer",
     about: "singleshot timer lateness per interval, and timer/pvclock/runstate conformance",
-    options: &[
-        OptSpec {
-            key: "intervals",
-            kind: OptKind::DurationList {
-                min_ns: 1_000,
-                max_ns: 10_000_000_000,
-            },
-            help: "deadlines to measure (default 100us,1ms,10ms,100ms)",
-        },
-        OptSpec {
-            key: "samples",
-            kind: OptKind::U64 {
-                min: 1,
-                max: 1_000_000,
-            },
-            help: "samples per interval (default 200)",
-        },
-        OptSpec {
-            key: "budget",
-            kind: OptKind::Duration {
-                min_ns: 1_000_000,
-                max_ns: 3_600_000_000_000,
-            },
-            help: "time cap per interval (default 2s; at least 10 samples are taken)",
-        },
-    ],
+    options: &[INTERVALS.spec, SAMPLES.spec, BUDGET.spec],
     run,
 };
 
-const DEFAULT_INTERVALS: &[u64] = &[100_000, 1_000_000, 10_000_000, 100_000_000];
+const INTERVALS: Opt<Durs> = Opt::<Durs>::new(
+    "intervals",
+    (1_000, 10_000_000_000),
+    &[100_000, 1_000_000, 10_000_000, 100_000_000],
+    "deadlines to measure",
+);
+const SAMPLES: Opt<Num> = Opt::<Num>::new("samples", 1, 1_000_000, 200, "samples per interval");
+const BUDGET: Opt<Dur> = Opt::<Dur>::new(
+    "budget",
+    1_000_000,
+    3_600_000_000_000,
+    2_000_000_000,
+    "time cap per interval (at least 10 samples are taken)",
+);
 /// cyclictest-style coarse buckets of lateness (ns).
 const EDGES: &[u64] = &[
     1_000,
@@ -72,14 +60,11 @@ pub fn run(ctx: &mut Ctx<'_>) {
     let unarmed0 = timer::UNARMED.load(Relaxed);
     overhead(ctx);
     conformance(ctx);
-    let samples = ctx.cmd.opt_u64("timer", "samples", 200);
-    let budget = ctx.cmd.opt_duration_ns("timer", "budget", 2_000_000_000);
-    let intervals: alloc::vec::Vec<u64> = ctx
-        .cmd
-        .opt_durations_ns("timer", "intervals", DEFAULT_INTERVALS)
-        .collect();
+    let samples = ctx.opt(&SAMPLES);
+    let budget = ctx.opt(&BUDGET);
+    let intervals = ctx.opt(&INTERVALS);
     let early0 = timer::EARLY.load(Relaxed);
-    for interval in intervals {
+    for &interval in intervals.as_slice() {
         let n = samples.min((budget / interval).max(10));
         measure(ctx, interval, n);
     }

@@ -16,30 +16,42 @@ use crate::drv::vchan::VchanServer;
 use crate::time::now_ns;
 use alloc::boxed::Box;
 use alloc::format;
-use xp_core::cmdline::{OptKind, OptSpec, ProbeSpec};
+use xp_core::cmdline::{Dur, Num, Nums, Opt, ProbeSpec, Words};
 use xp_core::hist::Histogram;
 use xp_core::vchan::{LIVE_CONNECTED, LIVE_GONE, LIVE_WAITING, NOTIFY_READ, NOTIFY_WRITE};
 
 pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "vchan",
     about: "libxenvchan server: a client we did not write (dom0's vchan-socket-proxy) connects; echo and timed pings",
-    options: &[
-        OptSpec { key: "modes", kind: OptKind::ChoiceList(&["echo", "ping"]), help: "sessions to serve, in order (default echo,ping)" },
-        OptSpec { key: "peer", kind: OptKind::U64 { min: 0, max: 0x7fef }, help: "the client's domid (default 0)" },
-        OptSpec { key: "messages", kind: OptKind::U64 { min: 1, max: 100_000 }, help: "pings per size (default 100)" },
-        OptSpec { key: "sizes", kind: OptKind::U64List { min: 1, max: 1024 }, help: "ping sizes in bytes (default 16,256,1000)" },
-        OptSpec { key: "timeout", kind: OptKind::Duration { min_ns: 1_000_000_000, max_ns: 600_000_000_000 }, help: "how long a client may take to connect or to finish (default 30s)" },
-    ],
+    options: &[MODES.spec, PEER.spec, MESSAGES.spec, SIZES.spec, TIMEOUT.spec],
     run,
 };
+
+const MODES: Opt<Words> = Opt::<Words>::new(
+    "modes",
+    &["echo", "ping"],
+    "echo,ping",
+    "sessions to serve, in order",
+);
+const PEER: Opt<Num> = Opt::<Num>::new("peer", 0, 0x7fef, 0, "the client's domid");
+const MESSAGES: Opt<Num> = Opt::<Num>::new("messages", 1, 100_000, 100, "pings per size");
+const SIZES: Opt<Nums> =
+    Opt::<Nums>::new("sizes", (1, 1024), &[16, 256, 1000], "ping sizes in bytes");
+const TIMEOUT: Opt<Dur> = Opt::<Dur>::new(
+    "timeout",
+    1_000_000_000,
+    600_000_000_000,
+    30_000_000_000,
+    "how long a client may take to connect or to finish",
+);
 
 fn run(ctx: &mut Ctx<'_>) {
     let (domid, home) = match Store::home(ctx.env) {
         Ok(h) => h,
         Err(e) => return ctx.error(format_args!("vchan needs xenstore: {e}")),
     };
-    let peer = ctx.cmd.opt_u64("vchan", "peer", 0) as u16;
-    for mode in ctx.cmd.opt_choices("vchan", "modes", "echo,ping") {
+    let peer = ctx.opt(&PEER) as u16;
+    for mode in ctx.opt(&MODES) {
         let path = format!("{home}/data/vchan-{mode}");
         if let Err(e) = session(ctx, mode, &path, domid, peer) {
             return ctx.error(e);
@@ -55,7 +67,7 @@ fn session(
     domid: u16,
     peer: u16,
 ) -> Result<(), alloc::string::String> {
-    let timeout = ctx.cmd.opt_duration_ns("vchan", "timeout", 30_000_000_000);
+    let timeout = ctx.opt(&TIMEOUT);
     let mut srv = VchanServer::new(peer)?;
     let st = Store;
     publish(ctx, &srv, mode, path, domid, peer)?;
@@ -192,12 +204,9 @@ fn ping(
     srv: &mut VchanServer,
     timeout: u64,
 ) -> Result<(), xp_core::ring::RingError> {
-    let n = ctx.cmd.opt_u64("vchan", "messages", 100);
-    let sizes: alloc::vec::Vec<u64> = ctx
-        .cmd
-        .opt_u64s("vchan", "sizes", &[16, 256, 1000])
-        .collect();
-    for len in sizes {
+    let n = ctx.opt(&MESSAGES);
+    let sizes = ctx.opt(&SIZES);
+    for &len in sizes.as_slice() {
         let mut h = Box::new(Histogram::default());
         for seq in 0..n {
             let msg: alloc::vec::Vec<u8> = (0..len)

@@ -17,7 +17,7 @@ use crate::smp;
 use crate::time::now_ns;
 use alloc::boxed::Box;
 use core::sync::atomic::Ordering::*;
-use xp_core::cmdline::{OptKind, OptSpec, ProbeSpec};
+use xp_core::cmdline::{Dur, Num, Opt, ProbeSpec};
 use xp_core::hist::Histogram;
 use xp_core::outcome::Outcome;
 use xp_core::runstate::Snapshot;
@@ -26,20 +26,18 @@ use xp_core::stall::{classify, StallClass, StallInput, StallThresholds};
 pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "wakeup",
     about: "cross-vCPU wake-ups through IPI event channels beside same-vCPU loopback; lost wake-ups; vCPU down/up",
-    options: &[
-        OptSpec {
-            key: "samples",
-            kind: OptKind::U64 { min: 1, max: 10_000_000 },
-            help: "wake-ups per pair (default 10000)",
-        },
-        OptSpec {
-            key: "threshold",
-            kind: OptKind::Duration { min_ns: 100_000, max_ns: 60_000_000_000 },
-            help: "a wake-up not taken within this is classified (default 100ms)",
-        },
-    ],
+    options: &[SAMPLES.spec, THRESHOLD.spec],
     run,
 };
+
+const SAMPLES: Opt<Num> = Opt::<Num>::new("samples", 1, 10_000_000, 10_000, "wake-ups per pair");
+const THRESHOLD: Opt<Dur> = Opt::<Dur>::new(
+    "threshold",
+    100_000,
+    60_000_000_000,
+    100_000_000,
+    "a wake-up not taken within this is classified",
+);
 
 /// How long a late kick is still waited for before the pair is given up.
 const GIVE_UP_NS: u64 = 5_000_000_000;
@@ -51,8 +49,8 @@ struct Cfg {
 
 pub fn run(ctx: &mut Ctx<'_>) {
     let c = Cfg {
-        samples: ctx.cmd.opt_u64("wakeup", "samples", 10_000),
-        threshold: ctx.cmd.opt_duration_ns("wakeup", "threshold", 100_000_000),
+        samples: ctx.opt(&SAMPLES),
+        threshold: ctx.opt(&THRESHOLD),
     };
     let n = smp::count();
     ctx.info(

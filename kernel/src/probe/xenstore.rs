@@ -24,38 +24,50 @@ pub use identify::identify;
 
 use super::{Ctx, RunFn};
 use common::{client_options, describe, session, Assumed, CONSUMER, NOTIFY, NOTIFY_DELAY, TIMEOUT};
-use xp_core::cmdline::{OptKind, OptSpec, ProbeSpec};
+use xp_core::cmdline::{Given, Opt, ProbeSpec, Word};
 use xp_core::xs::fingerprint::Impl;
 
 pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "xenstore",
-    about: "xenstored conformance over the ring, with the implementation fingerprinted from behaviour",
+    about:
+        "xenstored conformance over the ring, with the implementation fingerprinted from behaviour",
     options: &[
-        NOTIFY,
-        NOTIFY_DELAY,
-        CONSUMER,
-        TIMEOUT,
-        OptSpec {
-            key: "expect",
-            kind: OptKind::Choice(&["c", "ocaml"]),
-            help: "the xenstored this host runs: the per-implementation checks expect it, and the fingerprint must agree (default: none, the checks assume the fingerprinted one)",
-        },
-        OptSpec {
-            key: "fault",
-            kind: OptKind::Choice(&["rsp_prod", "req_cons", "len", "req_id", "type", "truncated", "all"]),
-            help: "inject a misbehaving-xenstored fault into the client's view of the ring (ERROR expected)",
-        },
+        NOTIFY.spec,
+        NOTIFY_DELAY.spec,
+        CONSUMER.spec,
+        TIMEOUT.spec,
+        EXPECT.spec,
+        FAULT.spec,
     ],
     run,
 };
+
+const EXPECT: Opt<Given<Word>> = Opt::<Given<Word>>::new(
+    "expect",
+    &["c", "ocaml"],
+    "the xenstored this host runs: the per-implementation checks expect it, and the fingerprint must agree (when not given, the checks assume the fingerprinted one)",
+);
+const FAULT: Opt<Given<Word>> = Opt::<Given<Word>>::new(
+    "fault",
+    &[
+        "rsp_prod",
+        "req_cons",
+        "len",
+        "req_id",
+        "type",
+        "truncated",
+        "all",
+    ],
+    "inject a misbehaving-xenstored fault into the client's view of the ring (ERROR expected)",
+);
 
 /// Where the probe writes (removed before and after).
 pub const BASE: &[u8] = b"data/xp-c";
 
 pub fn run(ctx: &mut Ctx<'_>) {
-    let (policy, timeout) = client_options(ctx.cmd, "xenstore");
-    let fault = ctx.cmd.raw_opt("xenstore", "fault");
-    let expect = ctx.cmd.raw_opt("xenstore", "expect").map(|v| match v {
+    let (policy, timeout) = client_options(ctx);
+    let fault = ctx.opt(&FAULT);
+    let expect = ctx.opt(&EXPECT).map(|v| match v {
         "c" => Impl::C,
         _ => Impl::Ocaml,
     });

@@ -22,24 +22,29 @@ use crate::time::now_ns;
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
-use xp_core::cmdline::{OptKind, OptSpec, ProbeSpec};
+use xp_core::cmdline::{Dur, Num, Opt, ProbeSpec};
 use xp_core::hist::Histogram;
 use xp_core::xs::XsError;
+
+const ITERATIONS: Opt<Num> = Opt::<Num>::new("iterations", 1, 100_000, 100, "iterations per case");
+const WAIT_PEER: Opt<Dur> = Opt::<Dur>::new(
+    "wait_peer",
+    0,
+    600_000_000_000,
+    0,
+    "first wait this long for dom0 to write data/xp-peer-done (0: do not wait)",
+);
 
 pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "xenstore-latency",
     about: "test-xenstore's 12 cases measured from the guest over the ring (count, min, avg, p50, p99, max)",
     options: &[
-        OptSpec { key: "iterations", kind: OptKind::U64 { min: 1, max: 100_000 }, help: "iterations per case (default 100)" },
-        OptSpec {
-            key: "wait_peer",
-            kind: OptKind::Duration { min_ns: 0, max_ns: 600_000_000_000 },
-            help: "first wait this long for dom0 to write data/xp-peer-done (default 0: do not wait)",
-        },
-        NOTIFY,
-        NOTIFY_DELAY,
-        CONSUMER,
-        TIMEOUT,
+        ITERATIONS.spec,
+        WAIT_PEER.spec,
+        NOTIFY.spec,
+        NOTIFY_DELAY.spec,
+        CONSUMER.spec,
+        TIMEOUT.spec,
     ],
     run,
 };
@@ -101,9 +106,9 @@ impl Nodes {
 }
 
 pub fn run(ctx: &mut Ctx<'_>) {
-    let n = ctx.cmd.opt_u64("xenstore-latency", "iterations", 100);
-    let wait = ctx.cmd.opt_duration_ns("xenstore-latency", "wait_peer", 0);
-    let (policy, timeout) = client_options(ctx.cmd, "xenstore-latency");
+    let n = ctx.opt(&ITERATIONS);
+    let wait = ctx.opt(&WAIT_PEER);
+    let (policy, timeout) = client_options(ctx);
     session(ctx, |ctx, c| {
         if wait > 0 {
             wait_peer(ctx, c, wait)?;

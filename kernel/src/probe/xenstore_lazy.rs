@@ -29,7 +29,7 @@ use crate::time::now_ns;
 use alloc::format;
 use alloc::string::String;
 use observe::{observe, Seen};
-use xp_core::cmdline::{OptKind, OptSpec, ProbeSpec};
+use xp_core::cmdline::{Dur, Opt, ProbeSpec, Word};
 use xp_core::xs::fingerprint::Impl;
 use xp_core::xs::{NotifyPolicy, ProducerMode, Request, XENSTORE_RING_SIZE};
 
@@ -37,23 +37,23 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "xenstore-lazy",
     about:
         "xenstored pick-up time of an un-notified request and of an un-notified reply consumption",
-    options: &[
-        OptSpec {
-            key: "timeout",
-            kind: OptKind::Duration {
-                min_ns: 100_000_000,
-                max_ns: 600_000_000_000,
-            },
-            help: "how long each phase waits for the daemon (default 60s)",
-        },
-        OptSpec {
-            key: "phases",
-            kind: OptKind::Choice(&["both", "request", "consume"]),
-            help: "which measurements to run (default both)",
-        },
-    ],
+    options: &[TIMEOUT.spec, PHASES.spec],
     run,
 };
+
+const TIMEOUT: Opt<Dur> = Opt::<Dur>::new(
+    "timeout",
+    100_000_000,
+    600_000_000_000,
+    60_000_000_000,
+    "how long each phase waits for the daemon",
+);
+const PHASES: Opt<Word> = Opt::<Word>::new(
+    "phases",
+    &["both", "request", "consume"],
+    "both",
+    "which measurements to run",
+);
 
 const NODE: &[u8] = b"data/xp-lazy";
 const BIG: &[u8] = b"data/xp-lazy-big";
@@ -67,10 +67,8 @@ const RING_SCAN_MAX_NS: u64 = 40_000_000_000;
 const KICK_SLACK_NS: u64 = 100_000_000;
 
 pub fn run(ctx: &mut Ctx<'_>) {
-    let timeout = ctx
-        .cmd
-        .opt_duration_ns("xenstore-lazy", "timeout", 60_000_000_000);
-    let phases = ctx.cmd.opt_choice("xenstore-lazy", "phases", "both");
+    let timeout = ctx.opt(&TIMEOUT);
+    let phases = ctx.opt(&PHASES);
     session(ctx, |ctx, c| {
         let imp = super::xenstore::identify(ctx, c)?;
         c.write(0, NODE, b"lazy")?;

@@ -1,37 +1,16 @@
 use super::*;
 use proptest::prelude::*;
 
-const TIMER_OPTS: &[OptSpec] = &[
-    OptSpec {
-        key: "intervals",
-        kind: OptKind::DurationList {
-            min_ns: 1_000,
-            max_ns: 10_000_000_000,
-        },
-        help: "",
-    },
-    OptSpec {
-        key: "samples",
-        kind: OptKind::U64 {
-            min: 1,
-            max: 100_000,
-        },
-        help: "",
-    },
-    OptSpec {
-        key: "mode",
-        kind: OptKind::Choice(&["block", "poll"]),
-        help: "",
-    },
-    OptSpec {
-        key: "back",
-        kind: OptKind::Form {
-            accepts: |v| crate::ringpol::Policy::parse(v).is_ok(),
-            forms: &[crate::ringpol::ACCEPTED],
-        },
-        help: "",
-    },
-];
+const INTERVALS: Opt<Durs> = Opt::<Durs>::new("intervals", (1_000, 10_000_000_000), &[7, 8], "");
+const SAMPLES: Opt<Num> = Opt::<Num>::new("samples", 1, 100_000, 1, "");
+const MODE: Opt<Word> = Opt::<Word>::new("mode", &["block", "poll"], "block", "");
+const BACK: Opt<Given<Text>> = Opt::<Given<Text>>::form(
+    "back",
+    |v| crate::ringpol::Policy::parse(v).is_ok(),
+    &[crate::ringpol::ACCEPTED],
+    "",
+);
+const TIMER_OPTS: &[OptSpec] = &[INTERVALS.spec, SAMPLES.spec, MODE.spec, BACK.spec];
 const REG: &[ProbeSpec] = &[
     ProbeSpec {
         name: "platform",
@@ -91,13 +70,9 @@ fn full_line() {
     let c = Cmdline::parse(line, REG, DEF).unwrap();
     assert_eq!(c.probes().collect::<Vec<_>>(), ["timer", "platform"]);
     assert_eq!(c.duration_s, Some(30));
-    assert_eq!(c.opt_u64("timer", "samples", 1), 500);
-    assert_eq!(
-        c.opt_durations_ns("timer", "intervals", &[5])
-            .collect::<Vec<_>>(),
-        [100_000, 1_000_000]
-    );
-    assert_eq!(c.opt_choice("timer", "mode", "block"), "block");
+    assert_eq!(c.opt("timer", &SAMPLES), 500);
+    assert_eq!(c.opt("timer", &INTERVALS).as_slice(), [100_000, 1_000_000]);
+    assert_eq!(c.opt("timer", &MODE), "block");
     assert_eq!(c.exit, ExitMode::IsaDebugExit);
     assert_eq!(c.loglevel, Some("debug"));
 }
@@ -105,11 +80,7 @@ fn full_line() {
 #[test]
 fn list_default_used_when_absent() {
     let c = Cmdline::parse("probes=timer", REG, DEF).unwrap();
-    assert_eq!(
-        c.opt_durations_ns("timer", "intervals", &[7, 8])
-            .collect::<Vec<_>>(),
-        [7, 8]
-    );
+    assert_eq!(c.opt("timer", &INTERVALS).as_slice(), [7, 8]);
 }
 
 #[test]
@@ -135,7 +106,9 @@ fn errors_name_the_culprit_and_alternatives() {
     );
     let e = err("probes=timer timer.sample=3");
     assert!(
-        e.contains("'timer.sample'") && e.contains("intervals, samples, mode"),
+        e.contains("'timer.sample'")
+            && e.contains("timer accepts: intervals: ")
+            && e.contains("; samples: (a whole number in 1..=100000; default 1); mode: "),
         "{e}"
     );
     let e = err("probes=timer timer.samples=0");
@@ -198,7 +171,7 @@ proptest! {
     fn samples_round_trip(n in 1u64..=100_000) {
         let line = format!("probes=timer timer.samples={n}");
         let c = Cmdline::parse(&line, REG, DEF).unwrap();
-        prop_assert_eq!(c.opt_u64("timer", "samples", 0), n);
+        prop_assert_eq!(c.opt("timer", &SAMPLES), n);
     }
 }
 
@@ -224,7 +197,7 @@ fn alloc_fmt(t: OptKindTag) -> String {
 #[test]
 fn form_values_name_the_accepted_forms() {
     let c = Cmdline::parse("probes=timer timer.back=epoch:25ms", REG, DEF).unwrap();
-    assert_eq!(c.raw_opt("timer", "back"), Some("epoch:25ms"));
+    assert_eq!(c.opt("timer", &BACK), Some("epoch:25ms"));
     let msg = err("probes=timer timer.back=epoch:0");
     assert_eq!(
         msg,

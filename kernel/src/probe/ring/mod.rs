@@ -31,7 +31,7 @@ mod xenbus;
 
 use super::{Ctx, RunFn};
 use alloc::vec::Vec;
-use xp_core::cmdline::{OptKind, OptSpec, ProbeSpec};
+use xp_core::cmdline::{Dur, Given, Num, Nums, Opt, OptType, ProbeSpec, Text, Word, Words};
 use xp_core::ringmsg::MAX_PAYLOAD;
 use xp_core::ringpol::{self, Policy};
 
@@ -39,17 +39,57 @@ pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "ring",
     about: "io/ring.h shared rings: round trip, throughput, notifications per message, lost wake-ups, hostile peers",
     options: &[
-        OptSpec { key: "role", kind: OptKind::Choice(&["loopback", "front", "back", "hostile"]), help: "which end(s) this domain runs (default loopback)" },
-        OptSpec { key: "messages", kind: OptKind::U64 { min: 1, max: 1_000_000 }, help: "round trips per size (default 200)" },
-        OptSpec { key: "stream", kind: OptKind::U64 { min: 1, max: 10_000_000 }, help: "messages streamed per size (default 2000)" },
-        OptSpec { key: "sizes", kind: OptKind::U64List { min: 0, max: MAX_PAYLOAD as u64 }, help: "payload bytes per message (default 16,256,1008)" },
-        OptSpec { key: "timeout", kind: OptKind::Duration { min_ns: 1_000_000, max_ns: 60_000_000_000 }, help: "how long to wait for a response before judging the peer (default 2s)" },
-        OptSpec { key: "attacks", kind: OptKind::ChoiceList(attack::NAMES), help: "hostile behaviours to run (hostile: default all front attacks; loopback: none)" },
-        OptSpec { key: "peer", kind: OptKind::U64 { min: 0, max: 0x7fef }, help: "the other end's domid (back: which frontend to serve)" },
-        OptSpec { key: "back", kind: OptKind::Form { accepts: |v| Policy::parse(v).is_ok(), forms: &[ringpol::ACCEPTED] }, help: "the backend's completion policy (loopback, back; default echo): delay:D each, epoch:E batches at each boundary, jitter:D uniform over [0, 2D]" },
+        ROLE.spec,
+        MESSAGES.spec,
+        STREAM.spec,
+        SIZES.spec,
+        TIMEOUT.spec,
+        ATTACKS.spec,
+        PEER.spec,
+        BACK.spec,
     ],
     run,
 };
+
+const ROLE: Opt<Word> = Opt::<Word>::new(
+    "role",
+    &["loopback", "front", "back", "hostile"],
+    "loopback",
+    "which end(s) this domain runs",
+);
+const MESSAGES: Opt<Num> = Opt::<Num>::new("messages", 1, 1_000_000, 200, "round trips per size");
+const STREAM: Opt<Num> =
+    Opt::<Num>::new("stream", 1, 10_000_000, 2000, "messages streamed per size");
+const SIZES: Opt<Nums> = Opt::<Nums>::new(
+    "sizes",
+    (0, MAX_PAYLOAD as u64),
+    &[16, 256, 1008],
+    "payload bytes per message",
+);
+const TIMEOUT: Opt<Dur> = Opt::<Dur>::new(
+    "timeout",
+    1_000_000,
+    60_000_000_000,
+    2_000_000_000,
+    "how long to wait for a response before judging the peer",
+);
+const ATTACKS: Opt<Given<Words>> = Opt::<Given<Words>>::new(
+    "attacks",
+    attack::NAMES,
+    "hostile behaviours to run (role=hostile: all front attacks when not given; loopback: none)",
+);
+const PEER: Opt<Given<Num>> = Opt::<Given<Num>>::new(
+    "peer",
+    0,
+    0x7fef,
+    "the other end's domid (back: which frontend to serve)",
+);
+const BACK: Opt<Given<Text>> = Opt::<Given<Text>>::form(
+    "back",
+    |v| Policy::parse(v).is_ok(),
+    &[ringpol::ACCEPTED],
+    "the backend's completion policy (loopback, back; echo when not given): delay:D each, epoch:E batches at each boundary, jitter:D uniform over [0, 2D]",
+);
 
 /// What the command line asked for.
 pub struct Cfg {
@@ -63,30 +103,28 @@ pub struct Cfg {
     pub policy: Policy,
 }
 
-fn cfg(ctx: &Ctx<'_>, role: &str) -> Cfg {
-    let c = ctx.cmd;
+fn cfg(ctx: &mut Ctx<'_>, role: &str) -> Cfg {
     let default_attacks = if role == "hostile" {
         attack::FRONT_DEFAULT
     } else {
         ""
     };
+    let attacks = ctx.opt(&ATTACKS);
+    let attacks = attacks.unwrap_or_else(|| Words::read(Some(default_attacks), ""));
     Cfg {
-        messages: c.opt_u64("ring", "messages", 200) as u32,
-        stream: c.opt_u64("ring", "stream", 2000) as u32,
-        sizes: c
-            .opt_u64s("ring", "sizes", &[16, 256, 1008])
-            .map(|s| s as u32)
+        messages: ctx.opt(&MESSAGES) as u32,
+        stream: ctx.opt(&STREAM) as u32,
+        sizes: ctx
+            .opt(&SIZES)
+            .as_slice()
+            .iter()
+            .map(|&s| s as u32)
             .collect(),
-        timeout_ns: c.opt_duration_ns("ring", "timeout", 2_000_000_000),
-        attacks: c
-            .opt_choices("ring", "attacks", default_attacks)
-            .filter_map(attack::Attack::from_name)
-            .collect(),
-        peer: c
-            .raw_opt("ring", "peer")
-            .map(|_| c.opt_u64("ring", "peer", 0) as u16),
-        policy: c
-            .raw_opt("ring", "back")
+        timeout_ns: ctx.opt(&TIMEOUT),
+        attacks: attacks.filter_map(attack::Attack::from_name).collect(),
+        peer: ctx.opt(&PEER).map(|p| p as u16),
+        policy: ctx
+            .opt(&BACK)
             .and_then(|v| Policy::parse(v).ok())
             .unwrap_or_default(),
     }
@@ -95,7 +133,7 @@ fn cfg(ctx: &Ctx<'_>, role: &str) -> Cfg {
 /// A policy only a backend runs, and never one that holds completions as long as a frontend
 /// waits for them.
 fn policy_ok(ctx: &mut Ctx<'_>, role: &str, cfg: &Cfg) -> bool {
-    if ctx.cmd.raw_opt("ring", "back").is_some() && matches!(role, "front" | "hostile") {
+    if ctx.opt(&BACK).is_some() && matches!(role, "front" | "hostile") {
         ctx.error("ring.back is the backend's completion policy: give it to the domain with ring.role=back (a frontend reads it from the backend's xenstore directory)");
         return false;
     }
@@ -109,7 +147,7 @@ fn policy_ok(ctx: &mut Ctx<'_>, role: &str, cfg: &Cfg) -> bool {
 }
 
 pub fn run(ctx: &mut Ctx<'_>) {
-    let role = ctx.cmd.opt_choice("ring", "role", "loopback");
+    let role = ctx.opt(&ROLE);
     let cfg = cfg(ctx, role);
     if !policy_ok(ctx, role, &cfg) {
         return;

@@ -6,49 +6,49 @@ use crate::drv::xenstore::{self as xs, Client, ErrName, XsErr};
 use crate::probe::Ctx;
 use alloc::format;
 use core::fmt;
-use xp_core::cmdline::{Cmdline, OptKind, OptSpec};
+use xp_core::cmdline::{Dur, Opt, Word};
 use xp_core::outcome::Outcome;
 use xp_core::xs::fingerprint::{Impl, Signal};
 use xp_core::xs::{NotifyPolicy, Nth, ProducerMode, XsError};
 
-pub const NOTIFY: OptSpec = OptSpec {
-    key: "notify",
-    kind: OptKind::Choice(&["eager", "lazy", "delayed"]),
-    help: "after writing requests: eager (signal each time, the spec), lazy (never), delayed (notify_delay later)",
-};
-pub const NOTIFY_DELAY: OptSpec = OptSpec {
-    key: "notify_delay",
-    kind: OptKind::Duration {
-        min_ns: 0,
-        max_ns: 60_000_000_000,
-    },
-    help: "delay of notify=delayed (default 1ms)",
-};
-pub const CONSUMER: OptSpec = OptSpec {
-    key: "consumer",
-    kind: OptKind::Choice(&["notify", "lazy"]),
-    help: "after consuming replies: notify (the spec) or lazy (never)",
-};
-pub const TIMEOUT: OptSpec = OptSpec {
-    key: "timeout",
-    kind: OptKind::Duration {
-        min_ns: 1_000_000,
-        max_ns: 600_000_000_000,
-    },
-    help: "deadline of each request (default 5s; raise it with notify=lazy)",
-};
+pub const NOTIFY: Opt<Word> = Opt::<Word>::new(
+    "notify",
+    &["eager", "lazy", "delayed"],
+    "eager",
+    "after writing requests: eager (signal each time, the spec), lazy (never), delayed (notify_delay later)",
+);
+pub const NOTIFY_DELAY: Opt<Dur> = Opt::<Dur>::new(
+    "notify_delay",
+    0,
+    60_000_000_000,
+    1_000_000,
+    "delay of notify=delayed",
+);
+pub const CONSUMER: Opt<Word> = Opt::<Word>::new(
+    "consumer",
+    &["notify", "lazy"],
+    "notify",
+    "after consuming replies: notify (the spec) or lazy (never)",
+);
+pub const TIMEOUT: Opt<Dur> = Opt::<Dur>::new(
+    "timeout",
+    1_000_000,
+    600_000_000_000,
+    xs::DEFAULT_TIMEOUT_NS,
+    "deadline of each request (raise it with notify=lazy)",
+);
 
-/// The notification policy and request timeout `probe`'s options ask for.
-pub fn client_options(cmd: &Cmdline<'_>, probe: &str) -> (NotifyPolicy, u64) {
-    let lazy_consumer = cmd.opt_choice(probe, "consumer", "notify") == "lazy";
-    let producer = match cmd.opt_choice(probe, "notify", "eager") {
+/// The notification policy and request timeout the probe's options ask for.
+pub fn client_options(ctx: &mut Ctx<'_>) -> (NotifyPolicy, u64) {
+    let lazy_consumer = ctx.opt(&CONSUMER) == "lazy";
+    let producer = match ctx.opt(&NOTIFY) {
         "lazy" => ProducerMode::Lazy,
         "delayed" => ProducerMode::Delayed {
-            delay_ns: cmd.opt_duration_ns(probe, "notify_delay", 1_000_000),
+            delay_ns: ctx.opt(&NOTIFY_DELAY),
         },
         _ => ProducerMode::Eager,
     };
-    let timeout = cmd.opt_duration_ns(probe, "timeout", xs::DEFAULT_TIMEOUT_NS);
+    let timeout = ctx.opt(&TIMEOUT);
     (NotifyPolicy::new(producer, lazy_consumer), timeout)
 }
 
