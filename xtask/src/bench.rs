@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 mod measure;
 mod ops;
 mod planted;
+mod smp;
 
 pub const USAGE: &[&str] = &[
     "--repeat N",
@@ -23,7 +24,7 @@ pub const USAGE: &[&str] = &[
     "--xenstored c|ocaml",
     "--xen-release 4.17|4.20",
     "--out DIR",
-    "--only planted",
+    "--only planted|smp",
     "--unarmed-duration S",
 ];
 
@@ -36,6 +37,8 @@ pub const HELP: &str = "\
       --out DIR              where the lab runs write their logs (default lab-out/bench)
       --only planted         only issue 12's figures (planted-fault Xen: build time, recall,
                              false positives, boot beside stock, stock runs interleaved)
+      --only smp             only issue 11's figures (cross-vCPU wake-up beside loopback,
+                             lost wake-ups over 100 000, watchdog detection delay)
       --unarmed-duration S   guest time of the false-positive run (default 3600)";
 
 /// What the bench runs share.
@@ -79,7 +82,7 @@ pub fn main(mut a: Args) -> Result<i32> {
         .map_or_else(|| crate::build::root().join("lab-out/bench"), PathBuf::from);
     let xs = a.choice("--xenstored", &["c", "ocaml"])?;
     let release = a.value("--xen-release")?;
-    let only = a.choice("--only", &["planted"])?;
+    let only = a.choice("--only", &["planted", "smp"])?;
     let unarmed_s: u64 = a
         .number("--unarmed-duration", "seconds >= 10")?
         .unwrap_or(3600)
@@ -107,6 +110,7 @@ pub fn main(mut a: Args) -> Result<i32> {
     };
     let load_before = loadavg();
     let (figs, env) = match only {
+        Some("smp") => (smp::figures(&ctx)?, measure::EnvInfo { xen_version: None }),
         Some(_) => planted::only(&ctx)?,
         None => measure::all(&ctx)?,
     };

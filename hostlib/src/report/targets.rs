@@ -111,6 +111,27 @@ pub const TARGETS: &[Target] = &[
         text: "<= 1.0x vchan-socket-proxy",
     },
     Target {
+        figure: "wake_cross_vcpu_p99",
+        what: "cross-vCPU wake-up p99 beside same-vCPU loopback p99",
+        limit: Limit::RatioAtMost {
+            beside: "wake_loopback_p99",
+            ratio: f64::INFINITY,
+        },
+        text: "stated, explained (README)",
+    },
+    Target {
+        figure: "wake_cross_vcpu_lost",
+        what: "lost wake-ups over 100 000 cross-vCPU wake-ups",
+        limit: Limit::Exactly(0.0),
+        text: "0",
+    },
+    Target {
+        figure: "watchdog_detection_delay",
+        what: "watchdog detection delay (threshold 100 ms, period 1 ms)",
+        limit: Limit::AtMost(101.0),
+        text: "<= threshold + one period",
+    },
+    Target {
         figure: "planted_recall",
         what: "planted lost wake-ups caught (lost_wakeup, 1.0 s +-10 %)",
         limit: Limit::Exactly(1.0),

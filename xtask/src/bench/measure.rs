@@ -64,6 +64,7 @@ pub fn all(ctx: &Ctx) -> Result<(Vec<Figure>, EnvInfo)> {
     f.push(linux_boot(ctx)?);
     let vchan = vchan_run(ctx, &registry)?;
     f.extend(measurement_run(ctx, &registry, vchan.as_ref())?);
+    f.extend(super::smp::figures(ctx)?);
     f.extend(super::planted::figures(ctx, false)?);
     Ok((f, EnvInfo { xen_version }))
 }

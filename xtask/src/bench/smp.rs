@@ -1,0 +1,93 @@
+//! Issue 11's figures: cross-vCPU wake-ups beside the same-vCPU loopback (100 000 each, two
+//! vCPUs, dom0 on its own pCPU), lost wake-ups among them, and the sibling watchdog's
+//! detection delay (vCPU 1 taken down for 500 ms, threshold 100 ms, period 1 ms).
+
+use super::{missing, Ctx};
+use crate::lab::Cpus;
+use crate::report::Figure;
+use crate::run::Outcome;
+use anyhow::Result;
+use xp_core::records::owned;
+
+const TWO_VCPUS: Cpus = Cpus {
+    pcpus: 3,
+    vcpus: 2,
+    shared_dom0_cpu: false,
+};
+
+pub fn figures(ctx: &Ctx) -> Result<Vec<Figure>> {
+    let wake = ctx.run("smp-wakeup", |o| {
+        o.cpus = TWO_VCPUS;
+        o.cmdline = "probes=wakeup wakeup.samples=100000".into();
+        o.timeout_s = 600;
+    })?;
+    let mut f = Vec::new();
+    for (stats, name) in [
+        ("wake_vcpu0_to_vcpu1", "wake_cross_vcpu"),
+        ("wake_loopback_vcpu0", "wake_loopback"),
+    ] {
+        for p in ["p50", "p99"] {
+            f.push(stat(&wake, stats, p, &format!("{name}_{p}")));
+        }
+    }
+    f.push(lost(&wake));
+    let wd = ctx.run("smp-watchdog", |o| {
+        o.cpus = TWO_VCPUS;
+        o.cmdline = "probes=stall duration=4 stall.down=500ms".into();
+        o.timeout_s = 120;
+    })?;
+    f.push(detection(&wd));
+    Ok(f)
+}
+
+fn stats<'a>(o: &'a Outcome, name: &str) -> Option<&'a owned::Stats> {
+    o.parsed.of::<owned::Stats>().find(|r| r.name == name)
+}
+
+/// Percentile `p` (p50 or p99) of the wakeup probe's `stats` record `name`, in us.
+fn stat(o: &Outcome, name: &str, p: &str, figure: &str) -> Figure {
+    let method = format!("wakeup probe {name} {p} (2 vCPUs on their own pCPUs, dom0 on pCPU 0)");
+    match stats(o, name) {
+        Some(r) => {
+            let v = if p == "p50" { r.p50 } else { r.p99 };
+            let m = format!("{method}: {}", r.method);
+            Figure::new(figure.into(), v as f64 / 1000.0, "us", Some(r.count), &m)
+        }
+        None => missing(figure, "us", &method, &why(o)),
+    }
+}
+
+fn lost(o: &Outcome) -> Figure {
+    let method = "wake-ups classified lost_wakeup among the cross-vCPU wake-ups (wakeup probe)";
+    let n = stats(o, "wake_vcpu0_to_vcpu1").map(|r| r.count);
+    let check = o
+        .parsed
+        .of::<owned::Check>()
+        .find(|r| r.name == "no_lost_wakeups");
+    match check.and_then(|r| r.observed.parse::<f64>().ok()) {
+        Some(v) => Figure::new("wake_cross_vcpu_lost".into(), v, "count", n, method),
+        None => missing("wake_cross_vcpu_lost", "count", method, &why(o)),
+    }
+}
+
+fn detection(o: &Outcome) -> Figure {
+    let method = "silence of vCPU 1 (down for 500 ms) when vCPU 0's watchdog reported it live; threshold 100 ms, heartbeat period 1 ms";
+    let m = o
+        .parsed
+        .of::<owned::Metric>()
+        .find(|r| r.name == "watchdog_detection_delay_max");
+    match m {
+        Some(r) => Figure::new(
+            "watchdog_detection_delay".into(),
+            r.value as f64 / 1e6,
+            "ms",
+            Some(1),
+            method,
+        ),
+        None => missing("watchdog_detection_delay", "ms", method, &why(o)),
+    }
+}
+
+fn why(o: &Outcome) -> String {
+    format!("no such record in the run ({})", o.verdict.name())
+}
