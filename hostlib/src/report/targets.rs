@@ -120,6 +120,15 @@ pub const TARGETS: &[Target] = &[
         text: "stated, explained (README)",
     },
     Target {
+        figure: "timer_p99_1ms_domu",
+        what: "timer lateness p99 at 1 ms, domU (dom0 on its own pCPU) beside the probe as dom0",
+        limit: Limit::RatioAtMost {
+            beside: "timer_p99_1ms_dom0",
+            ratio: 2.0,
+        },
+        text: "<= 2x dom0",
+    },
+    Target {
         figure: "wake_cross_vcpu_lost",
         what: "lost wake-ups over 100 000 cross-vCPU wake-ups",
         limit: Limit::Exactly(0.0),

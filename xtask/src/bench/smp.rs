@@ -1,8 +1,10 @@
 //! Issue 11's figures: cross-vCPU wake-ups beside the same-vCPU loopback (100 000 each, two
 //! vCPUs, dom0 on its own pCPU), lost wake-ups among them, and the sibling watchdog's
-//! detection delay (vCPU 1 taken down for 500 ms, threshold 100 ms, period 1 ms).
+//! detection delay (vCPU 1 taken down for 500 ms, threshold 100 ms, period 1 ms), and the
+//! timer probe's lateness p99 at 1 ms as a domU with dom0 on its own pCPU beside the same
+//! probe booted as dom0 (no Linux beside it).
 
-use super::{missing, Ctx};
+use super::{dom0, missing, Ctx};
 use crate::lab::Cpus;
 use crate::report::Figure;
 use crate::run::Outcome;
@@ -37,7 +39,51 @@ pub fn figures(ctx: &Ctx) -> Result<Vec<Figure>> {
         o.timeout_s = 120;
     })?;
     f.push(detection(&wd));
+    f.extend(timer_p99(ctx)?);
     Ok(f)
+}
+
+/// Timer lateness p99 at 1 ms intervals (10 000 samples): a 1-vCPU domU on its own pCPU
+/// (dom0 on pCPU 0), then the probe booted as dom0.
+fn timer_p99(ctx: &Ctx) -> Result<Vec<Figure>> {
+    const CMDLINE: &str = "probes=timer timer.intervals=1ms timer.samples=10000";
+    let domu = ctx.run("timer-1ms-domu", |o| {
+        o.cpus = Cpus {
+            pcpus: 2,
+            vcpus: 1,
+            shared_dom0_cpu: false,
+        };
+        o.cmdline = CMDLINE.into();
+    })?;
+    let d0 = ctx.run("timer-1ms-dom0", |o| {
+        dom0(o);
+        o.cmdline = CMDLINE.into();
+    })?;
+    Ok(vec![
+        late(
+            &domu,
+            "timer_p99_1ms_domu",
+            "domU, 1 vCPU on pCPU 1, dom0 on pCPU 0",
+        ),
+        late(&d0, "timer_p99_1ms_dom0", "the probe booted as dom0"),
+    ])
+}
+
+fn late(o: &Outcome, figure: &str, layout: &str) -> Figure {
+    let method = format!("timer probe lateness_1ms p99 ({layout})");
+    match stats(o, "lateness_1ms") {
+        Some(r) => {
+            let m = format!("{method}: {}", r.method);
+            Figure::new(
+                figure.into(),
+                r.p99 as f64 / 1000.0,
+                "us",
+                Some(r.count),
+                &m,
+            )
+        }
+        None => missing(figure, "us", &method, &why(o)),
+    }
 }
 
 fn stats<'a>(o: &'a Outcome, name: &str) -> Option<&'a owned::Stats> {
