@@ -7,8 +7,9 @@ use std::path::PathBuf;
 /// stall runs and serve them to Prometheus.
 ///
 /// Exit codes of create, report and follow are the run's verdict (xtf-runner's): 0 SUCCESS,
-/// 3 SKIP, 4 ERROR, 5 FAILURE, 6 CRASH (no result line). A bad option or a broken
-/// environment is 4 with a message saying what to do.
+/// 3 SKIP, 4 ERROR, 5 FAILURE, 6 CRASH (no result line); compare exits 5 when something
+/// regressed, else 0. A bad option, a bad input or a broken environment is 4 with a message
+/// saying what to do.
 #[derive(Debug, Parser)]
 #[command(name = "xenprobe", version, max_term_width = 100)]
 pub struct Cli {
@@ -23,6 +24,12 @@ pub enum Cmd {
     Create(Create),
     /// Write the xl config and the probe image for hosts where someone else runs xl.
     XlConfig(XlConfig),
+    /// Summarise a probe console log or a run's JSON: verdict, failed checks, figures,
+    /// stalls; exit with its verdict. --out writes an HTML report with plots.
+    Report(Report),
+    /// Compare runs side by side: figures with ratios to the first, checks that changed
+    /// verdict; exit 5 when something regressed.
+    Compare(Compare),
     /// Follow a growing console log: print each stall and summary as it arrives; with
     /// --metrics, serve them to Prometheus.
     Follow(Follow),
@@ -107,6 +114,42 @@ pub struct Follow {
     /// Also print every line of the console as it arrives (@xp records included).
     #[arg(long)]
     pub raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Report {
+    /// The console log (`create`'s NAME.log, a xenconsoled guest log, an `xl console`
+    /// capture, a lab serial.log) or a `cargo xtask run --json` file.
+    pub input: PathBuf,
+    /// Also write DIR/index.html (verdict, failed checks, SVG plots, every table),
+    /// junit.xml, results.json and summary.txt.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// JUnit XML: a testsuite per probe, a testcase per check.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// The report as JSON (verdict, environment, checks, figures, stalls).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Xen's trace of the run (xentrace output): each stall gets the guest vCPUs' events
+    /// around it [default: export/xentrace.bin or xentrace.bin beside the log].
+    #[arg(long, value_name = "FILE")]
+    pub xentrace: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct Compare {
+    /// Two or more console logs, `run --json` or `bench --json` files; ratios are to the
+    /// first.
+    #[arg(required = true, num_args = 2.., value_name = "RUN")]
+    pub inputs: Vec<PathBuf>,
+    /// What counts as a regression: worse by more than PERCENT.
+    #[arg(long, default_value_t = 10.0, value_name = "PERCENT")]
+    pub threshold: f64,
+    /// Also write DIR/comparison.txt and DIR/index.html with the table, linking each run's
+    /// own report (DIR/A/, DIR/B/, ...).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

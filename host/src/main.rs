@@ -8,6 +8,7 @@ mod image;
 mod metrics;
 mod onstall;
 mod peer;
+mod report;
 mod serve;
 mod xlconfig;
 
@@ -26,6 +27,8 @@ fn main() {
     let res = match cli.cmd {
         Cmd::Create(a) => create::main(a),
         Cmd::XlConfig(a) => xlconfig::main(a),
+        Cmd::Report(a) => report::report(a),
+        Cmd::Compare(a) => report::compare(a),
         Cmd::Follow(a) => follow::main(a),
         Cmd::Peer(cli::Peer::VchanEcho(a)) => peer::vchan_echo(a),
         Cmd::Completions(a) => {

@@ -30,6 +30,8 @@ fn help_everywhere_version_and_bad_options() {
         "create",
         "xl-config",
         "follow",
+        "report",
+        "compare",
         "completions",
         "peer",
         "peer vchan-echo",

@@ -24,7 +24,8 @@ pub const HELP: &str = "\
       --out DIR              also write DIR/index.html (summary + SVG plots), junit.xml, results.json
       --junit FILE           JUnit XML: a testsuite per probe, a testcase per check
       --json FILE            the report as JSON (verdict, environment, checks, figures, stalls)
-      report A B [C...]      figures side by side with ratios to A, regressions flagged (exit 5)
+      report A B [C...]      figures side by side with ratios to A, regressions flagged (exit 5);
+                             --out DIR: DIR/index.html with the table and each run's report
       --threshold PERCENT    what counts as a regression in a comparison (default 10)
       --follow LOG           follow a growing log: print each stall and summary as it arrives
       --xentrace FILE        Xen's trace of the run (xentrace output): each stall gets the guest
@@ -59,10 +60,10 @@ pub fn main(mut a: Args) -> Result<i32> {
         runs[0].xentrace = Some(t);
     }
     if runs.len() > 1 {
-        if out.is_some() || junit.is_some() || json.is_some() {
-            bail!("--out, --junit and --json describe one run; a comparison prints a table only");
+        if junit.is_some() || json.is_some() {
+            bail!("--junit and --json describe one run; a comparison writes its table (--out DIR: the table and each run's report)");
         }
-        return comparison(&runs, threshold);
+        return comparison(&runs, threshold, out.as_deref());
     }
     one(&runs[0], out.as_deref(), junit.as_deref(), json.as_deref())
 }

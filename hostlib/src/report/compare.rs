@@ -9,7 +9,7 @@ use xp_core::outcome::Outcome;
 use xp_core::records::owned;
 
 /// Column letters for the inputs.
-fn letter(i: usize) -> char {
+pub fn letter(i: usize) -> char {
     (b'A' + (i % 26) as u8) as char
 }
 

@@ -9,7 +9,7 @@ use super::text::or_unknown;
 use std::fmt::Write;
 use xp_core::records::owned;
 
-const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:1000px;color:#222}\
+pub const STYLE: &str = "body{font-family:sans-serif;margin:2em auto;max-width:1000px;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:14px}td,th{border:1px solid #ccc;\
 padding:3px 8px;text-align:left;vertical-align:top}th{background:#f2f2f2}td.n{text-align:right;\
 white-space:nowrap;font-variant-numeric:tabular-nums}.badge{padding:2px 10px;border-radius:4px;color:#fff}\

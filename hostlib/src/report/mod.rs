@@ -12,6 +12,7 @@
 //! uses); Xen's trace of a stall comes from `crate::xtrace`.
 
 mod compare;
+mod compare_out;
 mod export;
 mod figures;
 pub mod follow;
@@ -38,14 +39,21 @@ pub use text::render as render_text;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
-/// `report A B [C...]`: the table, and exit 5 when something regressed.
-pub fn comparison(runs: &[Run], threshold: Option<f64>) -> Result<i32> {
+/// `compare A B [C...]`: the table (and with `out` the files of compare_out.rs); exit 5 when
+/// a figure regressed by more than `threshold` percent (default 10) or a check got worse.
+pub fn comparison(runs: &[Run], threshold: Option<f64>, out: Option<&Path>) -> Result<i32> {
     let t = threshold.unwrap_or(10.0);
     if !(t.is_finite() && t >= 0.0) {
         bail!("bad value '{t}' for --threshold (expected a percentage >= 0)");
     }
+    if runs.len() < 2 {
+        bail!("a comparison needs two runs or more (got {})", runs.len());
+    }
     let (table, regressed) = compare::render(runs, t / 100.0);
     print!("{table}");
+    if let Some(dir) = out {
+        compare_out::write(runs, &table, dir)?;
+    }
     Ok(if regressed { 5 } else { 0 })
 }
 
@@ -58,7 +66,7 @@ pub fn one(
 ) -> Result<i32> {
     if run.is_bench() && (out.is_some() || junit.is_some()) {
         bail!(
-            "{}: a bench file has figures, no checks or plots: compare two with `report A B`",
+            "{}: a bench file has figures, no checks or plots: compare two with `xenprobe compare A B` (`cargo xtask report A B`)",
             run.source
         );
     }
@@ -75,6 +83,7 @@ pub fn one(
     }
     if let Some(dir) = out {
         write_dir(run, dir)?;
+        eprintln!("open {}", dir.join("index.html").display());
     }
     Ok(if run.is_bench() {
         0
@@ -100,11 +109,10 @@ pub fn write_dir(run: &Run, dir: &Path) -> Result<Vec<PathBuf>> {
         write(&dir.join(name), &body)?;
         written.push(dir.join(name));
     }
-    eprintln!("open {}", dir.join("index.html").display());
     Ok(written)
 }
 
-fn write(path: &Path, body: &str) -> Result<()> {
+pub(crate) fn write(path: &Path, body: &str) -> Result<()> {
     std::fs::write(path, body).with_context(|| format!("writing {}", path.display()))?;
     eprintln!("wrote {}", path.display());
     Ok(())
