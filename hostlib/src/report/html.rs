@@ -1,5 +1,6 @@
-//! One self-contained HTML page per run: verdict, environment, checks (failures first),
-//! figures, the plots inline, stalls, the facts the probes reported, and the text summary.
+//! One self-contained HTML page per run, in a reader's order: the verdict and what ran, the
+//! errors and the checks that did not pass, the plots inline; then every table (checks,
+//! metrics, distributions, stalls, Xen's trace, facts) and the text summary.
 
 use super::figures::{human, stats_values};
 use super::junit::esc;
@@ -17,13 +18,15 @@ white-space:nowrap;font-variant-numeric:tabular-nums}.badge{padding:2px 10px;bor
 .FAILURE{background:#b32020}tr.bad td{background:#fde8e8}figure{margin:1em 0}svg{max-width:100%;\
 height:auto}figcaption{font-size:13px;color:#555}pre{background:#f7f7f7;padding:1em;overflow:auto}";
 
+/// The page in a reader's order: the verdict (and why), errors, the checks that did not
+/// pass, warnings about the input, the plots; then every table and the text summary.
 pub fn render(run: &Run, plots: &[Plot]) -> String {
     let mut h = String::new();
     let v = run.verdict.name();
-    let _ = write!(h, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>xenprobe {v}: {}</title><style>{STYLE}</style></head><body>", esc(&run.source));
+    let _ = write!(h, "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>xenprobe {v}: {}</title><style>{STYLE}</style></head><body>", esc(&run.source));
     let _ = write!(
         h,
-        "<h1>xenprobe report <span class=\"badge {v}\">{v}</span></h1><p>{}</p>",
+        "<h1 id=\"verdict\">xenprobe report <span class=\"badge {v}\">{v}</span></h1><p>{}</p>",
         esc(&run.source)
     );
     if let Some(r) = &run.reason {
@@ -31,8 +34,8 @@ pub fn render(run: &Run, plots: &[Plot]) -> String {
     }
     environment(&mut h, run);
     problems(&mut h, run);
-    checks(&mut h, run);
-    figures(&mut h, run);
+    failed_checks(&mut h, run);
+    warnings(&mut h, run);
     for p in plots {
         let _ = write!(
             h,
@@ -43,24 +46,30 @@ pub fn render(run: &Run, plots: &[Plot]) -> String {
             esc(&p.caption)
         );
     }
+    checks(&mut h, run);
+    figures(&mut h, run);
     stalls(&mut h, run);
     if let Some(t) = &run.xentrace {
         crate::xtrace::html(&mut h, run, t);
     }
     facts(&mut h, run);
-    if !run.warnings.is_empty() {
-        h.push_str("<h2>Warnings about the input</h2><ul>");
-        for w in &run.warnings {
-            let _ = write!(h, "<li>{}</li>", esc(w));
-        }
-        h.push_str("</ul>");
-    }
     let _ = writeln!(
         h,
         "<h2>Text summary</h2><pre>{}</pre></body></html>",
         esc(&super::text::render(run))
     );
     h
+}
+
+fn warnings(h: &mut String, run: &Run) {
+    if run.warnings.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Warnings about the input</h2><ul>");
+    for w in &run.warnings {
+        let _ = write!(h, "<li>{}</li>", esc(w));
+    }
+    h.push_str("</ul>");
 }
 
 fn strip_xml_decl(svg: &str) -> &str {
@@ -89,31 +98,21 @@ fn head(h: &mut String, cols: &[&str]) {
     h.push_str("</tr>");
 }
 
+/// What ran, in one line under the verdict.
 fn environment(h: &mut String, run: &Run) {
     let e = &run.env;
-    h.push_str("<h2>Environment</h2>");
-    head(
-        h,
-        &["Xen", "scheduler", "xenstored", "guest", "command line"],
-    );
-    let guest = format!(
-        "{} {}",
-        e.mode.as_deref().unwrap_or("?"),
-        e.memory_mib
-            .as_ref()
-            .map(|m| format!("{m} MiB"))
-            .unwrap_or_default()
-    );
-    let cells = [
-        e.xen_version.clone(),
-        e.scheduler.clone(),
-        e.xenstored.clone(),
-    ]
-    .map(|v| or_unknown(&v).to_string());
-    let mut cells = cells.to_vec();
-    cells.extend([guest, e.cmdline.clone().unwrap_or_default()]);
-    row(h, "", &cells);
-    h.push_str("</table>");
+    let guest = match (&e.mode, &e.memory_mib) {
+        (Some(m), Some(mib)) => format!("{m}, {mib} MiB"),
+        (m, _) => or_unknown(m).to_string(),
+    };
+    let parts = [
+        format!("Xen {}", or_unknown(&e.xen_version)),
+        format!("scheduler {}", or_unknown(&e.scheduler)),
+        format!("xenstored {}", or_unknown(&e.xenstored)),
+        format!("guest {guest}"),
+        format!("command line \"{}\"", e.cmdline.as_deref().unwrap_or("")),
+    ];
+    let _ = write!(h, "<p class=\"env\">{}</p>", esc(&parts.join("; ")));
 }
 
 fn problems(h: &mut String, run: &Run) {
@@ -130,13 +129,35 @@ fn problems(h: &mut String, run: &Run) {
     h.push_str("</ul>");
 }
 
+/// The checks that did not pass, right under the verdict (nothing when all passed).
+fn failed_checks(h: &mut String, run: &Run) {
+    let bad: Vec<&owned::Check> = run
+        .of::<owned::Check>()
+        .filter(|c| !c.verdict.passed())
+        .collect();
+    if bad.is_empty() {
+        return;
+    }
+    let _ = write!(h, "<h2 id=\"failed\">Checks not passed: {}</h2>", bad.len());
+    check_table(h, &bad);
+}
+
+/// Every check, those not passed first.
 fn checks(h: &mut String, run: &Run) {
     let mut all: Vec<&owned::Check> = run.of().collect();
     all.sort_by_key(|c| c.verdict.passed());
     let bad = all.iter().filter(|c| !c.verdict.passed()).count();
-    let _ = write!(h, "<h2>Checks: {} ({bad} not passed)</h2>", all.len());
+    let _ = write!(
+        h,
+        "<h2 id=\"checks\">All checks: {} ({bad} not passed)</h2>",
+        all.len()
+    );
+    check_table(h, &all);
+}
+
+fn check_table(h: &mut String, checks: &[&owned::Check]) {
     head(h, &["probe", "check", "verdict", "expected", "observed"]);
-    for c in all {
+    for c in checks {
         let cls = if c.verdict.passed() { "" } else { "bad" };
         let v = c.verdict.to_string();
         let cells = [&c.probe, &c.name, &v, &c.expected, &c.observed].map(|s| s.to_string());

@@ -178,3 +178,28 @@ fn follow_ends_at_a_crash_or_the_deadline() {
         .contains("no result line before the deadline"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_page_leads_with_the_verdict_failed_checks_and_plots_then_the_tables() {
+    let failed = DOMU_LOG.replacen("\"verdict\":\"pass\"", "\"verdict\":\"fail\"", 1);
+    let run = log(&failed.replace("Test result: SUCCESS", "Test result: FAILURE"));
+    let plots = plot::render_all(&run).unwrap();
+    let page = html::render(&run, &plots);
+    let at = |what: &str| page.find(what).unwrap_or_else(|| panic!("no {what}"));
+    let order = [
+        "<h1 id=\"verdict\">xenprobe report <span class=\"badge FAILURE\">FAILURE</span>",
+        "<p class=\"env\">Xen 4.17",
+        "<h2 id=\"failed\">Checks not passed: 1</h2>",
+        "<figure id=",
+        "<h2 id=\"checks\">All checks: ",
+        "<h2>Distributions</h2>",
+        "<h2>Text summary</h2>",
+    ];
+    let pos: Vec<usize> = order.iter().map(|w| at(w)).collect();
+    assert!(pos.windows(2).all(|p| p[0] < p[1]), "{order:?} at {pos:?}");
+    let passed = html::render(&log(DOMU_LOG), &plots);
+    assert!(
+        !passed.contains("id=\"failed\""),
+        "no failed-checks section when all pass"
+    );
+}
