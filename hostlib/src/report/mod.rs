@@ -21,6 +21,7 @@ mod junit;
 mod load;
 mod plot;
 mod plot_hist;
+mod plot_log;
 mod plot_stall;
 pub mod targets;
 #[cfg(test)]

@@ -14,6 +14,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 use std::process::Command;
 
+pub use super::plot_log::log_range;
+
 /// One rendered plot.
 pub struct Plot {
     /// File name in the output directory (`.svg`).
@@ -213,35 +215,6 @@ where
         .light_line_style(RGBColor(244, 244, 244))
         .draw()?;
     Ok(c)
-}
-
-/// A log-scale range from `lo` to `hi` whose ticks sit at 1, 2 and 5 times each power of
-/// ten inside it (1-9 times when the range spans less than a decade), so that every tick
-/// gets a label, from nanoseconds to seconds.
-pub fn log_range(
-    lo: f64,
-    hi: f64,
-) -> impl AsRangedCoord<Value = f64, CoordDescType: ValueFormatter<f64>> {
-    (lo..hi).log_scale().with_key_points(log_ticks(lo, hi))
-}
-
-/// The tick values of [`log_range`].
-pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    let pick = |mantissas: &[f64]| -> Vec<f64> {
-        let (a, b) = (
-            lo.max(1e-12).log10().floor() as i32,
-            hi.max(1e-12).log10().ceil() as i32,
-        );
-        (a..=b)
-            .flat_map(|e| mantissas.iter().map(move |m| m * 10f64.powi(e)))
-            .filter(|v| (lo..=hi).contains(v))
-            .collect()
-    };
-    let coarse = pick(&[1.0, 2.0, 5.0]);
-    if coarse.len() >= 3 {
-        return coarse;
-    }
-    pick(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
 }
 
 /// Pixels per legend row.

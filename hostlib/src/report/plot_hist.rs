@@ -179,15 +179,22 @@ pub fn histograms(run: &Run) -> Result<Vec<Plot>> {
         .collect()
 }
 
-/// The p50, p99 and max lines of a histogram (from its stats record), with their legend.
+/// The p50, p99 and max lines of a histogram (from its stats record), with their legend;
+/// equal values share one line and one entry ("p99 = max = 4158 us"), so none is hidden.
 fn marks(stats: Option<&owned::Stats>, div: f64, unit: &str) -> Vec<(f64, Legend)> {
     let marks = stats.map(|s| [("p50", s.p50), ("p99", s.p99), ("max", s.max)]);
-    let marks = marks.into_iter().flatten().enumerate();
-    marks
-        .map(|(i, (label, v))| {
+    let mut out: Vec<(u64, Vec<&str>, RGBColor)> = Vec::new();
+    for (i, (label, v)) in marks.into_iter().flatten().enumerate() {
+        match out.last_mut() {
+            Some(last) if last.0 == v => last.1.push(label),
+            _ => out.push((v, vec![label], PALETTE[i + 1])),
+        }
+    }
+    out.into_iter()
+        .map(|(v, labels, col)| {
             let v = v as f64 / div;
-            let text = format!("{label} = {} {unit}", tick(v));
-            (v, (text, PALETTE[i + 1], Mark::Line))
+            let text = format!("{} = {} {unit}", labels.join(" = "), tick(v));
+            (v, (text, col, Mark::Line))
         })
         .collect()
 }

@@ -63,16 +63,27 @@ fn dots(st: &[&owned::Stall]) -> (Vec<Dot>, u64, bool) {
     (dots, t0_s, wall)
 }
 
-/// Tick label for `v` seconds after `t0_s`: `09:15:41.5` for short spans, `09:15:41` otherwise.
-fn time_label(t0_s: u64, wall: bool, fine: bool, v: f64) -> String {
-    let s = t0_s as f64 + v;
-    match (wall, fine) {
-        (true, true) => {
-            let tenth = ((s.fract() * 10.0) as u64).min(9);
-            format!("{}.{tenth}", timefmt::hms(s.floor() as u64))
-        }
-        (true, false) => timefmt::hms(s.round() as u64),
-        (false, _) => tick(s),
+/// Tick label for `v` seconds after `t0_s` with `decimals` decimals of a second
+/// (`09:15:41.25`), rounded, so that evenly spaced ticks read evenly.
+fn time_label(t0_s: u64, wall: bool, decimals: u32, v: f64) -> String {
+    if !wall {
+        return tick(t0_s as f64 + v);
+    }
+    let scale = 10u64.pow(decimals);
+    let units = (t0_s * scale).saturating_add_signed((v * scale as f64).round() as i64);
+    let hms = timefmt::hms(units / scale);
+    match decimals {
+        0 => hms,
+        d => format!("{hms}.{:0w$}", units % scale, w = d as usize),
+    }
+}
+
+/// Decimals of a second the time axis needs over a span of `span_s` seconds.
+fn time_decimals(span_s: f64) -> u32 {
+    match span_s {
+        s if s <= 3.0 => 2,
+        s if s <= 30.0 => 1,
+        _ => 0,
     }
 }
 
@@ -118,27 +129,35 @@ fn timeline_legend(thr: Option<f64>, groups: &[(&str, RGBColor, Vec<&Dot>)]) -> 
     line.into_iter().chain(classes).collect()
 }
 
-pub fn timeline(run: &Run) -> Result<Vec<Plot>> {
-    let st: Vec<&owned::Stall> = run.of().collect();
-    if st.is_empty() {
-        return Ok(Vec::new());
-    }
-    let (dots, t0_s, wall) = dots(&st);
+/// The time axis: from the first stall's start to the last one's end, with a margin.
+fn x_span(dots: &[Dot]) -> (f64, f64) {
     let first = dots.iter().map(|d| d.x).fold(f64::MAX, f64::min);
     let last = dots
         .iter()
         .map(|d| d.x + d.gap_ms / 1e3)
         .fold(0.0, f64::max);
     let pad = ((last - first) * 0.05).max(0.5);
-    let xs = (first - pad, last + pad);
+    (first - pad, last + pad)
+}
+
+pub fn timeline(run: &Run) -> Result<Vec<Plot>> {
+    let st: Vec<&owned::Stall> = run.of().collect();
+    if st.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (dots, t0_s, wall) = dots(&st);
+    let xs = x_span(&dots);
     let thr = threshold_ms(run);
     let gmin = dots
         .iter()
         .map(|d| d.gap_ms)
         .fold(thr.unwrap_or(f64::MAX), f64::min);
     let gmax = dots.iter().map(|d| d.gap_ms).fold(0.0, f64::max);
-    let title = format!("stall timeline: {} stalls", st.len());
-    let fine = last - first < 30.0;
+    let title = match st.len() {
+        1 => "stall timeline: 1 stall".to_string(),
+        n => format!("stall timeline: {n} stalls"),
+    };
+    let decimals = time_decimals(xs.1 - xs.0);
     let x = Axis {
         desc: match wall {
             true => format!(
@@ -148,7 +167,7 @@ pub fn timeline(run: &Run) -> Result<Vec<Plot>> {
             false => "Xen system time, s (each bar spans the stall)".into(),
         },
         ticks: 10,
-        label: &|v| time_label(t0_s, wall, fine, *v),
+        label: &|v| time_label(t0_s, wall, decimals, *v),
     };
     let y = Axis {
         desc: "gap (ms, log scale)".into(),
@@ -280,4 +299,27 @@ pub fn summaries(run: &Run) -> Result<Vec<Plot>> {
         caption: caption.into(),
         svg,
     }])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn time_ticks_read_evenly() {
+        let t0 = 1_796_625_690; // 06:41:30 UTC
+        let labels: Vec<String> = [-0.25, 0.0, 0.25, 0.5, 0.75]
+            .map(|v| super::time_label(t0, true, super::time_decimals(1.8), v))
+            .into();
+        assert_eq!(
+            labels,
+            [
+                "06:41:29.75",
+                "06:41:30.00",
+                "06:41:30.25",
+                "06:41:30.50",
+                "06:41:30.75"
+            ]
+        );
+        assert_eq!(super::time_label(t0, true, 0, 59.6), "06:42:30");
+        assert_eq!(super::time_label(t0, true, 1, 0.49999), "06:41:30.5");
+    }
 }
