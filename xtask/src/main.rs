@@ -4,6 +4,7 @@
 //! 5 FAILURE, 6 CRASH. A bad xtask option is an ERROR (4) with a message.
 
 mod bench;
+mod browser;
 mod build;
 mod cli;
 mod dist;

@@ -78,6 +78,7 @@ fn host_steps(no_lint: bool) -> Vec<(&'static str, Result<()>)> {
     let mut steps = vec![
         ("host tests", build::run(&mut test)),
         ("prometheus scrape of follow --metrics", crate::prom::test()),
+        ("HTML report in headless Chromium", crate::browser::test()),
     ];
     if !no_lint {
         if let Err(e) = build::ensure_components(&["clippy", "rustfmt"]) {
