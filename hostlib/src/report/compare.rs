@@ -87,33 +87,24 @@ fn env_changes(s: &mut String, runs: &[Run]) {
     }
 }
 
-/// Checks whose verdict differs from A's (or that only some runs have); true if one got worse.
+/// Checks whose verdict differs between the runs, then checks that only some runs have; true
+/// if one got worse than in A (or the run's verdict did).
 fn verdict_changes(s: &mut String, runs: &[Run]) -> bool {
-    let verdicts = |r: &Run| -> Vec<(String, String)> {
-        r.of::<owned::Check>()
-            .map(|c| (format!("{}.{}", c.probe, c.name), c.verdict.to_string()))
-            .collect()
-    };
-    let all: Vec<Vec<(String, String)>> = runs.iter().map(verdicts).collect();
-    let mut names: Vec<&String> = all.iter().flatten().map(|(n, _)| n).collect();
-    names.dedup();
-    let mut seen = Vec::new();
-    let mut lines = Vec::new();
+    let all: Vec<Vec<(String, String)>> = runs.iter().map(check_verdicts).collect();
+    let mut names: Vec<&String> = Vec::new();
+    for (n, _) in all.iter().flatten() {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
     let mut worse = runs
         .iter()
         .any(|r| r.verdict.exit_code() > runs[0].verdict.exit_code());
+    let (mut changed, mut partial) = (Vec::new(), Vec::new());
     for n in names {
-        if seen.contains(&n) {
-            continue;
-        }
-        seen.push(n);
-        let vs: Vec<String> = all
+        let vs: Vec<&str> = all
             .iter()
-            .map(|v| {
-                v.iter()
-                    .find(|x| &x.0 == n)
-                    .map_or("-".into(), |x| x.1.clone())
-            })
+            .map(|v| v.iter().find(|x| &x.0 == n).map_or("-", |x| x.1.as_str()))
             .collect();
         if vs.iter().all(|v| *v == vs[0]) {
             continue;
@@ -121,13 +112,15 @@ fn verdict_changes(s: &mut String, runs: &[Run]) -> bool {
         let rank = |v: &str| Outcome::parse(v).map_or(9, |o| o as u8);
         worse |= vs
             .iter()
-            .any(|v| *v != "-" && vs[0] != "-" && rank(v) > rank(&vs[0]));
-        let cells: Vec<String> = vs
-            .iter()
-            .enumerate()
-            .map(|(i, v)| format!("{}={v}", letter(i)))
+            .any(|v| *v != "-" && vs[0] != "-" && rank(v) > rank(vs[0]));
+        let cells: Vec<String> = (0..vs.len())
+            .map(|i| format!("{}={}", letter(i), vs[i]))
             .collect();
-        lines.push(format!("  {n:<44} {}", cells.join("  ")));
+        let line = format!("  {n:<44} {}", cells.join("  "));
+        match vs.contains(&"-") {
+            true => partial.push(line),
+            false => changed.push(line),
+        }
     }
     let verdicts: Vec<String> = runs
         .iter()
@@ -135,11 +128,20 @@ fn verdict_changes(s: &mut String, runs: &[Run]) -> bool {
         .map(|(i, r)| format!("{}={}", letter(i), r.verdict.name()))
         .collect();
     let _ = writeln!(s, "\nrun verdicts: {}", verdicts.join("  "));
-    let _ = writeln!(s, "checks that changed verdict: {}", lines.len());
-    for l in lines {
-        let _ = writeln!(s, "{l}");
+    let _ = writeln!(s, "checks that changed verdict: {}", changed.len());
+    s.extend(changed.iter().map(|l| format!("{l}\n")));
+    if !partial.is_empty() {
+        let _ = writeln!(s, "checks not in every run (- = absent): {}", partial.len());
+        s.extend(partial.iter().map(|l| format!("{l}\n")));
     }
     worse
+}
+
+/// Each check of a run as ("probe.name", verdict).
+fn check_verdicts(r: &Run) -> Vec<(String, String)> {
+    r.of::<owned::Check>()
+        .map(|c| (format!("{}.{}", c.probe, c.name), c.verdict.to_string()))
+        .collect()
 }
 
 struct Row {

@@ -134,3 +134,22 @@ fn comparison_lists_changed_checks_then_regressions() {
     let (_, same) = compare::render(&[log(DOMU_LOG), log(DOMU_LOG)], 0.10);
     assert!(!same);
 }
+
+#[test]
+fn comparison_lists_checks_only_some_runs_have_apart() {
+    let line = DOMU_LOG
+        .lines()
+        .find(|l| l.contains("\"name\":\"no_unarmed_wakeups\""))
+        .unwrap();
+    let fewer = DOMU_LOG.replacen(line, "", 1);
+    let (t, regressed) = compare::render(&[log(DOMU_LOG), log(&fewer)], 0.10);
+    assert!(!regressed, "{t}");
+    assert!(t.contains("checks that changed verdict: 0\n"), "{t}");
+    let partial = t
+        .find("checks not in every run (- = absent): 1\n")
+        .expect(&t);
+    assert!(
+        t[partial..].contains("timer.no_unarmed_wakeups") && t[partial..].contains("A=pass  B=-"),
+        "{t}"
+    );
+}

@@ -117,7 +117,9 @@ fn checks(s: &mut String, run: &Run) {
     );
     for t in &tallies {
         let result = t.end.map_or("(no end record)", |e| e.result.name());
-        let _ = writeln!(s, "  {:<16} {result:<8} {} checks", t.probe, t.checks.len());
+        let n = t.checks.len();
+        let checks = if n == 1 { "check" } else { "checks" };
+        let _ = writeln!(s, "  {:<16} {result:<8} {n} {checks}", t.probe);
         for c in t.not_passed() {
             let v = c.verdict.to_string().to_uppercase();
             let _ = writeln!(s, "    {v:<5} {}", c.name);
