@@ -43,31 +43,42 @@ pub fn figures(ctx: &Ctx) -> Result<Vec<Figure>> {
     Ok(f)
 }
 
-/// Timer lateness p99 at 1 ms intervals (10 000 samples): a 1-vCPU domU on its own pCPU
-/// (dom0 on pCPU 0), then the probe booted as dom0.
+/// Timer lateness p99 at 1 ms intervals (2000 samples, the timer probe's default budget): a
+/// 1-vCPU domU with dom0 on pCPU 0 and pCPUs 1-2 for the probe, the same with pCPU 1 alone
+/// for it (README: the 3-4 ms tail of that layout), then the probe booted as dom0.
 fn timer_p99(ctx: &Ctx) -> Result<Vec<Figure>> {
-    const CMDLINE: &str = "probes=timer timer.intervals=1ms timer.samples=10000";
-    let domu = ctx.run("timer-1ms-domu", |o| {
-        o.cpus = Cpus {
-            pcpus: 2,
-            vcpus: 1,
-            shared_dom0_cpu: false,
-        };
-        o.cmdline = CMDLINE.into();
-    })?;
+    let domu = |name: &str, pcpus: u32| {
+        ctx.run(name, |o| {
+            o.cpus = Cpus {
+                pcpus,
+                vcpus: 1,
+                shared_dom0_cpu: false,
+            };
+            o.cmdline = TIMER_1MS.into();
+        })
+    };
+    let two = domu("timer-1ms-domu", 3)?;
+    let one = domu("timer-1ms-domu-one-pcpu", 2)?;
     let d0 = ctx.run("timer-1ms-dom0", |o| {
         dom0(o);
-        o.cmdline = CMDLINE.into();
+        o.cmdline = TIMER_1MS.into();
     })?;
     Ok(vec![
         late(
-            &domu,
+            &two,
             "timer_p99_1ms_domu",
-            "domU, 1 vCPU on pCPU 1, dom0 on pCPU 0",
+            "domU, 1 vCPU, cpus 1-2 of 3 pCPUs, dom0 pinned to pCPU 0",
+        ),
+        late(
+            &one,
+            "timer_p99_1ms_domu_one_pcpu",
+            "domU, 1 vCPU, cpus 1 of 2 pCPUs, dom0 pinned to pCPU 0",
         ),
         late(&d0, "timer_p99_1ms_dom0", "the probe booted as dom0"),
     ])
 }
+
+const TIMER_1MS: &str = "probes=timer timer.intervals=1ms timer.samples=2000";
 
 fn late(o: &Outcome, figure: &str, layout: &str) -> Figure {
     let method = format!("timer probe lateness_1ms p99 ({layout})");
