@@ -6,15 +6,19 @@ use crate::image;
 use anyhow::{Context, Result};
 use xp_host::xlcfg::{self, XlCfg};
 
-/// The config text for `d` with kernel= `kernel`.
-pub fn text(d: &Domain, kernel: String, writer: &str) -> Result<String> {
-    let c = XlCfg {
+/// The config of `d` with kernel= `kernel`.
+pub fn cfg(d: &Domain, kernel: String) -> XlCfg {
+    XlCfg {
         name: d.name.clone(),
         kernel,
         memory_mib: d.memory,
         cmdline: d.cmdline.clone(),
-    };
-    xlcfg::config(&c, writer)
+    }
+}
+
+/// The config text for `d` with kernel= `kernel`.
+pub fn text(d: &Domain, kernel: String, writer: &str) -> Result<String> {
+    xlcfg::config(&cfg(d, kernel), writer)
 }
 
 pub fn main(a: XlConfig) -> Result<i32> {

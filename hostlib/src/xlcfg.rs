@@ -35,6 +35,20 @@ fn quoted(what: &str, s: &str) -> Result<String> {
 /// The config text. The domain goes away when it powers off, and is kept for inspection
 /// (`xl list`, `xl destroy NAME`) when it crashes.
 pub fn config(c: &XlCfg, writer: &str) -> Result<String> {
+    render(c, writer, "destroy")
+}
+
+/// The config text for a tool that reads the console itself (`xenprobe create`): the domain
+/// is also kept when it powers off, until the tool has read the last console line and
+/// destroys it. xl's console client ends as soon as the domain's console node is gone from
+/// xenstore, without reading what xenconsoled still had for the pty (Xen's
+/// tools/console/client/main.c, console_loop: the xenstore watch is served first and
+/// `get_pty_fd() == -1` returns at once), so with "destroy" the last lines can be lost.
+pub fn config_kept_on_poweroff(c: &XlCfg, writer: &str) -> Result<String> {
+    render(c, writer, "preserve")
+}
+
+fn render(c: &XlCfg, writer: &str, on_poweroff: &str) -> Result<String> {
     ensure!(
         c.memory_mib >= 4,
         "memory must be at least 4 MiB (libxc's floor for a 64-bit PV guest), not {}",
@@ -45,7 +59,7 @@ pub fn config(c: &XlCfg, writer: &str) -> Result<String> {
         "# xenprobe probe domain, written by {writer}; run it with `xl create -c FILE`\n\
          name = {}\ntype = \"pv\"\nkernel = {}\nmemory = {}\nmaxmem = {}\nvcpus = 1\n\
          max_event_channels = {MAX_EVENT_CHANNELS}\nextra = {}\n\
-         on_poweroff = \"destroy\"\non_reboot = \"destroy\"\non_crash = \"preserve\"\non_watchdog = \"destroy\"\n",
+         on_poweroff = \"{on_poweroff}\"\non_reboot = \"destroy\"\non_crash = \"preserve\"\non_watchdog = \"destroy\"\n",
         quoted("the domain name", &c.name)?,
         quoted("the kernel path", &c.kernel)?,
         c.memory_mib,
@@ -86,6 +100,9 @@ mod tests {
         assert_eq!(get("memory"), Some("4"));
         assert_eq!(get("on_poweroff"), Some("destroy"));
         assert_eq!(get("on_crash"), Some("preserve"));
+        let kept = keys(&config_kept_on_poweroff(&cfg(), "a test").unwrap());
+        let on_poweroff = kept.iter().find(|(x, _)| x == "on_poweroff");
+        assert_eq!(on_poweroff.map(|(_, v)| v.as_str()), Some("preserve"));
         // Every key the lab's own config has (xtask/src/lab/config.rs, xl_config).
         let lab = [
             "name",
