@@ -53,6 +53,9 @@ pub mod image;
 mod initramfs;
 mod inputs;
 mod kernel;
+mod labs_gc;
+#[cfg(test)]
+mod labs_gc_tests;
 mod monitor;
 mod provision;
 mod qemu;

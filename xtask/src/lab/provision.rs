@@ -90,6 +90,11 @@ impl CacheLock {
         Ok(())
     }
 
+    /// Takes the lock shared if nobody holds it exclusively.
+    pub fn try_shared(&self) -> bool {
+        self.0.try_lock_shared().is_ok()
+    }
+
     /// Takes the lock exclusively if nobody holds it.
     pub fn try_exclusive(&self) -> bool {
         self.0.try_lock().is_ok()

@@ -108,7 +108,7 @@ impl Machine {
         ]);
         if ctx.cfg.cold {
             what.boot = "cold boot (--cold: no saved lab used or saved)".into();
-        } else if snap.exists() {
+        } else if let Some(_in_use) = snap.try_use() {
             match self.restore(snap, qmp, &extra) {
                 Ok((q, start)) => {
                     what.boot = format!("restored saved lab {}", snap.name);
@@ -206,17 +206,29 @@ fn save(snap: &Snapshot, qmp: &Path, t: Duration, banner: &[String]) {
         snap.commit(&tmp, t.as_secs_f64(), banner)
     })();
     match saved {
-        Ok(()) => progress(
-            Some(t),
-            &format!(
-                "lab saved as {} in {:.1} s",
-                snap.name,
-                t0.elapsed().as_secs_f64()
-            ),
-        ),
+        Ok(()) => {
+            let secs = t0.elapsed().as_secs_f64();
+            progress(
+                Some(t),
+                &format!("lab saved as {} in {secs:.1} s", snap.name),
+            );
+            sweep(snap, t);
+        }
         Err(e) => progress(
             Some(t),
             &format!("saving the lab failed (next runs boot cold): {e:#}"),
+        ),
+    }
+}
+
+/// Removes old saved labs after a save (labs_gc.rs); a failure only costs disk space.
+fn sweep(snap: &Snapshot, t: Duration) {
+    match snap.sweep_others() {
+        Ok(Some(line)) => progress(Some(t), &line),
+        Ok(None) => {}
+        Err(e) => progress(
+            Some(t),
+            &format!("cleaning up old saved labs failed (they stay on disk): {e:#}"),
         ),
     }
 }

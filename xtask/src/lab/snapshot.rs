@@ -9,10 +9,13 @@
 //! for `--xen`/`--dom0-kernel` -, Xen's and dom0's command lines with the scheduler, the
 //! xenstored and the dom0 CPU layout, the boot initramfs named by the init script's hash). Any
 //! change gives another name, so a lab is never restored across inputs. Layout:
-//! `<cache>/labs/<name>/{state,key.txt,stamp}` and `<name>.lock` (held while it is saved);
-//! the stamp is written after the state, so an interrupted save leaves none.
+//! `<cache>/labs/<name>/{state,key.txt,banner.txt,stamp}` and `<name>.lock` (exclusive while
+//! it is saved, shared while a run restores it); the stamp is written after the state, so an
+//! interrupted save leaves none. Its mtime is the lab's last use: labs_gc.rs removes labs
+//! unused for long or beyond a size budget after each save.
 
 use super::image::{sha256_bytes, write_atomic};
+use super::labs_gc;
 use super::provision::CacheLock;
 use anyhow::{Context, Result};
 use std::fs;
@@ -69,10 +72,16 @@ impl Snapshot {
         self.dir.join("state")
     }
 
-    /// Whether a complete saved lab exists.
-    pub fn exists(&self) -> bool {
-        let files = ["stamp", "state", "banner.txt"];
-        files.iter().all(|f| self.dir.join(f).is_file())
+    /// The saved lab, held (shared lock) for restoring it, if it is complete and nobody is
+    /// saving or removing it now; marks it used (the stamp's mtime) for the cleanup.
+    pub fn try_use(&self) -> Option<CacheLock> {
+        let lock = CacheLock::open(&self.lock).ok()?;
+        if !lock.try_shared() || !is_complete(&self.dir) {
+            return None;
+        }
+        let stamp = fs::File::options().write(true).open(self.dir.join("stamp"));
+        let _ = stamp.and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        Some(lock)
     }
 
     /// The lock for saving it, if no other run is saving it now.
@@ -97,6 +106,18 @@ impl Snapshot {
         write_atomic(&self.dir.join("stamp"), stamp.as_bytes())
     }
 
+    /// Removes saved labs unused for long or beyond the budget (never one in use, nor this
+    /// one); returns the progress line saying what went, if anything did.
+    pub fn sweep_others(&self) -> Result<Option<String>> {
+        let policy = labs_gc::Policy::from_env()?;
+        let labs = self
+            .dir
+            .parent()
+            .context("a saved lab's directory has a parent")?;
+        let removed = labs_gc::sweep(labs, &self.name, &policy)?;
+        Ok(labs_gc::summary(&removed, &policy))
+    }
+
     /// The Xen lines saved with the lab (its banner).
     pub fn banner(&self) -> Vec<String> {
         let text = fs::read_to_string(self.dir.join("banner.txt")).unwrap_or_default();
@@ -108,4 +129,10 @@ impl Snapshot {
         let _ = fs::remove_file(self.dir.join("stamp"));
         let _ = fs::remove_file(self.state());
     }
+}
+
+/// Whether `dir` holds a complete saved lab (its stamp, state and banner).
+pub fn is_complete(dir: &Path) -> bool {
+    let files = ["stamp", "state", "banner.txt"];
+    files.iter().all(|f| dir.join(f).is_file())
 }
