@@ -16,7 +16,8 @@ padding:3px 8px;text-align:left;vertical-align:top}th{background:#f2f2f2}td.n{te
 white-space:nowrap;font-variant-numeric:tabular-nums}.badge{padding:2px 10px;border-radius:4px;color:#fff}\
 .SUCCESS{background:#2a7d2a}.SKIP{background:#777}.ERROR,.CRASH{background:#b36b00}\
 .FAILURE{background:#b32020}tr.bad td{background:#fde8e8}figure{margin:1em 0}svg{max-width:100%;\
-height:auto}figcaption{font-size:13px;color:#555}pre{background:#f7f7f7;padding:1em;overflow:auto}";
+height:auto}figcaption{font-size:13px;color:#555}pre{background:#f7f7f7;padding:1em;overflow:auto;\
+white-space:pre-wrap;overflow-wrap:anywhere}";
 
 /// The page in a reader's order: the verdict (and why), errors, the checks that did not
 /// pass, warnings about the input, the plots; then every table and the text summary.
@@ -115,9 +116,17 @@ fn environment(h: &mut String, run: &Run) {
     let _ = write!(h, "<p class=\"env\">{}</p>", esc(&parts.join("; ")));
 }
 
+/// Errors (each with the probe that reported it) and crashes; a crash the "Why" line already
+/// gives is not repeated.
 fn problems(h: &mut String, run: &Run) {
-    let errs = run.of::<owned::Error>().map(|e| e.msg.clone());
-    let crashes = run.of::<owned::Crash>().map(owned::Crash::describe);
+    let errs = run.of::<owned::Error>().map(|e| match &e.probe {
+        Some(p) => format!("{p}: {}", e.msg),
+        None => e.msg.clone(),
+    });
+    let crashes = run
+        .of::<owned::Crash>()
+        .map(owned::Crash::describe)
+        .filter(|c| run.reason.as_ref() != Some(c));
     let all: Vec<String> = errs.chain(crashes).collect();
     if all.is_empty() {
         return;
@@ -142,9 +151,13 @@ fn failed_checks(h: &mut String, run: &Run) {
     check_table(h, &bad);
 }
 
-/// Every check, those not passed first.
+/// Every check, those not passed first (a sentence when there is none).
 fn checks(h: &mut String, run: &Run) {
     let mut all: Vec<&owned::Check> = run.of().collect();
+    if all.is_empty() {
+        h.push_str("<h2 id=\"checks\">All checks: none</h2><p>The log has no check record.</p>");
+        return;
+    }
     all.sort_by_key(|c| c.verdict.passed());
     let bad = all.iter().filter(|c| !c.verdict.passed()).count();
     let _ = write!(

@@ -203,3 +203,32 @@ fn the_page_leads_with_the_verdict_failed_checks_and_plots_then_the_tables() {
         "no failed-checks section when all pass"
     );
 }
+
+#[test]
+fn a_crash_page_says_it_once_and_errors_name_their_probe() {
+    let start =
+        r#"@xp {"kind":"start","version":"0.1.0","cmdline":"probes=selftest.panic","mode":"domU"}"#;
+    let err = r#"@xp {"kind":"error","probe":"xenstore","msg":"injected fault len"}"#;
+    let crash = r#"@xp {"kind":"crash","reason":"panic","message":"deliberate panic","location":"selftest.rs:40:5"}"#;
+    let run = log(&format!("{start}\n{err}\n{crash}\n"));
+    let page = html::render(&run, &[]);
+    let top = &page[..page.find("<h2>Text summary").unwrap()];
+    assert_eq!(
+        top.matches("deliberate panic").count(),
+        1,
+        "once, as Why: {page}"
+    );
+    assert!(
+        page.contains("<b>Why:</b> probe panicked: deliberate panic"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<li>xenstore: injected fault len</li>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("All checks: none</h2><p>The log has no check record."),
+        "{page}"
+    );
+    assert!(!page.contains("<th>check</th>"), "no empty check table");
+}
