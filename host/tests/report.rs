@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_xenprobe");
-const LOG: &str = include_str!("data/stall-pause-serial.log");
+const LOG: &str = include_str!("../../hostlib/src/report/testdata/stall-pause-serial.log");
 
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("xp-report-{}-{name}", std::process::id()));
@@ -109,4 +109,18 @@ fn compare_flags_a_worse_run_and_writes_each_runs_report() {
     let (code, _, stderr) = run(&["compare".as_ref(), &a, &d.join("gone.log")]);
     assert_eq!(code, Some(4));
     assert!(stderr.contains("gone.log: no such file"), "{stderr}");
+}
+
+#[test]
+fn a_log_cut_inside_a_record_says_so() {
+    let d = tmp("cut");
+    let p = d.join("cut.log");
+    let at = LOG.find("\"kind\":\"stall\"").unwrap() + 20;
+    std::fs::write(&p, &LOG[..at]).unwrap();
+    let (code, stdout, _) = run(&["report".as_ref(), &p]);
+    assert_eq!(code, Some(6), "{stdout}");
+    assert!(
+        stdout.contains("the log ends inside this record: it was cut short"),
+        "{stdout}"
+    );
 }

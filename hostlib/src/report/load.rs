@@ -129,6 +129,7 @@ fn probe_log(source: String, text: &str) -> Result<Run> {
 pub fn from_log(source: String, text: &str) -> Run {
     let p = results::parse_console(text);
     let mut warnings = parse_warnings(&p);
+    warnings.extend(cut_inside_record(&p, text));
     if p.records.is_empty() && p.result.is_none() {
         warnings.push("no @xp record and no result line: is this a xenprobe console log?".into());
     }
@@ -153,6 +154,17 @@ pub fn from_log(source: String, text: &str) -> Run {
     };
     env_from_records(&mut run);
     run
+}
+
+/// A warning when the log's last line is an unfinished `@xp` record: the file was cut (or
+/// copied while the probe was still writing it).
+fn cut_inside_record(p: &Parsed, text: &str) -> Option<String> {
+    let last = text.split('\n').count();
+    let (n, _) = p.bad.last().filter(|(n, _)| *n == last)?;
+    Some(format!(
+        "line {n}: the log ends inside this record: it was cut short (or copied while the probe \
+         was still writing it)"
+    ))
 }
 
 fn parse_warnings(p: &Parsed) -> Vec<String> {
