@@ -16,7 +16,7 @@ use xp_core::outcome::RECORD_PREFIX;
 use xp_core::records::Record;
 
 /// The recorded log: a lab run of `probes=stall` with three `xl pause` stalls.
-const LOG: &str = "host/tests/data/stall-pause-serial.log";
+const LOG: &str = "hostlib/src/report/testdata/stall-pause-serial.log";
 const COUNTER: &str = "xenprobe_stalls_total{class=\"paused_offline\"}";
 
 /// Children killed when the test ends, however it ends.
