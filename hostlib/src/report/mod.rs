@@ -8,8 +8,8 @@
 //!   (compare.rs); exit 0, or 5 when something regressed or a check got worse.
 //! * `--follow LOG`: prints stalls, summaries and problems as a growing log gets them (follow.rs).
 //!
-//! Inputs are read by load.rs on top of `crate::results` (the same parser `cargo xtask run`
-//! uses); Xen's trace of a stall comes from `crate::xtrace`.
+//! Input files are read by input.rs and parsed by load.rs on top of `crate::results` (the
+//! parser `cargo xtask run` uses); Xen's trace of a stall comes from `crate::xtrace`.
 
 mod compare;
 mod compare_out;
@@ -17,6 +17,7 @@ mod export;
 mod figures;
 pub mod follow;
 mod html;
+mod input;
 mod junit;
 mod load;
 mod plot;
@@ -34,7 +35,8 @@ mod text;
 mod timefmt;
 
 pub use figures::{human, samples_in, Figure};
-pub use load::{from_log, load, Run};
+pub use input::load;
+pub use load::{from_log, Run};
 pub use text::render as render_text;
 
 use anyhow::{bail, Context, Result};
