@@ -70,68 +70,84 @@ fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: Option<f64>) -> R
 impl Collector for Exporter {
     fn encode(&self, mut e: DescriptorEncoder) -> Result<(), Error> {
         let s = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
         stalls(&mut e, &s)?;
-        let age = |t: Option<Instant>| t.map(|t| now.duration_since(t).as_secs_f64());
-        gauge(
-            &mut e,
-            "xenprobe_last_stall_seconds",
-            "Length of the last stall (gap between heartbeats).",
-            s.last_stall_s,
-        )?;
-        gauge(&mut e, "xenprobe_heartbeat_age_seconds", "Seconds since the log last showed the stall probe's heartbeat loop alive (a summary or a stall record).", age(s.last_heartbeat))?;
-        gauge(
-            &mut e,
-            "xenprobe_log_age_seconds",
-            "Seconds since the followed log last got a complete line.",
-            age(s.last_line),
-        )?;
-        gauge(
-            &mut e,
-            "xenprobe_steal_ratio",
-            "Steal (runnable + offline time over elapsed) in the last stall-probe summary.",
-            s.steal_ratio,
-        )?;
-        histograms(&mut e, "xenprobe_timer_lateness_seconds", "Singleshot timer lateness (VIRQ_TIMER handler time - deadline), per programmed interval.", "interval", &s.timer)?;
-        histograms(
-            &mut e,
-            "xenprobe_xenstore_latency_seconds",
-            "xenstore request latency from the guest over its ring, per test-xenstore case.",
-            "op",
-            &s.xenstore,
-        )?;
+        gauges(&mut e, &s, Instant::now())?;
         verdict(&mut e, s.verdict)?;
-        counter(
-            &mut e,
-            "xenprobe_clock_jumps",
-            "Gaps in guest time that Xen's runstate does not confirm.",
-            s.clock_jumps,
-        )?;
-        counter(
-            &mut e,
-            "xenprobe_failed_checks",
-            "Checks with verdict fail.",
-            s.failed_checks,
-        )?;
-        counter(
-            &mut e,
-            "xenprobe_log_lines_skipped",
-            "Log lines follow could not read (garbled or cut @xp records).",
-            s.skipped_lines,
-        )?;
-        counter(
-            &mut e,
-            "xenprobe_on_stall_failures",
-            "--on-stall commands that failed, could not start or hit their time limit.",
-            s.on_stall_failures,
-        )?;
-        counter(
-            &mut e,
-            "xenprobe_runs",
-            "Probe runs started in the log (start records).",
-            s.runs,
-        )
+        counters(&mut e, &s)
     }
+}
+
+/// The gauges and histograms: last stall, ages, steal, timer lateness, xenstore latency.
+fn gauges(e: &mut DescriptorEncoder, s: &State, now: Instant) -> Result<(), Error> {
+    let age = |t: Option<Instant>| t.map(|t| now.duration_since(t).as_secs_f64());
+    gauge(
+        e,
+        "xenprobe_last_stall_seconds",
+        "Length of the last stall (gap between heartbeats).",
+        s.last_stall_s,
+    )?;
+    gauge(e, "xenprobe_heartbeat_age_seconds", "Seconds since the log last showed the stall probe's heartbeat loop alive (a summary or a stall record).", age(s.last_heartbeat))?;
+    gauge(
+        e,
+        "xenprobe_log_age_seconds",
+        "Seconds since the followed log last got a complete line.",
+        age(s.last_line),
+    )?;
+    gauge(
+        e,
+        "xenprobe_steal_ratio",
+        "Steal (runnable + offline time over elapsed) in the last stall-probe summary.",
+        s.steal_ratio,
+    )?;
+    histograms(
+        e,
+        "xenprobe_timer_lateness_seconds",
+        "Singleshot timer lateness (VIRQ_TIMER handler time - deadline), per programmed interval.",
+        "interval",
+        &s.timer,
+    )?;
+    histograms(
+        e,
+        "xenprobe_xenstore_latency_seconds",
+        "xenstore request latency from the guest over its ring, per test-xenstore case.",
+        "op",
+        &s.xenstore,
+    )?;
+    Ok(())
+}
+
+/// The counters besides the stalls: clock jumps, failed checks, skipped lines, runs.
+fn counters(e: &mut DescriptorEncoder, s: &State) -> Result<(), Error> {
+    counter(
+        e,
+        "xenprobe_clock_jumps",
+        "Gaps in guest time that Xen's runstate does not confirm.",
+        s.clock_jumps,
+    )?;
+    counter(
+        e,
+        "xenprobe_failed_checks",
+        "Checks with verdict fail.",
+        s.failed_checks,
+    )?;
+    counter(
+        e,
+        "xenprobe_log_lines_skipped",
+        "Log lines follow could not read (garbled or cut @xp records).",
+        s.skipped_lines,
+    )?;
+    counter(
+        e,
+        "xenprobe_on_stall_failures",
+        "--on-stall commands that failed, could not start or hit their time limit.",
+        s.on_stall_failures,
+    )?;
+    counter(
+        e,
+        "xenprobe_runs",
+        "Probe runs started in the log (start records).",
+        s.runs,
+    )
 }
 
 fn stalls(e: &mut DescriptorEncoder, s: &State) -> Result<(), Error> {
