@@ -50,8 +50,10 @@ pub fn end(outcome: Option<Outcome>) -> ! {
     } else {
         ShutdownReason::CRASH
     };
+    crate::drv::console::flush();
     let rc = sched::shutdown(reason);
     crate::println!("SCHEDOP_shutdown({}) returned {rc}; spinning", reason.0);
+    crate::drv::console::flush();
     loop {
         sched::yield_now();
     }

@@ -2,16 +2,19 @@
 //!
 //! Ring protocol (io/console.h): we produce into `out`, xenconsoled consumes.
 //! Bytes are written before `out_prod` is published (Release), the event
-//! channel is notified after, and when the ring is full we wait for space
-//! (poll the console port with a timeout) instead of dropping output.
+//! channel is notified after (batched: console/notify.rs), and when the ring is full we
+//! wait for space (poll the console port with a timeout) instead of dropping output.
 
 use crate::shmem::{SharedMem, SharedPage};
-use crate::xen::{console_io, evtchn, sched};
+use crate::xen::{console_io, sched};
 use core::fmt;
 use core::sync::atomic::{AtomicU32, Ordering::*};
 use spin::Mutex;
 use xp_core::ring::ByteRing;
 use xp_core::xen::console::*;
+
+mod notify;
+pub use notify::flush;
 
 /// How long one wait for ring space may block before re-checking (ns).
 const SPACE_WAIT_NS: u64 = 10_000_000;
@@ -46,13 +49,13 @@ impl Ring {
             // Release: the bytes above must be visible before the new producer index.
             self.page.store32(OUT_PROD, prod.wrapping_add(n as u32));
             data = &data[n..];
+            notify::written(self.port, prod.wrapping_add(n as u32).wrapping_sub(cons));
         }
-        let _ = evtchn::send(self.port);
         true
     }
 
     fn wait_for_space(&self) {
-        let _ = evtchn::send(self.port);
+        notify::now(self.port);
         // A console port is a 2-level port (< 4096): it always has a pending bit.
         crate::drv::evtchn::clear_pending(self.port);
         let now = crate::time::now_ns();

@@ -283,7 +283,9 @@ pub fn close(port: u32) -> Result<(), XenError> {
 
 /// Sleep until any event arrives (SCHEDOP_block enables delivery atomically, so an event
 /// raised just before cannot be missed); handlers run, then events are masked again.
+/// Console output not yet announced is announced first (console::flush).
 pub fn block() {
+    crate::drv::console::flush();
     sched::block();
     if let Some(e) = shared::events() {
         e.upcall_mask().store(1, Ordering::SeqCst);
@@ -292,6 +294,7 @@ pub fn block() {
 
 /// Wait (events masked) until one of `ports` is pending or system time `deadline_ns`.
 pub fn poll(ports: &[u32], deadline_ns: u64) -> i64 {
+    crate::drv::console::flush();
     sched::poll(ports, deadline_ns)
 }
 

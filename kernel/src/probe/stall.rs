@@ -365,8 +365,10 @@ fn down_up(rep: &Rep, c: &Cfg, down_at: &mut Option<u64>, now: u64) {
     }
 }
 
-/// Spin mode: busy-wait, so no wake-up is expected from Xen.
+/// Spin mode: busy-wait, so no wake-up is expected from Xen (console output is announced
+/// first: nothing else would while it spins).
 fn spin_until(deadline: u64) -> Option<u64> {
+    crate::drv::console::flush();
     while now_ns() < deadline {
         core::hint::spin_loop();
     }
