@@ -4,6 +4,7 @@
 //! result line (exit code = verdict) or a crash record (6); with --metrics it keeps serving.
 
 use crate::cli::Follow;
+use crate::follow_print::Printer;
 use crate::metrics::State;
 use crate::onstall::{self, Runner};
 use crate::serve;
@@ -11,6 +12,7 @@ use anyhow::{Context, Result};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use xp_core::outcome::RESULT_PREFIX;
 use xp_core::records::Record;
 use xp_host::console::{self, Line};
 use xp_host::tail::{Event, Tail};
@@ -24,15 +26,7 @@ pub struct Follower<'a> {
     pub lines: usize,
     pub records: usize,
     warned_not_probe: bool,
-}
-
-fn secs(ns: u64) -> String {
-    let s = ns as f64 / 1e9;
-    if s >= 1.0 {
-        format!("{s:.3} s")
-    } else {
-        format!("{:.3} ms", s * 1e3)
-    }
+    printer: Printer,
 }
 
 impl<'a> Follower<'a> {
@@ -50,6 +44,7 @@ impl<'a> Follower<'a> {
             lines: 0,
             records: 0,
             warned_not_probe: false,
+            printer: Printer::default(),
         }
     }
 
@@ -92,6 +87,13 @@ impl<'a> Follower<'a> {
                 "an @xp record after other text (interleaved output?)",
                 out,
             ),
+            Line::Human(h) if h.starts_with(RESULT_PREFIX) => {
+                let word = &h[RESULT_PREFIX.len()..];
+                let why = format!(
+                    "not a result line: {word:?} (accepted: SUCCESS, SKIP, ERROR, FAILURE)"
+                );
+                self.skip(n, &why, out)
+            }
             Line::Human(_) => Ok(None),
         }
     }
@@ -112,70 +114,10 @@ impl<'a> Follower<'a> {
         };
         self.records += 1;
         self.st().record(&r, Instant::now());
-        self.print(n, &r, out)
-    }
-
-    fn print(&mut self, n: usize, r: &Record, out: &mut dyn Write) -> Result<Option<i32>> {
-        match r {
-            Record::Start(r) => writeln!(
-                out,
-                "run: xenprobe {} ({}) cmdline \"{}\"",
-                r.version, r.mode, r.cmdline
-            )?,
-            Record::Stall(r) => {
-                writeln!(
-                    out,
-                    "STALL {:>11}  {}: {} (running {}, runnable {}, blocked {}, offline {})",
-                    secs(r.gap_ns),
-                    r.class,
-                    r.reason,
-                    secs(r.running_ns),
-                    secs(r.runnable_ns),
-                    secs(r.blocked_ns),
-                    secs(r.offline_ns)
-                )?;
-                if let Some(run) = self.on_stall {
-                    run.stall(n, onstall::stall_env(r, n, &self.log));
-                }
-            }
-            Record::Summary(r) => writeln!(
-                out,
-                "summary: {} beats in {}, interval p50 {} p99 {} max {}, steal {:.2} %",
-                r.beats,
-                secs(r.elapsed_ns),
-                secs(r.interval_p50_ns),
-                secs(r.interval_p99_ns),
-                secs(r.interval_max_ns),
-                r.steal_ppm as f64 / 1e4
-            )?,
-            Record::ClockJump(_) => writeln!(out, "CLOCK JUMP at line {n}")?,
-            Record::Check(c) if !c.verdict.passed() => writeln!(
-                out,
-                "{} {}.{}: expected {}, observed {}",
-                c.verdict.to_string().to_uppercase(),
-                c.probe,
-                c.name,
-                c.expected,
-                c.observed
-            )?,
-            Record::Error(e) => {
-                let p = e.probe.as_deref().unwrap_or("run");
-                writeln!(out, "ERROR {p}: {}", e.msg)?
-            }
-            Record::ProbeEnd(e) => writeln!(
-                out,
-                "probe {}: {} after {}",
-                e.probe,
-                e.result.name(),
-                secs(e.elapsed_ns)
-            )?,
-            Record::Crash(c) => {
-                writeln!(out, "CRASH: {}", c.describe())?;
-                return Ok(Some(6));
-            }
-            _ => {}
+        if let (Record::Stall(s), Some(run)) = (&r, self.on_stall) {
+            run.stall(n, onstall::stall_env(s, n, &self.log));
         }
-        Ok(None)
+        self.printer.record(n, &r, out)
     }
 
     /// Called when a poll found nothing new: warn once about a log with no record at all.

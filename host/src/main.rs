@@ -4,6 +4,7 @@ mod cli;
 mod create;
 mod exposition;
 mod follow;
+mod follow_print;
 mod image;
 mod metrics;
 mod onstall;

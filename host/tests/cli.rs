@@ -250,7 +250,10 @@ fn follow_skips_bad_lines_and_names_them() {
         out.contains("warning: skipped line 5: an @xp record after other text"),
         "{out}"
     );
-    assert!(out.contains("STALL  250.000 ms  preempted"), "{out}");
+    assert!(
+        out.contains("STALL system 1.00 ns     250 ms  preempted: runnable most of the gap"),
+        "{out}"
+    );
 }
 
 #[test]

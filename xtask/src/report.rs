@@ -4,8 +4,9 @@
 pub use xp_host::report::*;
 
 use crate::cli::Args;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 pub const USAGE: &[&str] = &[
     "LOG_OR_JSON...",
@@ -28,6 +29,7 @@ pub const HELP: &str = "\
                              --out DIR: DIR/index.html with the table and each run's report
       --threshold PERCENT    what counts as a regression in a comparison (default 10)
       --follow LOG           follow a growing log: print each stall and summary as it arrives
+                             (builds and runs `xenprobe follow LOG`; its exit code)
       --xentrace FILE        Xen's trace of the run (xentrace output): each stall gets the guest
                              vCPUs' events around it (default: export/xentrace.bin beside the log)";
 
@@ -50,7 +52,7 @@ pub fn main(mut a: Args) -> Result<i32> {
         if inputs.len() != 1 || out.is_some() || junit.is_some() || json.is_some() {
             bail!("--follow takes exactly one log and no output options");
         }
-        return follow::main(Path::new(&inputs[0]));
+        return follow_log(&inputs[0]);
     }
     let mut runs = inputs
         .iter()
@@ -66,4 +68,17 @@ pub fn main(mut a: Args) -> Result<i32> {
         return comparison(&runs, threshold, out.as_deref());
     }
     one(&runs[0], out.as_deref(), junit.as_deref(), json.as_deref())
+}
+
+/// `--follow LOG`: the host binary's `xenprobe follow LOG` (one implementation), built first,
+/// its output on this terminal; its exit code (the run's verdict).
+fn follow_log(log: &str) -> Result<i32> {
+    crate::build::run(crate::build::cargo().args(["build", "--quiet", "-p", "xenprobe"]))?;
+    let bin = xp_kbuild::target_dir().join("debug/xenprobe");
+    let status = Command::new(&bin)
+        .args(["follow", log])
+        .status()
+        .with_context(|| format!("running {}", bin.display()))?;
+    // Ended by a signal (Ctrl-C): no verdict; 130 as a shell says for SIGINT.
+    Ok(status.code().unwrap_or(130))
 }

@@ -6,7 +6,6 @@
 //!   plot*.rs), junit.xml (junit.rs) and results.json (export.rs); exit code = the run's verdict.
 //! * several inputs: figures side by side with ratios to the first, regressions flagged
 //!   (compare.rs); exit 0, or 5 when something regressed or a check got worse.
-//! * `--follow LOG`: prints stalls, summaries and problems as a growing log gets them (follow.rs).
 //!
 //! Input files are read by input.rs and parsed by load.rs on top of `crate::results` (the
 //! parser `cargo xtask run` uses); Xen's trace of a stall comes from `crate::xtrace`.
@@ -15,7 +14,6 @@ mod compare;
 mod compare_out;
 mod export;
 mod figures;
-pub mod follow;
 mod html;
 mod input;
 mod junit;
@@ -32,7 +30,7 @@ mod tests_output;
 #[cfg(test)]
 mod tests_render;
 mod text;
-mod timefmt;
+pub mod timefmt;
 
 pub use figures::{human, samples_in, Figure};
 pub use input::load;

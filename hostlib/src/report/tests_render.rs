@@ -1,10 +1,8 @@
-//! Host tests that render: the plots and the HTML page of recorded lab runs, and `--follow`
-//! on a log that another thread is still writing.
+//! Host tests that render: the plots and the HTML page of recorded lab runs. (`--follow` is
+//! `xenprobe follow`: host/tests/follow.rs.)
 
 use super::tests::{log, DOMU_LOG, STALL_LOG};
-use super::{follow, html, plot, plot_hist};
-use std::io::Write;
-use std::time::{Duration, Instant};
+use super::{html, plot, plot_hist};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("xp-report-{name}-{}", std::process::id()));
@@ -96,87 +94,6 @@ fn percentile_curves_are_monotonic_and_grouped() {
     assert_eq!(plot_hist::stem("send_to_handler"), "send_to_handler");
     assert_eq!(plot_hist::pct_label(2.0), "99%");
     assert_eq!(plot_hist::pct_label(3.0), "99.9%");
-}
-
-#[test]
-fn follow_prints_stalls_as_the_log_grows() {
-    let dir = temp_dir("follow");
-    let path = dir.join("guest-xenprobe.log");
-    let lines: Vec<String> = STALL_LOG
-        .lines()
-        .filter_map(|l| l.strip_prefix("XPC|"))
-        .map(|l| format!("[2026-11-21 09:15:40] {l}"))
-        .collect();
-    let writer_path = path.clone();
-    let writer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(100)); // the follower starts before the file exists
-        let mut f = std::fs::File::create(&writer_path).unwrap();
-        for l in &lines {
-            // Each line in two writes: the follower must not act on half a line.
-            let (a, b) = l.split_at(l.len() / 2);
-            write!(f, "{a}").unwrap();
-            f.flush().unwrap();
-            std::thread::sleep(Duration::from_millis(3));
-            writeln!(f, "{b}").unwrap();
-        }
-    });
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let code = follow::follow(&path, &mut out, Duration::from_millis(5), Some(deadline)).unwrap();
-    writer.join().unwrap();
-    let text = String::from_utf8(out).unwrap();
-    assert_eq!(code, 0, "{text}");
-    let stalls: Vec<&str> = text.lines().filter(|l| l.starts_with("STALL ")).collect();
-    assert_eq!(stalls.len(), 3, "{text}");
-    assert!(
-        stalls[0].starts_with("STALL 09:15:41.784 UTC")
-            && stalls[0].contains("1.12 s  paused_offline"),
-        "{text}"
-    );
-    assert_eq!(
-        text.lines()
-            .filter(|l| l.starts_with("summary at "))
-            .count(),
-        4,
-        "{text}"
-    );
-    assert!(
-        text.trim_end().ends_with("Test result: SUCCESS (exit 0)"),
-        "{text}"
-    );
-    assert!(!text.contains("warning"), "{text}");
-    std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// A crash ends following at once with CRASH's code; a log without an end hits the deadline.
-#[test]
-fn follow_ends_at_a_crash_or_the_deadline() {
-    let dir = temp_dir("follow-end");
-    let path = dir.join("guest-xenprobe.log");
-    std::fs::write(&path, "@xp {\"kind\":\"crash\",\"reason\":\"panic\"}\n").unwrap();
-    let mut out = Vec::new();
-    assert_eq!(
-        follow::follow(
-            &path,
-            &mut out,
-            Duration::from_millis(5),
-            Some(Instant::now() + Duration::from_secs(5))
-        )
-        .unwrap(),
-        6
-    );
-    std::fs::write(&path, "@xp {\"kind\":\"start\"}\n").unwrap();
-    let e = follow::follow(
-        &path,
-        &mut Vec::new(),
-        Duration::from_millis(5),
-        Some(Instant::now() + Duration::from_millis(100)),
-    );
-    assert!(e
-        .unwrap_err()
-        .to_string()
-        .contains("no result line before the deadline"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
