@@ -124,3 +124,36 @@ fn a_log_cut_inside_a_record_says_so() {
         "{stdout}"
     );
 }
+
+/// A restored lab run's serial.log has no Xen boot of its own: the lab writes the saved
+/// banner lines and the xenstored it runs at the top, and the report names them from there.
+#[test]
+fn a_restored_lab_runs_log_names_the_scheduler_and_xenstored() {
+    let d = tmp("restored");
+    let p = d.join("serial.log");
+    let head = "XPLAB restored saved lab 0123abcd: Xen's lines from its boot (saved with it):\n\
+        XPLAB saved| (XEN) Xen version 4.20.5-pre (Debian 4.20.4+63) debug=n Tue Nov  3 20:11:50 UTC 2026\n\
+        XPLAB saved| (XEN) Using scheduler: SMP Credit Scheduler (credit)\n\
+        XPLAB xenstored: xenstored\n";
+    let console: String = LOG
+        .lines()
+        .filter(|l| l.starts_with("XPC|") || l.starts_with("XPLAB stage"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&p, format!("{head}{console}")).unwrap();
+    let (code, stdout, stderr) = run(&["report".as_ref(), &p]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for want in [
+        "xen          4.20.5-pre",
+        "scheduler    credit\n",
+        "xenstored    xenstored\n",
+    ] {
+        assert!(stdout.contains(want), "{want}: {stdout}");
+    }
+    std::fs::write(&p, &console).unwrap();
+    let (_, stdout, _) = run(&["report".as_ref(), &p]);
+    assert!(
+        stdout.contains("scheduler    unknown (not in the input)"),
+        "without them: {stdout}"
+    );
+}

@@ -28,6 +28,10 @@ pub fn classify(line: &str) -> Line<'_> {
     Line::Human(line)
 }
 
+/// The line a lab run's serial.log starts with, naming the xenstored dom0 runs
+/// (`XPLAB xenstored: oxenstored`): no Xen output says it.
+pub const LAB_XENSTORED: &str = "XPLAB xenstored: ";
+
 /// The probe's own console text of a raw log line, without what carried it to the log (the
 /// lab relay's `XPC|`, Xen's `(d1) ` tag, a xenconsoled `--timestamp` or kernel-log stamp);
 /// `None` for the lab's other streams (dom0 script, xl, diagnostics, peer domains), which may

@@ -177,7 +177,9 @@ fn json_env(v: &Value) -> Env {
     let text = |x: &Value| x.as_str().map(str::to_lowercase);
     let mut env = Env {
         scheduler: text(&c["sched"]),
-        xenstored: text(&c["xenstored"]).filter(|_| c["mode"] != "Dom0"),
+        xenstored: text(&c["xenstored"])
+            .filter(|_| c["mode"] != "Dom0")
+            .map(|x| xenstored_name(&x)),
         mode: text(&c["mode"]),
         cmdline: c["cmdline"].as_str().map(String::from),
         memory_mib: c["memory_mib"]
@@ -204,7 +206,7 @@ fn from_bench(source: String, v: &Value) -> Result<Run> {
     let env = Env {
         xen_version: v["xen_version"].as_str().map(String::from),
         scheduler: v["sched"].as_str().map(String::from),
-        xenstored: v["xenstored"].as_str().map(String::from),
+        xenstored: v["xenstored"].as_str().map(xenstored_name),
         ..Env::default()
     };
     let verdict = Verdict::Outcome(Outcome::Success);
@@ -258,9 +260,14 @@ fn env_from_records(run: &mut Run) {
 }
 
 /// What a raw log says besides the probe: Xen's boot banner (`(XEN) Using scheduler: ...
-/// (credit2)`) and `xl info` output captured before the console (`xen_scheduler : credit2`).
+/// (credit2)`; a restored lab run has its saved copy at the top of serial.log), `xl info`
+/// output captured before the console (`xen_scheduler : credit2`), and the lab's line naming
+/// dom0's xenstored.
 fn scan_log_env(text: &str, env: &mut Env) {
     for line in text.lines() {
+        if let Some(x) = line.strip_prefix(crate::console::LAB_XENSTORED) {
+            env.xenstored = Some(xenstored_name(x.trim()));
+        }
         // Xen's banner (SeaBIOS may leave text before it on the same line).
         if let Some((_, v)) = line.split_once("(XEN) Xen version ") {
             env.xen_version = v.split_whitespace().next().map(String::from);
@@ -281,5 +288,15 @@ fn scan_log_env(text: &str, env: &mut Env) {
             }
             _ => {}
         }
+    }
+}
+
+/// The xenstored daemon as Xen's tools name it: `xenstored` (C) or `oxenstored` (OCaml), also
+/// for a `run --json` config's `C` / `Ocaml`.
+fn xenstored_name(x: &str) -> String {
+    match x.to_lowercase().as_str() {
+        "c" => "xenstored".into(),
+        "ocaml" => "oxenstored".into(),
+        _ => x.to_string(),
     }
 }

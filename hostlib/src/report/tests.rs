@@ -186,7 +186,7 @@ fn json_inputs_and_clear_errors() {
     assert_eq!(r.verdict.exit_code(), 5);
     assert_eq!(
         (r.env.xenstored.as_deref(), r.env.scheduler.as_deref()),
-        (Some("c"), Some("credit"))
+        (Some("xenstored"), Some("credit"))
     );
     assert_eq!(
         r.warnings,

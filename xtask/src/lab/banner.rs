@@ -1,5 +1,7 @@
 //! What ran, in Xen's own words: the boot banner (`(XEN) Xen version 4.17.7 (...) ... debug=n
-//! Wed Nov  4 16:52:28 UTC 2026`) and `(XEN) Latest ChangeSet: ...`, read from the serial log.
+//! Wed Nov  4 16:52:28 UTC 2026`), `(XEN) Latest ChangeSet: ...` and `(XEN) Using scheduler:
+//! SMP Credit Scheduler rev2 (credit2)`, read from the serial log (and kept with a saved lab:
+//! a restored run sees none of them).
 
 use serde::Serialize;
 
@@ -13,6 +15,8 @@ pub struct XenBuild {
     pub changeset: Option<String>,
     /// XEN_COMPILE_DATE.
     pub compile_date: Option<String>,
+    /// The scheduler as Xen names it at boot: `SMP Credit Scheduler rev2 (credit2)`.
+    pub scheduler: Option<String>,
     /// The banner line itself.
     pub banner: String,
 }
@@ -32,16 +36,20 @@ impl XenBuild {
             extraversion: full[version.len()..].to_string(),
             version,
             changeset: None,
+            scheduler: None,
             compile_date: trailing_date(text),
             banner: text.to_string(),
         })
     }
 
-    /// Feeds one Xen line (after `(XEN) `): the banner, then the changeset line.
+    /// Feeds one Xen line (after `(XEN) `): the banner, then the changeset and scheduler lines.
     pub fn feed(build: &mut Option<XenBuild>, text: &str) {
         if let Some(b) = build {
             if let Some(cs) = text.strip_prefix("Latest ChangeSet: ") {
                 b.changeset = Some(cs.trim().to_string());
+            }
+            if let Some(s) = text.strip_prefix(SCHEDULER) {
+                b.scheduler = Some(s.trim().to_string());
             }
         } else {
             *build = XenBuild::from_banner(text);
@@ -58,8 +66,33 @@ impl XenBuild {
                 .iter()
                 .map(|c| format!("Latest ChangeSet: {c}")),
         );
+        v.extend(self.scheduler.iter().map(|s| format!("{SCHEDULER}{s}")));
         v
     }
+}
+
+/// How Xen's boot names its scheduler (`xen/common/sched/core.c`, `scheduler_init`).
+pub const SCHEDULER: &str = "Using scheduler: ";
+
+/// Whether saved banner lines name the scheduler (labs saved before they did are saved again).
+pub fn names_scheduler(lines: &[String]) -> bool {
+    lines.iter().any(|l| l.starts_with(SCHEDULER))
+}
+
+/// The lab's lines at the top of a domU run's serial.log, for its readers (the report): the
+/// xenstored dom0 runs, and for a restored run (saved lab's name, its saved lines) Xen's boot
+/// lines kept with the lab (banner, scheduler), which its own serial stream lacks. `XPLAB `
+/// marks them as the lab's, not the machine's.
+pub fn serial_head(xenstored: &str, restored: Option<(&str, Vec<String>)>) -> Vec<String> {
+    let mut head = Vec::new();
+    if let Some((name, saved)) = restored {
+        head.push(format!(
+            "XPLAB restored saved lab {name}: Xen's lines from its boot (saved with it):"
+        ));
+        head.extend(saved.iter().map(|l| format!("XPLAB saved| (XEN) {l}")));
+    }
+    head.push(format!("{}{xenstored}", xp_host::console::LAB_XENSTORED));
+    head
 }
 
 /// `date`'s output at the end of a line ("Wed Nov  4 16:52:28 UTC 2026": 6 words).
@@ -86,7 +119,22 @@ mod tests {
             &mut b,
             "Latest ChangeSet: Tue Oct 1 12:00:00 2024 git:abc123",
         );
+        assert!(!names_scheduler(&b.as_ref().unwrap().lines()));
+        XenBuild::feed(
+            &mut b,
+            "Using scheduler: SMP Credit Scheduler rev2 (credit2)",
+        );
         let b = b.unwrap();
+        assert_eq!(
+            b.scheduler.as_deref(),
+            Some("SMP Credit Scheduler rev2 (credit2)")
+        );
+        let mut again = None;
+        for l in b.lines() {
+            XenBuild::feed(&mut again, &l);
+        }
+        assert_eq!(again.as_ref(), Some(&b), "a saved lab's lines rebuild it");
+        assert!(names_scheduler(&b.lines()));
         assert_eq!(
             (b.version.as_str(), b.extraversion.as_str()),
             ("4.17", ".7")
@@ -108,5 +156,27 @@ mod tests {
             ("4.22", "-unstable")
         );
         assert!(XenBuild::from_banner("Xen version x").is_none());
+    }
+
+    /// What a restored run's serial.log starts with names Xen, its scheduler and xenstored
+    /// in the report, as a cold boot's own banner does.
+    #[test]
+    fn a_restored_runs_serial_log_names_xen_its_scheduler_and_xenstored() {
+        let mut b = XenBuild::from_banner("Xen version 4.17.7 (Debian 4.17.7+13) debug=n").unwrap();
+        b.scheduler = Some("SMP Credit Scheduler (credit)".into());
+        let head = serial_head("xenstored", Some(("abc", b.lines())));
+        assert_eq!(
+            head[2],
+            "XPLAB saved| (XEN) Using scheduler: SMP Credit Scheduler (credit)"
+        );
+        let console = "XPC|@xp {\"kind\":\"start\",\"version\":\"0.1.0\",\"cmdline\":\"probes=platform\",\"mode\":\"domU\"}\nXPC|Test result: SUCCESS\n";
+        let log = format!("{}\n{console}", head.join("\n"));
+        let e = xp_host::report::from_log("serial.log".into(), &log).env;
+        assert_eq!(e.xen_version.as_deref(), Some("4.17.7"));
+        assert_eq!(e.scheduler.as_deref(), Some("credit"));
+        assert_eq!(e.xenstored.as_deref(), Some("xenstored"));
+        let cold = serial_head("oxenstored", None).join("\n") + "\n" + console;
+        let e = xp_host::report::from_log("serial.log".into(), &cold).env;
+        assert_eq!(e.xenstored.as_deref(), Some("oxenstored"));
     }
 }

@@ -38,6 +38,14 @@ impl Xenstored {
             Xenstored::Ocaml => "ocaml",
         }
     }
+
+    /// The daemon dom0 runs, as Xen's tools name it (`--with-xenstored=`, xencommons).
+    pub fn daemon(self) -> &'static str {
+        match self {
+            Xenstored::C => "xenstored",
+            Xenstored::Ocaml => "oxenstored",
+        }
+    }
 }
 
 /// Xen's own command line. `noreboot` keeps Xen from rebooting by itself after a dom0 crash or

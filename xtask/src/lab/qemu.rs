@@ -86,16 +86,19 @@ pub fn qemu_command() -> Command {
     c
 }
 
-/// Reader threads: QEMU's stdout (serial) is written raw to `log` and split into lines;
-/// its stderr is forwarded whole. With `echo_since`, each line is echoed to stderr with its time.
+/// Reader threads: QEMU's stdout (serial) is written raw to `log` (after the lab's `head`
+/// lines) and split into lines; its stderr is forwarded whole. With `echo_since`, each line is
+/// echoed to stderr with its time.
 pub fn spawn_readers(
     child: &mut Qemu,
     log: &Path,
+    head: &[String],
     echo_since: Option<Instant>,
 ) -> Result<Receiver<Event>> {
     let (tx, rx) = mpsc::channel();
     let out = child.child.stdout.take().context("no QEMU stdout")?;
-    let log = fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let mut log = fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    head.iter().try_for_each(|l| writeln!(log, "{l}"))?;
     let txo = tx.clone();
     thread::spawn(move || pump_serial(out, log, txo, echo_since));
     let mut err = child.child.stderr.take().context("no QEMU stderr")?;

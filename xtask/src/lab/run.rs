@@ -42,6 +42,7 @@ pub fn run(cfg: &LabConfig, on_probe_line: &mut dyn FnMut(&str)) -> Result<LabRu
         mon: &mut mon,
         log: &serial_log,
         on_probe: on_probe_line,
+        head: Vec::new(),
     };
     let (status, failure) = match machine.boot(&mut ctx, &mut what) {
         Ok(r) => r,
@@ -59,6 +60,8 @@ struct Ctx<'a> {
     mon: &'a mut Monitor,
     log: &'a Path,
     on_probe: &'a mut dyn FnMut(&str),
+    /// The lab's lines at the top of serial.log (`banner::serial_head`).
+    head: Vec<String>,
 }
 
 /// The machine of a run: QEMU's arguments, and in DomU mode the saved lab and the disks.
@@ -101,6 +104,8 @@ impl Machine {
             let q = Qemu::start(&mut self.command(&[]), false)?;
             return follow_to_end(ctx, q, Instant::now(), &mut |_| {});
         };
+        let xenstored = ctx.cfg.xenstored.daemon();
+        ctx.head = super::banner::serial_head(xenstored, None);
         let mut extra = disks.clone();
         extra.extend([
             "-qmp".into(),
@@ -112,6 +117,8 @@ impl Machine {
             match self.restore(snap, qmp, &extra) {
                 Ok((q, start)) => {
                     what.boot = format!("restored saved lab {}", snap.name);
+                    let saved = (snap.name.as_str(), snap.banner());
+                    ctx.head = super::banner::serial_head(xenstored, Some(saved));
                     for l in snap.banner() {
                         super::banner::XenBuild::feed(&mut ctx.mon.xen_build, &l);
                     }
@@ -242,7 +249,8 @@ fn follow_to_end(
 ) -> Result<(Option<i32>, Option<String>)> {
     ctx.mon
         .enter(Stage::XenBoot, Duration::ZERO, "qemu started, xen booting");
-    let rx = qemu::spawn_readers(&mut q, ctx.log, ctx.cfg.verbose.then_some(start))?;
+    let echo = ctx.cfg.verbose.then_some(start);
+    let rx = qemu::spawn_readers(&mut q, ctx.log, &ctx.head, echo)?;
     let margin = if ctx.cfg.mode == Mode::DomU {
         MARGIN_DOMU
     } else {

@@ -79,6 +79,11 @@ impl Snapshot {
         if !lock.try_shared() || !is_complete(&self.dir) {
             return None;
         }
+        if !super::banner::names_scheduler(&self.banner()) {
+            // Saved before the banner kept Xen's scheduler line: boot cold and save it again,
+            // so restored runs' serial.log names the scheduler.
+            return None;
+        }
         let stamp = fs::File::options().write(true).open(self.dir.join("stamp"));
         let _ = stamp.and_then(|f| f.set_modified(std::time::SystemTime::now()));
         Some(lock)
