@@ -57,9 +57,19 @@ pub fn render(run: &Run, plots: &[Plot]) -> String {
     let _ = writeln!(
         h,
         "<h2>Text summary</h2><pre>{}</pre></body></html>",
-        esc(&super::text::render(run))
+        text_summary(run)
     );
     h
+}
+
+/// The text summary, its pointer to Xen's trace a link to that section.
+fn text_summary(run: &Run) -> String {
+    let above = esc(super::text::XENTRACE_ABOVE);
+    esc(&super::text::render_for_html(run)).replacen(
+        &above,
+        &format!("<a href=\"#xentrace\">{above}</a>"),
+        1,
+    )
 }
 
 fn warnings(h: &mut String, run: &Run) {

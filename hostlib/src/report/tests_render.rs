@@ -149,3 +149,34 @@ fn a_crash_page_says_it_once_and_errors_name_their_probe() {
     );
     assert!(!page.contains("<th>check</th>"), "no empty check table");
 }
+
+/// Xen's trace of a stall is a long timeline: the page shows it once, in its section, and the
+/// text summary at the bottom links there instead of repeating it (summary.txt keeps it).
+#[test]
+fn the_page_shows_xens_trace_once_and_the_text_summary_points_to_it() {
+    let dir = temp_dir("xentrace-once");
+    let trace = dir.join("xentrace.bin");
+    std::fs::write(
+        &trace,
+        include_bytes!("../xtrace/testdata/planted-timer-1000ms.xentrace"),
+    )
+    .unwrap();
+    let mut run = log(include_str!(
+        "../xtrace/testdata/planted-timer-1000ms.stall.log"
+    ));
+    run.xentrace = Some(trace);
+    let page = html::render(&run, &[]);
+    let event = "+1010.007 ms  pCPU0  vcpu_wake";
+    assert_eq!(page.matches(event).count(), 1, "{page}");
+    assert!(page.contains("<h2 id=\"xentrace\">"), "{page}");
+    let summary = &page[page.find("<h2>Text summary").unwrap()..];
+    assert!(
+        summary.contains("<a href=\"#xentrace\">shown above, in its own section</a>"),
+        "{summary}"
+    );
+    assert!(
+        super::text::render(&run).contains(event),
+        "the text keeps it"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

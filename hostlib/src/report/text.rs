@@ -12,6 +12,20 @@ use xp_core::records::owned;
 const MAX_ROWS: usize = 40;
 
 pub fn render(run: &Run) -> String {
+    body(run, true)
+}
+
+/// What the HTML page's text summary says instead of Xen's trace of each stall, which the page
+/// shows in its own section above.
+pub const XENTRACE_ABOVE: &str = "shown above, in its own section";
+
+/// The summary at the bottom of the HTML page: the same, without Xen's trace of each stall (a
+/// long timeline the page already shows) but a line pointing to it.
+pub fn render_for_html(run: &Run) -> String {
+    body(run, false)
+}
+
+fn body(run: &Run, with_xentrace: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "== xenprobe report: {} ==", run.source);
     let v = run.verdict;
@@ -26,8 +40,16 @@ pub fn render(run: &Run) -> String {
     metrics(&mut s, run);
     distributions(&mut s, run);
     stalls(&mut s, run);
-    if let Some(t) = &run.xentrace {
-        crate::xtrace::text(&mut s, run, t);
+    match &run.xentrace {
+        Some(t) if with_xentrace => crate::xtrace::text(&mut s, run, t),
+        Some(t) => {
+            let t = t.display();
+            let _ = writeln!(
+                s,
+                "\nXen's view of the stalls (xentrace {t}): {XENTRACE_ABOVE}"
+            );
+        }
+        None => {}
     }
     summaries(&mut s, run);
     for w in &run.warnings {
