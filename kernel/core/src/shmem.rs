@@ -39,6 +39,7 @@ impl fmt::Display for OutOfRange {
 
 /// Check an access of `len` bytes at `off` in an area of `limit` bytes; `align` is
 /// the required alignment of `off` (the access width for atomics, 1 for byte copies).
+#[inline]
 pub fn check(off: usize, len: usize, align: usize, limit: usize) -> Result<(), OutOfRange> {
     let inside = off.checked_add(len).is_some_and(|end| end <= limit);
     if inside && off.is_multiple_of(align) {

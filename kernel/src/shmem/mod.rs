@@ -83,30 +83,35 @@ impl<'a> SharedPage<'a> {
         }
     }
 
+    #[inline]
     fn at(&self, off: usize, len: usize, align: usize) -> Result<*mut u8, OutOfRange> {
         xp_core::shmem::check(off, len, align, PAGE_SIZE)?;
         // SAFETY: off + len <= PAGE_SIZE (checked above): inside the mapped page.
         Ok(unsafe { self.base.as_ptr().add(off) })
     }
 
+    #[inline]
     pub fn u8(&self, off: usize) -> Result<&'a AtomicU8, OutOfRange> {
         let p = self.at(off, 1, 1)?;
         // SAFETY: in bounds of the page, mapped for 'a, and only ever accessed atomically.
         Ok(unsafe { AtomicU8::from_ptr(p) })
     }
 
+    #[inline]
     pub fn u16(&self, off: usize) -> Result<&'a AtomicU16, OutOfRange> {
         let p = self.at(off, 2, 2)?;
         // SAFETY: as in `u8`; `at` checked 2-byte alignment.
         Ok(unsafe { AtomicU16::from_ptr(p.cast()) })
     }
 
+    #[inline]
     pub fn u32(&self, off: usize) -> Result<&'a AtomicU32, OutOfRange> {
         let p = self.at(off, 4, 4)?;
         // SAFETY: as in `u8`; `at` checked 4-byte alignment.
         Ok(unsafe { AtomicU32::from_ptr(p.cast()) })
     }
 
+    #[inline]
     pub fn u64(&self, off: usize) -> Result<&'a AtomicU64, OutOfRange> {
         let p = self.at(off, 8, 8)?;
         // SAFETY: as in `u8`; `at` checked 8-byte alignment.
@@ -151,24 +156,28 @@ fn ok<T>(r: Result<T, OutOfRange>) -> T {
 }
 
 impl SharedMem for SharedPage<'_> {
+    #[inline]
     fn load8(&self, off: usize) -> u8 {
         ok(self.u8(off)).load(Acquire)
     }
     fn store8(&self, off: usize, v: u8) {
         ok(self.u8(off)).store(v, Release)
     }
+    #[inline]
     fn load16(&self, off: usize) -> u16 {
         ok(self.u16(off)).load(Acquire)
     }
     fn store16(&self, off: usize, v: u16) {
         ok(self.u16(off)).store(v, Release)
     }
+    #[inline]
     fn load32(&self, off: usize) -> u32 {
         ok(self.u32(off)).load(Acquire)
     }
     fn store32(&self, off: usize, v: u32) {
         ok(self.u32(off)).store(v, Release)
     }
+    #[inline]
     fn load64(&self, off: usize) -> u64 {
         ok(self.u64(off)).load(Acquire)
     }
