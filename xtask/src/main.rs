@@ -28,42 +28,50 @@ mod xtrace {
 
 use cli::Args;
 
-const HELP: &str = "\
-cargo xtask <command> [options]
+/// Each command's help, in the order `cargo xtask help` lists them.
+const SECTIONS: [(&str, &str); 9] = [
+    ("build", BUILD_HELP),
+    ("run", run::HELP),
+    ("test", test::HELP),
+    ("report", report::HELP),
+    ("xl", xl::HELP),
+    ("bench", bench::HELP),
+    ("matrix", matrix::HELP),
+    ("dist", dist::HELP),
+    ("xen-build", xenbuild::HELP),
+];
 
-commands:
-  build              build the probe kernel (target/x86_64-unknown-none/release/xenprobe)
-  run [options]      boot the probe in the virtual lab (QEMU + Xen + Debian dom0)
-      --xen-release 4.17|4.20  Debian 12's Xen 4.17 (default) or Debian 13's Xen 4.20
-      --dom0                 boot the probe as dom0 (hypervisor-only probes, no toolstack)
-      --xenstored c|ocaml    which xenstored dom0 runs (default ocaml)
-      --sched credit|credit2 Xen's scheduler (default credit2)
-      --cmdline \"...\"        probe command line, e.g. \"probes=platform\"
-      --memory MIB           domU memory (default 4, libxc's floor for a 64-bit PV guest)
-      --timeout S            how long the probe may run (default 60)
-      --dom0-script \"...\"    shell lines dom0 runs while the probe runs ($DOMID, $DOMNAME)
-      --xen FILE             boot your own hypervisor (xen.gz or xen) with the release's dom0
-      --dom0-kernel FILE     boot your own dom0 kernel (bzImage or PV vmlinux)
-      --xen-args \"...\"       more options for Xen's command line
-      --pcpus N              pCPUs of the lab machine (default 1; with 2+ dom0 gets pCPU 0)
-      --vcpus N              vCPUs of the probe domain (default 1, at most --pcpus)
-      --shared-dom0-cpu      with --pcpus 2+: dom0 and the probe share every pCPU
-      --peer NAME:CMDLINE    one more probe domain after the main one
-      --cold                 boot Xen and dom0 (no saved lab restored or saved)
-      --json FILE            write all records, the verdict and lab timings as JSON
-      --out DIR              where serial.log etc. go (default lab-out/run)
-      --verbose              echo the raw serial console to stderr
-      --raw                  also show the probe's @xp records (the log and --json have them)
-  test [options]     host tests, lints, and every lab scenario in tests/lab/
-      --host-only | --lab-only | --no-lint | --filter SUBSTRING | --xen-release 4.17|4.20
-{REPORT}
-{XL}
-{BENCH}
-{MATRIX}
-{DIST}
-{XENBUILD}
+const BUILD_HELP: &str =
+    "  build              build the probe kernel (target/x86_64-unknown-none/release/xenprobe)";
 
-exit codes (run): 0 SUCCESS, 3 SKIP, 4 ERROR, 5 FAILURE, 6 CRASH";
+const EXIT_CODES: &str = "exit codes (run): 0 SUCCESS, 3 SKIP, 4 ERROR, 5 FAILURE, 6 CRASH";
+
+/// Prints the help; a closed pipe (`| head`) is not an error.
+fn print_help(only: Option<&str>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{}", help(only));
+}
+
+/// `cargo xtask help`: every command; `cargo xtask CMD --help`: that one.
+fn help(only: Option<&str>) -> String {
+    let mut out = match only {
+        Some(cmd) => format!("cargo xtask {cmd} [options]\n\n"),
+        None => String::from("cargo xtask <command> [options]\n\ncommands:\n"),
+    };
+    for (name, text) in SECTIONS {
+        if only.is_none_or(|o| o == name) {
+            // A string continued with `\` loses its first line's indent.
+            if !text.starts_with("  ") {
+                out.push_str("  ");
+            }
+            out.push_str(text);
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    out.push_str(EXIT_CODES);
+    out
+}
 
 fn main() {
     let mut argv: Vec<String> = std::env::args().skip(1).collect();
@@ -72,6 +80,11 @@ fn main() {
     } else {
         argv.remove(0)
     };
+    let known = SECTIONS.iter().any(|(name, _)| *name == cmd);
+    if known && argv.iter().any(|a| a == "--help" || a == "-h") {
+        print_help(Some(&cmd));
+        std::process::exit(0);
+    }
     let res = match cmd.as_str() {
         "build" => build_cmd(Args::new("build", &[], argv)),
         "run" => run::main(Args::new("run", run::USAGE, argv)),
@@ -83,13 +96,7 @@ fn main() {
         "dist" => dist::main(Args::new("dist", &[], argv)),
         "xen-build" => xenbuild::main(Args::new("xen-build", xenbuild::USAGE, argv)),
         "help" | "--help" | "-h" => {
-            let help = HELP
-                .replace("{REPORT}", report::HELP)
-                .replace("{XL}", xl::HELP);
-            let help = help.replace("{DIST}", dist::HELP);
-            let help = help.replace("{MATRIX}", matrix::HELP);
-            let help = help.replace("{BENCH}", bench::HELP);
-            println!("{}", help.replace("{XENBUILD}", xenbuild::HELP));
+            print_help(None);
             Ok(0)
         }
         other => Err(anyhow::anyhow!(
@@ -100,7 +107,10 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            eprintln!("(see `cargo xtask help`)");
+            match known {
+                true => eprintln!("(see `cargo xtask {cmd} --help`)"),
+                false => eprintln!("(see `cargo xtask help`)"),
+            }
             std::process::exit(4);
         }
     }
@@ -116,4 +126,25 @@ fn build_cmd(a: Args) -> anyhow::Result<i32> {
         Err(e) => println!("stripped size unknown: {e}"),
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    /// `cargo xtask CMD --help` shows CMD's section and no other; `help` shows them all.
+    #[test]
+    fn every_command_has_its_help() {
+        let all = super::help(None);
+        for (name, _) in super::SECTIONS {
+            let one = super::help(Some(name));
+            assert!(one.contains(&format!("\n  {name}")), "{one}");
+            assert!(
+                all.contains(&format!("\n  {name}")),
+                "{name} missing from help"
+            );
+            let others = super::SECTIONS.iter().filter(|(n, _)| *n != name);
+            for (other, _) in others.filter(|(n, _)| !n.contains(name)) {
+                assert!(!one.contains(&format!("\n  {other} ")), "{name}: {one}");
+            }
+        }
+    }
 }

@@ -8,6 +8,30 @@ use std::path::PathBuf;
 use std::time::Duration;
 use xp_host::results::{self, Parsed, Verdict};
 
+/// `cargo xtask run --help`.
+pub const HELP: &str = "\
+  run [options]      boot the probe in the virtual lab (QEMU + Xen + Debian dom0)
+      --xen-release 4.17|4.20  Debian 12's Xen 4.17 (default) or Debian 13's Xen 4.20
+      --dom0                 boot the probe as dom0 (hypervisor-only probes, no toolstack)
+      --xenstored c|ocaml    which xenstored dom0 runs (default ocaml)
+      --sched credit|credit2 Xen's scheduler (default credit2)
+      --cmdline \"...\"        probe command line, e.g. \"probes=platform\"
+      --memory MIB           domU memory (default 4, libxc's floor for a 64-bit PV guest)
+      --timeout S            how long the probe may run (default 60)
+      --dom0-script \"...\"    shell lines dom0 runs while the probe runs ($DOMID, $DOMNAME)
+      --xen FILE             boot your own hypervisor (xen.gz or xen) with the release's dom0
+      --dom0-kernel FILE     boot your own dom0 kernel (bzImage or PV vmlinux)
+      --xen-args \"...\"       more options for Xen's command line
+      --pcpus N              pCPUs of the lab machine (default 1; with 2+ dom0 gets pCPU 0)
+      --vcpus N              vCPUs of the probe domain (default 1, at most --pcpus)
+      --shared-dom0-cpu      with --pcpus 2+: dom0 and the probe share every pCPU
+      --peer NAME:CMDLINE    one more probe domain after the main one
+      --cold                 boot Xen and dom0 (no saved lab restored or saved)
+      --json FILE            write all records, the verdict and lab timings as JSON
+      --out DIR              where serial.log etc. go (default lab-out/run)
+      --verbose              echo the raw serial console to stderr
+      --raw                  also show the probe's @xp records (the log and --json have them)";
+
 pub const USAGE: &[&str] = &[
     "--dom0",
     "--xenstored c|ocaml",

@@ -8,6 +8,17 @@ use crate::scenario;
 use anyhow::Result;
 use std::time::Instant;
 
+/// `cargo xtask test --help`.
+pub const HELP: &str = "\
+  test [options]     host tests, lints, and every lab scenario in tests/lab/ on both releases
+      --host-only            rustfmt, clippy, host tests, Prometheus and browser tests only
+      --lab-only             lab scenarios only
+      --no-lint              skip rustfmt and clippy
+      --filter SUBSTRING     scenarios whose name contains SUBSTRING
+      --scenario NAME        exactly one scenario
+      --xen-release 4.17|4.20  only that release's runs
+      --jobs N               lab runs side by side (default one per CPU)";
+
 pub const USAGE: &[&str] = &[
     "--host-only",
     "--lab-only",
