@@ -3,6 +3,8 @@
 //! independent (own output directory, input and export disks; saved labs are locked while
 //! written) and the guest's clock is QEMU's instruction counter (`-icount ... sleep=off`), so
 //! what a scenario measures does not depend on what runs beside it; wall time does.
+//! The planted-fault Xen (minutes to build on a fresh machine) builds beside the other runs;
+//! the scenarios that boot it run last and wait for it.
 
 use crate::lab::Release;
 use crate::scenario::Scenario;
@@ -10,7 +12,7 @@ use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 /// One scenario on one release.
@@ -19,19 +21,27 @@ pub type Run<'a> = (Release, &'a Scenario);
 /// Runs `runs` with at most `jobs` at once; returns (passed, failures).
 pub fn run(runs: &[Run], jobs: usize, out_root: &Path) -> Result<(usize, Vec<String>)> {
     prepare(runs)?;
+    let (plain, planted): (Vec<Run>, Vec<Run>) = runs
+        .iter()
+        .partition(|(_, s)| !crate::xenbuild::needs_planted(s));
+    let order: Vec<Run> = plain.into_iter().chain(planted.iter().copied()).collect();
     let exe = std::env::current_exe().context("finding the xtask binary")?;
     let next = AtomicUsize::new(0);
     let done = Mutex::new((0usize, Vec::new()));
+    let build = Build::default();
     std::thread::scope(|s| {
-        for _ in 0..jobs.min(runs.len()) {
-            s.spawn(|| worker(runs, &next, &done, &exe, out_root));
+        if !planted.is_empty() {
+            s.spawn(|| build.run());
+        }
+        for _ in 0..jobs.min(order.len()) {
+            s.spawn(|| worker(&order, &next, &done, &build, &exe, out_root));
         }
     });
     Ok(done.into_inner().unwrap_or_else(|e| e.into_inner()))
 }
 
-/// What children would otherwise race on or each do again: the releases' provisioning (apt,
-/// downloads), the static host binary for dom0 and the planted Xen build, done once here first.
+/// What children would otherwise race on or each do again, done once here first: the
+/// releases' provisioning (apt, downloads) and the static host binary for dom0.
 fn prepare(runs: &[Run]) -> Result<()> {
     crate::dist::for_lab(crate::lab::Mode::DomU)?;
     let mut releases: Vec<Release> = runs.iter().map(|(r, _)| *r).collect();
@@ -39,13 +49,41 @@ fn prepare(runs: &[Run]) -> Result<()> {
     for r in releases {
         crate::lab::provision(r, false)?;
     }
-    runs.iter()
-        .try_for_each(|(_, s)| crate::xenbuild::prepare(s))
+    Ok(())
+}
+
+/// The planted Xen's build, run by one thread while the workers run other scenarios.
+#[derive(Default)]
+struct Build {
+    /// None while building; then Ok or the error's text.
+    result: Mutex<Option<Result<(), String>>>,
+    ready: Condvar,
+}
+
+impl Build {
+    fn run(&self) {
+        let r = crate::xenbuild::ensure(false)
+            .map(|_| ())
+            .map_err(|e| format!("{e:#}"));
+        *self.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        self.ready.notify_all();
+    }
+
+    /// Waits for the build; its error if it failed.
+    fn wait(&self) -> Result<(), String> {
+        let mut g = self.result.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(r) = g.as_ref() {
+                return r.clone();
+            }
+            g = self.ready.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
 type Tally = Mutex<(usize, Vec<String>)>;
 
-fn worker(runs: &[Run], next: &AtomicUsize, done: &Tally, exe: &Path, out_root: &Path) {
+fn worker(runs: &[Run], next: &AtomicUsize, done: &Tally, build: &Build, exe: &Path, out: &Path) {
     loop {
         let i = next.fetch_add(1, Ordering::SeqCst);
         let Some((release, s)) = runs.get(i) else {
@@ -59,23 +97,33 @@ fn worker(runs: &[Run], next: &AtomicUsize, done: &Tally, exe: &Path, out_root: 
             s.name,
             s.about
         );
-        let log = out_root.join(r).join(format!("{}.log", s.name));
+        let log = out.join(r).join(format!("{}.log", s.name));
         let t = Instant::now();
-        let outcome = child(exe, *release, &s.name, &log);
-        let secs = t.elapsed().as_secs_f64();
-        let mut tally = done.lock().unwrap_or_else(|e| e.into_inner());
-        match outcome {
-            Ok(()) => {
-                eprintln!("PASS {} on {r} ({secs:.1} s)", s.name);
-                tally.0 += 1;
-            }
-            Err(e) => {
-                eprintln!("FAIL {} on {r} ({secs:.1} s): {e:#}", s.name);
-                show_tail(&log);
-                tally
-                    .1
-                    .push(format!("lab scenario {} on Xen {r}: {e:#}", s.name));
-            }
+        let outcome = match crate::xenbuild::needs_planted(s) {
+            true => build
+                .wait()
+                .map_err(|e| anyhow::anyhow!("the planted-fault Xen did not build: {e}")),
+            false => Ok(()),
+        };
+        let outcome = outcome.and_then(|()| child(exe, *release, &s.name, &log));
+        tally(done, s, r, t.elapsed().as_secs_f64(), outcome, &log);
+    }
+}
+
+/// Counts one run's outcome and says it (with the end of its log when it failed).
+fn tally(done: &Tally, s: &Scenario, r: &str, secs: f64, outcome: Result<()>, log: &Path) {
+    let mut tally = done.lock().unwrap_or_else(|e| e.into_inner());
+    match outcome {
+        Ok(()) => {
+            eprintln!("PASS {} on {r} ({secs:.1} s)", s.name);
+            tally.0 += 1;
+        }
+        Err(e) => {
+            eprintln!("FAIL {} on {r} ({secs:.1} s): {e:#}", s.name);
+            show_tail(log);
+            tally
+                .1
+                .push(format!("lab scenario {} on Xen {r}: {e:#}", s.name));
         }
     }
 }

@@ -67,10 +67,15 @@ pub const SCENARIO_XEN: &str = "{cache}/xen-planted/xen";
 /// Builds the planted Xen first when a scenario boots it (a build failure fails the scenario
 /// with the step and the command to run by hand).
 pub fn prepare(s: &crate::scenario::Scenario) -> Result<()> {
-    if s.xen.as_deref() == Some(SCENARIO_XEN) {
+    if needs_planted(s) {
         ensure(false)?;
     }
     Ok(())
+}
+
+/// Whether scenario `s` boots the planted build.
+pub fn needs_planted(s: &crate::scenario::Scenario) -> bool {
+    s.xen.as_deref() == Some(SCENARIO_XEN)
 }
 
 /// The patches, in order (sorted by name).
