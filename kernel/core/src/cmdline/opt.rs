@@ -194,146 +194,82 @@ impl<T: OptType> Opt<T> {
     }
 }
 
-const fn spec(key: &'static str, kind: OptKind, default: Dflt, help: &'static str) -> OptSpec {
-    OptSpec {
-        key,
-        kind,
-        help,
-        default,
+/// `&'static str`, `&'static [&'static str]`: the constructors' argument types.
+type S = &'static str;
+type Ws = &'static [&'static str];
+
+impl<T: OptType> Opt<T> {
+    const fn with(key: S, kind: OptKind, d: Dflt, help: S, default: T::Default) -> Self {
+        let spec = OptSpec {
+            key,
+            kind,
+            help,
+            default: d,
+        };
+        Opt { spec, default }
     }
 }
 
 impl Opt<Num> {
-    pub const fn new(key: &'static str, min: u64, max: u64, d: u64, help: &'static str) -> Self {
-        let kind = OptKind::U64 { min, max };
-        Opt {
-            spec: spec(key, kind, Dflt::U64(d), help),
-            default: d,
-        }
+    pub const fn new(key: S, min: u64, max: u64, d: u64, help: S) -> Self {
+        Opt::with(key, OptKind::U64 { min, max }, Dflt::U64(d), help, d)
     }
 }
 
 impl Opt<Dur> {
-    pub const fn new(
-        key: &'static str,
-        min_ns: u64,
-        max_ns: u64,
-        d: u64,
-        help: &'static str,
-    ) -> Self {
+    pub const fn new(key: S, min_ns: u64, max_ns: u64, d: u64, help: S) -> Self {
         let kind = OptKind::Duration { min_ns, max_ns };
-        Opt {
-            spec: spec(key, kind, Dflt::Ns(d), help),
-            default: d,
-        }
+        Opt::with(key, kind, Dflt::Ns(d), help, d)
     }
 }
 
 impl Opt<Nums> {
-    pub const fn new(
-        key: &'static str,
-        (min, max): (u64, u64),
-        d: &'static [u64],
-        help: &'static str,
-    ) -> Self {
-        let kind = OptKind::U64List { min, max };
-        Opt {
-            spec: spec(key, kind, Dflt::U64s(d), help),
-            default: d,
-        }
+    pub const fn new(key: S, (min, max): (u64, u64), d: &'static [u64], help: S) -> Self {
+        Opt::with(key, OptKind::U64List { min, max }, Dflt::U64s(d), help, d)
     }
 }
 
 impl Opt<Durs> {
-    pub const fn new(
-        key: &'static str,
-        (min_ns, max_ns): (u64, u64),
-        d: &'static [u64],
-        help: &'static str,
-    ) -> Self {
+    pub const fn new(key: S, (min_ns, max_ns): (u64, u64), d: &'static [u64], help: S) -> Self {
         let kind = OptKind::DurationList { min_ns, max_ns };
-        Opt {
-            spec: spec(key, kind, Dflt::Nss(d), help),
-            default: d,
-        }
+        Opt::with(key, kind, Dflt::Nss(d), help, d)
     }
 }
 
 impl Opt<Word> {
-    pub const fn new(
-        key: &'static str,
-        words: &'static [&'static str],
-        d: &'static str,
-        help: &'static str,
-    ) -> Self {
-        Opt {
-            spec: spec(key, OptKind::Choice(words), Dflt::Word(d), help),
-            default: d,
-        }
+    pub const fn new(key: S, words: Ws, d: S, help: S) -> Self {
+        Opt::with(key, OptKind::Choice(words), Dflt::Word(d), help, d)
     }
 }
 
 impl Opt<Words> {
-    pub const fn new(
-        key: &'static str,
-        words: &'static [&'static str],
-        d: &'static str,
-        help: &'static str,
-    ) -> Self {
-        Opt {
-            spec: spec(key, OptKind::ChoiceList(words), Dflt::Word(d), help),
-            default: d,
-        }
+    pub const fn new(key: S, words: Ws, d: S, help: S) -> Self {
+        Opt::with(key, OptKind::ChoiceList(words), Dflt::Word(d), help, d)
     }
 }
 
 impl Opt<Given<Num>> {
-    pub const fn new(key: &'static str, min: u64, max: u64, help: &'static str) -> Self {
-        Opt {
-            spec: spec(key, OptKind::U64 { min, max }, Dflt::None, help),
-            default: 0,
-        }
+    pub const fn new(key: S, min: u64, max: u64, help: S) -> Self {
+        Opt::with(key, OptKind::U64 { min, max }, Dflt::None, help, 0)
     }
 }
 
 impl Opt<Given<Word>> {
-    pub const fn new(
-        key: &'static str,
-        words: &'static [&'static str],
-        help: &'static str,
-    ) -> Self {
-        Opt {
-            spec: spec(key, OptKind::Choice(words), Dflt::None, help),
-            default: "",
-        }
+    pub const fn new(key: S, words: Ws, help: S) -> Self {
+        Opt::with(key, OptKind::Choice(words), Dflt::None, help, "")
     }
 }
 
 impl Opt<Given<Words>> {
-    pub const fn new(
-        key: &'static str,
-        words: &'static [&'static str],
-        help: &'static str,
-    ) -> Self {
-        Opt {
-            spec: spec(key, OptKind::ChoiceList(words), Dflt::None, help),
-            default: "",
-        }
+    pub const fn new(key: S, words: Ws, help: S) -> Self {
+        Opt::with(key, OptKind::ChoiceList(words), Dflt::None, help, "")
     }
 }
 
 impl Opt<Given<Text>> {
     /// A value in one of several forms that `accepts` recognises; `forms` describes them.
-    pub const fn form(
-        key: &'static str,
-        accepts: fn(&str) -> bool,
-        forms: &'static [&'static str],
-        help: &'static str,
-    ) -> Self {
-        Opt {
-            spec: spec(key, OptKind::Form { accepts, forms }, Dflt::None, help),
-            default: (),
-        }
+    pub const fn form(key: S, accepts: fn(&str) -> bool, forms: Ws, help: S) -> Self {
+        Opt::with(key, OptKind::Form { accepts, forms }, Dflt::None, help, ())
     }
 }
 
