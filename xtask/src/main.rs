@@ -93,7 +93,7 @@ fn main() {
         "xl" => xl::main(Args::new("xl", xl::USAGE, argv)),
         "bench" => bench::main(Args::new("bench", bench::USAGE, argv)),
         "matrix" => matrix::main(Args::new("matrix", matrix::USAGE, argv)),
-        "dist" => dist::main(Args::new("dist", &[], argv)),
+        "dist" => dist::main(Args::new("dist", dist::USAGE, argv)),
         "xen-build" => xenbuild::main(Args::new("xen-build", xenbuild::USAGE, argv)),
         "help" | "--help" | "-h" => {
             print_help(None);

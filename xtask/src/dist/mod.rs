@@ -6,18 +6,57 @@ use crate::build::{self, cargo};
 use anyhow::{ensure, Context, Result};
 use std::path::{Path, PathBuf};
 
+mod deb;
+#[cfg(test)]
+mod deb_tests;
+
 pub const MUSL: &str = "x86_64-unknown-linux-musl";
 
 pub const HELP: &str = "\
-  dist               build the static xenprobe host binary (musl, probe image embedded) for any
-                     x86-64 dom0: target/x86_64-unknown-linux-musl/release/xenprobe";
+  dist [--deb]       build the static xenprobe host binary (musl, probe image embedded) for any
+                     x86-64 dom0: target/x86_64-unknown-linux-musl/release/xenprobe
+      --deb                  also package it: target/dist/xenprobe_<version>_amd64.deb
+                             (/usr/bin/xenprobe, bash completion, README)";
 
-pub fn main(a: crate::cli::Args) -> Result<i32> {
+pub const USAGE: &[&str] = &["--deb"];
+
+pub fn main(mut a: crate::cli::Args) -> Result<i32> {
+    let want_deb = a.flag("--deb");
     a.finish()?;
     let bin = static_binary()?;
     let size = std::fs::metadata(&bin)?.len();
     println!("{} ({size} bytes, static; install: copy it to dom0's PATH, or `cargo install --path host`)", bin.display());
+    if want_deb {
+        println!("{} (install: dpkg -i)", package(&bin)?.display());
+    }
     Ok(0)
+}
+
+/// The Debian package of the static binary `bin`; returns its path.
+fn package(bin: &Path) -> Result<PathBuf> {
+    let completion = std::process::Command::new(bin)
+        .args(["completions", "bash"])
+        .output()
+        .with_context(|| format!("running {} completions bash", bin.display()))?;
+    ensure!(
+        completion.status.success(),
+        "{} completions bash failed",
+        bin.display()
+    );
+    let readme = std::fs::read(build::root().join("README.md")).context("reading README.md")?;
+    let binary = std::fs::read(bin).with_context(|| format!("reading {}", bin.display()))?;
+    let version = env!("CARGO_PKG_VERSION");
+    let dir = xp_kbuild::target_dir().join("dist");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let out = dir.join(format!("xenprobe_{version}_amd64.deb"));
+    let pkg = deb::Pkg {
+        version,
+        binary: &binary,
+        completion: &completion.stdout,
+        readme: &readme,
+    };
+    deb::write(&pkg, &out)?;
+    Ok(out)
 }
 
 /// Build the kernel, then the static host binary embedding it; returns its path.
