@@ -49,7 +49,7 @@ impl Ring {
             // Release: the bytes above must be visible before the new producer index.
             self.page.store32(OUT_PROD, prod.wrapping_add(n as u32));
             data = &data[n..];
-            notify::written(self.port, prod.wrapping_add(n as u32).wrapping_sub(cons));
+            notify::written(prod.wrapping_add(n as u32).wrapping_sub(cons));
         }
         true
     }
@@ -110,6 +110,7 @@ static CONSOLE: Mutex<Console> = Mutex::new(Console {
 
 /// Use the PV console ring on `page` with event channel `port`.
 pub fn use_ring(page: SharedPage<'static>, port: u32) {
+    notify::use_port(port);
     CONSOLE.lock().backend = Backend::Ring(Ring { page, port });
     log::debug!("console: ring page from the domain builder, event channel {port}");
 }

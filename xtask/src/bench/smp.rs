@@ -29,7 +29,15 @@ pub fn figures(ctx: &Ctx) -> Result<Vec<Figure>> {
         ("wake_loopback_vcpu0", "wake_loopback"),
     ] {
         for p in ["p50", "p99"] {
-            f.push(stat(&wake, stats, p, &format!("{name}_{p}")));
+            let what =
+                format!("wakeup probe {stats} {p} (2 vCPUs on their own pCPUs, dom0 on pCPU 0)");
+            f.push(percentile_us(
+                &wake,
+                stats,
+                p,
+                &format!("{name}_{p}"),
+                &what,
+            ));
         }
     }
     f.push(lost(&wake));
@@ -80,38 +88,27 @@ fn timer_p99(ctx: &Ctx) -> Result<Vec<Figure>> {
 
 const TIMER_1MS: &str = "probes=timer timer.intervals=1ms timer.samples=2000";
 
-fn late(o: &Outcome, figure: &str, layout: &str) -> Figure {
-    let method = format!("timer probe lateness_1ms p99 ({layout})");
-    match stats(o, "lateness_1ms") {
-        Some(r) => {
-            let m = format!("{method}: {}", r.method);
-            Figure::new(
-                figure.into(),
-                r.p99 as f64 / 1000.0,
-                "us",
-                Some(r.count),
-                &m,
-            )
-        }
-        None => missing(figure, "us", &method, &why(o)),
-    }
-}
-
 fn stats<'a>(o: &'a Outcome, name: &str) -> Option<&'a owned::Stats> {
     o.parsed.of::<owned::Stats>().find(|r| r.name == name)
 }
 
-/// Percentile `p` (p50 or p99) of the wakeup probe's `stats` record `name`, in us.
-fn stat(o: &Outcome, name: &str, p: &str, figure: &str) -> Figure {
-    let method = format!("wakeup probe {name} {p} (2 vCPUs on their own pCPUs, dom0 on pCPU 0)");
+/// Percentile `p` (p50 or p99) of the run's `stats` record `name` as figure `figure` in us;
+/// `what` says which run and record it is.
+fn percentile_us(o: &Outcome, name: &str, p: &str, figure: &str, what: &str) -> Figure {
     match stats(o, name) {
         Some(r) => {
             let v = if p == "p50" { r.p50 } else { r.p99 };
-            let m = format!("{method}: {}", r.method);
+            let m = format!("{what}: {}", r.method);
             Figure::new(figure.into(), v as f64 / 1000.0, "us", Some(r.count), &m)
         }
-        None => missing(figure, "us", &method, &why(o)),
+        None => missing(figure, "us", what, &why(o)),
     }
+}
+
+/// Timer lateness p99 at 1 ms of run `o` as figure `figure`.
+fn late(o: &Outcome, figure: &str, layout: &str) -> Figure {
+    let what = format!("timer probe lateness_1ms p99 ({layout})");
+    percentile_us(o, "lateness_1ms", "p99", figure, &what)
 }
 
 fn lost(o: &Outcome) -> Figure {

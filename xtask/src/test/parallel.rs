@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 /// One scenario on one release.
@@ -28,10 +28,10 @@ pub fn run(runs: &[Run], jobs: usize, out_root: &Path) -> Result<(usize, Vec<Str
     let exe = std::env::current_exe().context("finding the xtask binary")?;
     let next = AtomicUsize::new(0);
     let done = Mutex::new((0usize, Vec::new()));
-    let build = Build::default();
+    let build = Build::new();
     std::thread::scope(|s| {
         if !planted.is_empty() {
-            s.spawn(|| build.run());
+            s.spawn(|| build_planted(&build));
         }
         for _ in 0..jobs.min(order.len()) {
             s.spawn(|| worker(&order, &next, &done, &build, &exe, out_root));
@@ -52,33 +52,15 @@ fn prepare(runs: &[Run]) -> Result<()> {
     Ok(())
 }
 
-/// The planted Xen's build, run by one thread while the workers run other scenarios.
-#[derive(Default)]
-struct Build {
-    /// None while building; then Ok or the error's text.
-    result: Mutex<Option<Result<(), String>>>,
-    ready: Condvar,
-}
+/// The planted Xen's build, done by one thread while the workers run other scenarios: Ok or
+/// the error's text, once it is over (`OnceLock::wait` blocks the workers that need it).
+type Build = OnceLock<Result<(), String>>;
 
-impl Build {
-    fn run(&self) {
-        let r = crate::xenbuild::ensure(false)
-            .map(|_| ())
-            .map_err(|e| format!("{e:#}"));
-        *self.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-        self.ready.notify_all();
-    }
-
-    /// Waits for the build; its error if it failed.
-    fn wait(&self) -> Result<(), String> {
-        let mut g = self.result.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(r) = g.as_ref() {
-                return r.clone();
-            }
-            g = self.ready.wait(g).unwrap_or_else(|e| e.into_inner());
-        }
-    }
+fn build_planted(build: &Build) {
+    let r = crate::xenbuild::ensure(false)
+        .map(|_| ())
+        .map_err(|e| format!("{e:#}"));
+    let _ = build.set(r);
 }
 
 type Tally = Mutex<(usize, Vec<String>)>;
@@ -102,6 +84,7 @@ fn worker(runs: &[Run], next: &AtomicUsize, done: &Tally, build: &Build, exe: &P
         let outcome = match crate::xenbuild::needs_planted(s) {
             true => build
                 .wait()
+                .clone()
                 .map_err(|e| anyhow::anyhow!("the planted-fault Xen did not build: {e}")),
             false => Ok(()),
         };

@@ -21,10 +21,14 @@ static UNSENT_SINCE: AtomicU64 = AtomicU64::new(0);
 /// The console's event channel, once the ring is in use.
 static PORT: AtomicU32 = AtomicU32::new(NO_PORT);
 
+/// The ring is in use with event channel `port`.
+pub(super) fn use_port(port: u32) {
+    PORT.store(port, Relaxed);
+}
+
 /// Called after publishing a write (the producer index is stored): `used` bytes are in
 /// the ring now.
-pub(super) fn written(port: u32, used: u32) {
-    PORT.store(port, Relaxed);
+pub(super) fn written(used: u32) {
     let now = crate::time::now_ns().max(1);
     let since = match UNSENT_SINCE.compare_exchange(0, now, AcqRel, Acquire) {
         Ok(_) => now,
