@@ -265,7 +265,11 @@ fn lab_config(opts: &RunOpts, kernel: &std::path::Path) -> Result<LabConfig> {
         cold: opts.cold,
         out_dir: opts.out_dir.clone(),
         verbose: opts.verbose,
-        host_bin: crate::dist::for_lab(opts.mode)?,
+        // Only a dom0 script runs it: without one the run neither builds nor carries it.
+        host_bin: match &opts.dom0_script {
+            Some(_) => crate::dist::for_lab(opts.mode)?,
+            None => None,
+        },
         ..LabConfig::new(opts.mode, kernel.to_path_buf())
     })
 }

@@ -146,7 +146,7 @@ pub struct LabConfig {
     /// Boot this dom0 kernel (bzImage or PV vmlinux) instead of the release's (DomU mode).
     pub dom0_kernel: Option<PathBuf>,
     /// The static `xenprobe` host binary (`cargo xtask dist`), installed in dom0 as
-    /// /usr/bin/xenprobe for dom0 scripts (DomU mode).
+    /// /usr/bin/xenprobe for dom0 scripts (DomU mode; only runs with a dom0 script carry it).
     pub host_bin: Option<PathBuf>,
 }
 
