@@ -29,16 +29,19 @@ LOG=/var/log/xen
 FIFO=$LOG/console/guest-$XP_DOMNAME.log
 XLOUT=/run/xl.out
 
-# Sets t to dom0's uptime in centiseconds (no fork: this runs in polling loops).
+# Sets t to dom0's uptime in centiseconds (no fork).
 now() { read -r up _ < /proc/uptime; t=$(( ${up%.*} * 100 + 1${up#*.} - 100 )); }
 stage() { read -r up _ < /proc/uptime; echo "XPLAB stage=$1 t=$up"; }
 tag() { awk -v t="$1" '{ sub(/\r$/, ""); print t $0; fflush() }'; }
 diag() { [ -s "$2" ] || return 0; echo "XPD|--- $1"; tail -n "${3:-30}" "$2" | tag 'XPD|'; }
 
-# The virtio disk whose serial is $1 (xpin, xpout).
+# Sets dev to the virtio disk whose serial is $1 (xpin, xpout). Shell builtins only: under
+# TCG every fork of a PV dom0 costs milliseconds, and this is on every run's path.
 disk() {
     for d in /sys/block/vd*; do
-        [ "$(cat $d/serial 2>/dev/null)" = "$1" ] && { echo /dev/${d##*/}; return 0; }
+        serial=
+        read -r serial <$d/serial 2>/dev/null # (no newline at its end: read says 1, sets it)
+        [ "$serial" = "$1" ] && { dev=/dev/${d##*/}; return 0; }
     done
     return 1
 }
@@ -49,11 +52,12 @@ wait_for_inputs() {
     echo "XPLAB ready"
     read -r go
     stage inputs
-    dev=$(disk xpin) || fail inputs "no input disk (virtio, serial xpin)"
+    disk xpin || fail inputs "no input disk (virtio, serial xpin)"
+    # The saved lab's page cache may hold this disk's first block from its boot.
     blockdev --flushbufs $dev
-    set -- $(dd if=$dev bs=4096 count=1 2>/dev/null | head -n 1)
-    [ "$1" = XPIN1 ] || fail inputs "no run inputs on $dev (header '$1')"
-    cd / && dd if=$dev bs=4096 skip=1 count=$2 2>/dev/null | cpio -i -d -m -u 2>/run/cpio.err ||
+    read -r magic blocks <$dev
+    [ "$magic" = XPIN1 ] || fail inputs "no run inputs on $dev (header '$magic')"
+    cd / && dd if=$dev bs=4096 skip=1 count=$blocks 2>/dev/null | cpio -i -d -m -u 2>/run/cpio.err ||
         fail inputs "unpacking the run's inputs failed: $(cat /run/cpio.err)"
     . /etc/xenprobe/lab.env
     mkdir -p $XP_EXPORT
@@ -62,7 +66,7 @@ wait_for_inputs() {
 # Files left in $XP_EXPORT go to the export disk (a newc cpio from its first byte).
 export_files() {
     [ -n "$(ls -A $XP_EXPORT 2>/dev/null)" ] || return 0
-    dev=$(disk xpout) || { echo "XPD|--- export: no export disk"; return 0; }
+    disk xpout || { echo "XPD|--- export: no export disk"; return 0; }
     ( cd $XP_EXPORT && find . | cpio -o -H newc 2>/dev/null ) | dd of=$dev bs=65536 conv=fsync 2>/run/export.err ||
         { echo "XPD|--- export failed: $(tail -n 1 /run/export.err)"; return 0; }
     echo "XPLAB exported $(ls -A $XP_EXPORT | wc -l)"
@@ -194,38 +198,46 @@ start_script() {
     script_pid=$!
 }
 
-# Waits for `xl create -F` to end; sets DOMID and timed_out. xl prints "Waiting for domain
-# NAME (domid N) to die" once the domain is built and unpaused: the probe runs from then on,
-# so the dom0 script starts and the timeout counts from there (building may take XL_BUILD_CS).
-XL_BUILD_CS=6000
-watch_guest() {
-    now; start=$t
-    deadline=
-    timed_out=
-    while kill -0 $xl_pid 2>/dev/null; do
-        now
-        if [ -z "$DOMID" ]; then
-            guest_started
-            if [ -z "$DOMID" ] && [ $t -gt $((start + XL_BUILD_CS)) ]; then
-                timed_out=1; break
-            fi
-        elif [ $t -ge $deadline ]; then
-            timed_out=1; break
-        fi
-        sleep 0.05
-    done
-    # A quick probe can end before one poll saw it start: peers and the script still run.
-    [ -n "$DOMID" ] || guest_started
+# `xl create -F` with its output relayed (tagged XPX|, and kept in $XLOUT). Its progress
+# arrives as lines on the FIFO $XLEV, which this shell holds open read-write on fd 3 so that
+# no writer ever blocks: "started <domid>" when xl says "Waiting for domain NAME (domid N) to
+# die" (built and unpaused: the probe runs from then on), "ended" once xl exited. Nothing
+# polls: under TCG each poll's fork took CPU time from xl and the probe.
+XLEV=/run/xl.events
+start_xl() {
+    mkfifo $XLEV && exec 3<>$XLEV
+    ( xl create -F "$XP_XLCFG" 2>&1; echo "xl exited with status $?" ) | awk -v out=$XLOUT -v ev=$XLEV '
+        { print "XPX|" $0; fflush(); print $0 >> out; fflush(out) }
+        !s && match($0, /\(domid [0-9]+\) to die/) {
+            s = 1; print "started " substr($0, RSTART + 7, RLENGTH - 15) > ev; fflush(ev)
+        }
+        END { print "ended" > ev; fflush(ev) }' &
 }
 
-# Once xl says the domain was built and unpaused: note its id, start peers and the script.
-guest_started() {
-    DOMID=$(sed -n 's/.*Waiting for domain .* (domid \([0-9]*\)) to die.*/\1/p' $XLOUT 2>/dev/null)
-    [ -n "$DOMID" ] || return 0
-    stage guest-started
-    deadline=$((t + XP_TIMEOUT * 100))
-    start_peers
-    start_script
+# Reads xl's next event into ev and arg within $1 seconds of dom0's clock; ev=timeout if none.
+next_event() {
+    now; until_cs=$((t + $1 * 100))
+    while [ $t -lt $until_cs ]; do
+        read -t $(( (until_cs - t + 99) / 100 )) -r ev arg <&3 && return 0
+        now
+    done
+    ev=timeout
+}
+
+# Waits for the probe domain to end; sets DOMID and timed_out. Building may take XL_BUILD_S;
+# the probe's timeout counts from its start, when the peers and the dom0 script start too.
+XL_BUILD_S=60
+watch_guest() {
+    timed_out=
+    next_event $XL_BUILD_S
+    if [ "$ev" = started ]; then
+        DOMID=$arg
+        stage guest-started
+        start_peers
+        start_script
+        next_event $XP_TIMEOUT
+    fi
+    [ "$ev" != timeout ] || timed_out=1
 }
 
 # Lets xenconsoled drain the ring of the (preserved) domain, then closes the FIFO by ending
@@ -233,13 +245,11 @@ guest_started() {
 drain_console() {
     sleep 0.1
     kill $xc_pid 2>/dev/null
-    n=0
-    while kill -0 $con_pid 2>/dev/null && [ $n -lt 40 ]; do sleep 0.05; n=$((n + 1)); done
-    kill $con_pid 2>/dev/null
-    for pid in $peer_relays; do
-        while kill -0 $pid 2>/dev/null && [ $n -lt 80 ]; do sleep 0.05; n=$((n + 1)); done
-        kill $pid 2>/dev/null
-    done
+    # The relays end when xenconsoled has closed their FIFOs; a guard bounds the wait (2 s).
+    ( sleep 2; kill $con_pid $peer_relays 2>/dev/null ) &
+    guard=$!
+    wait $con_pid $peer_relays 2>/dev/null
+    kill $guard 2>/dev/null
     [ -n "$script_pid" ] && kill $script_pid 2>/dev/null
 }
 
@@ -254,7 +264,7 @@ report_end() {
     elif [ -n "$DOMID" ]; then
         echo "XPLAB end unknown"
     elif [ -n "$timed_out" ]; then
-        fail xl-create "xl create -F built no domain in $((XL_BUILD_CS / 100)) s"
+        fail xl-create "xl create -F built no domain in $XL_BUILD_S s"
     else
         fail xl-create "xl create -F failed ($(tail -n 1 $XLOUT))"
     fi
@@ -266,9 +276,7 @@ start_xenstored
 start_console
 wait_for_inputs
 stage xl-create
-( xl create -F "$XP_XLCFG" 2>&1; echo "xl exited with status $?" ) | awk \
-    '{ print "XPX|" $0; fflush(); print $0 >> "'$XLOUT'"; fflush("'$XLOUT'") }' &
-xl_pid=$!
+start_xl
 watch_guest
 if [ -n "$timed_out" ]; then
     [ -n "$DOMID" ] && timeout 20 xl destroy "$XP_DOMNAME" 2>&1 | tag 'XPX|'

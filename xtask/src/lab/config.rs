@@ -50,11 +50,16 @@ impl Xenstored {
 
 /// Xen's own command line. `noreboot` keeps Xen from rebooting by itself after a dom0 crash or
 /// panic: the host reads the crash line and ends QEMU at once instead of 5 s later.
+/// `bootscrub=0`: by default (`bootscrub=idle`) Xen scrubs its free memory whenever a pCPU
+/// idles; under TCG that is many seconds of emulated work, still under way when the lab is
+/// saved, so every restored run spent it again wherever it would have idled (0.3-0.5 s of a
+/// warm run's wall time, and work beneath the probe's timers). Memory that domains free is
+/// still scrubbed. `--xen-args bootscrub=idle` brings Xen's default back (the last one wins).
 pub fn xen_cmdline(cfg: &LabConfig) -> String {
     let mem = dom0_mib(cfg);
     let line = format!(
         "console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all dom0_mem={mem}M,max:{mem}M \
-         {} noreboot sched={} {}",
+         {} noreboot bootscrub=0 sched={} {}",
         dom0_cpus(cfg),
         cfg.sched.xen_name(),
         cfg.xen_args
@@ -341,7 +346,7 @@ mod tests {
     #[test]
     fn cpu_layouts() {
         let one = cfg();
-        assert!(xen_cmdline(&one).contains("dom0_max_vcpus=1 noreboot"));
+        assert!(xen_cmdline(&one).contains("dom0_max_vcpus=1 noreboot bootscrub=0"));
         assert!(!xl_config(&one).unwrap().contains("cpus = \""));
         let mut c = cfg();
         c.cpus = crate::lab::Cpus {
@@ -349,13 +354,13 @@ mod tests {
             vcpus: 2,
             shared_dom0_cpu: false,
         };
-        assert!(xen_cmdline(&c).contains("dom0_max_vcpus=1 dom0_vcpus_pin noreboot"));
+        assert!(xen_cmdline(&c).contains("dom0_max_vcpus=1 dom0_vcpus_pin noreboot bootscrub=0"));
         let xl = xl_config(&c).unwrap();
         assert!(xl.contains("vcpus = 2\ncpus = \"1-2\"\n"), "{xl}");
         let a = qemu_args(&c, Path::new("/x"), &[]);
         assert!(a.windows(2).any(|w| w == ["-smp", "3"]));
         c.cpus.shared_dom0_cpu = true;
-        assert!(xen_cmdline(&c).contains("dom0_max_vcpus=1 noreboot"));
+        assert!(xen_cmdline(&c).contains("dom0_max_vcpus=1 noreboot bootscrub=0"));
         assert!(!xl_config(&c).unwrap().contains("cpus = \""));
         c.cpus = crate::lab::Cpus {
             pcpus: 2,
