@@ -90,6 +90,9 @@ pub fn for_lab(mode: crate::lab::Mode) -> Result<Option<PathBuf>> {
     if let Some(b) = BIN.get() {
         return Ok(Some(b.clone()));
     }
+    if let Some(b) = build::prebuilt(build::CHILD_HOST_BIN) {
+        return Ok(Some(BIN.get_or_init(|| b).clone()));
+    }
     let b = static_binary().context("the lab's dom0 runs the static xenprobe binary")?;
     Ok(Some(BIN.get_or_init(|| b).clone()))
 }

@@ -20,7 +20,7 @@ pub type Run<'a> = (Release, &'a Scenario);
 
 /// Runs `runs` with at most `jobs` at once; returns (passed, failures).
 pub fn run(runs: &[Run], jobs: usize, out_root: &Path) -> Result<(usize, Vec<String>)> {
-    prepare(runs)?;
+    let built = prepare(runs)?;
     let (plain, planted): (Vec<Run>, Vec<Run>) = runs
         .iter()
         .partition(|(_, s)| !crate::xenbuild::needs_planted(s));
@@ -34,22 +34,30 @@ pub fn run(runs: &[Run], jobs: usize, out_root: &Path) -> Result<(usize, Vec<Str
             s.spawn(|| build_planted(&build));
         }
         for _ in 0..jobs.min(order.len()) {
-            s.spawn(|| worker(&order, &next, &done, &build, &exe, out_root));
+            s.spawn(|| worker(&order, &next, &done, &build, (&exe, &built), out_root));
         }
     });
     Ok(done.into_inner().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// What children would otherwise race on or each do again, done once here first: the
-/// releases' provisioning (apt, downloads) and the static host binary for dom0.
-fn prepare(runs: &[Run]) -> Result<()> {
-    crate::dist::for_lab(crate::lab::Mode::DomU)?;
+/// releases' provisioning (apt, downloads), the probe kernel and the static host binary for
+/// dom0 (handed to the children: `build::CHILD_KERNEL`, `build::CHILD_HOST_BIN`).
+fn prepare(runs: &[Run]) -> Result<Built> {
+    let host_bin = crate::dist::for_lab(crate::lab::Mode::DomU)?;
+    let kernel = crate::build::kernel()?;
     let mut releases: Vec<Release> = runs.iter().map(|(r, _)| *r).collect();
     releases.dedup();
     for r in releases {
         crate::lab::provision(r, false)?;
     }
-    Ok(())
+    Ok(Built { kernel, host_bin })
+}
+
+/// The parent's builds, for its children.
+struct Built {
+    kernel: PathBuf,
+    host_bin: Option<PathBuf>,
 }
 
 /// The planted Xen's build, done by one thread while the workers run other scenarios: Ok or
@@ -65,7 +73,14 @@ fn build_planted(build: &Build) {
 
 type Tally = Mutex<(usize, Vec<String>)>;
 
-fn worker(runs: &[Run], next: &AtomicUsize, done: &Tally, build: &Build, exe: &Path, out: &Path) {
+fn worker(
+    runs: &[Run],
+    next: &AtomicUsize,
+    done: &Tally,
+    build: &Build,
+    (exe, built): (&Path, &Built),
+    out: &Path,
+) {
     loop {
         let i = next.fetch_add(1, Ordering::SeqCst);
         let Some((release, s)) = runs.get(i) else {
@@ -88,7 +103,7 @@ fn worker(runs: &[Run], next: &AtomicUsize, done: &Tally, build: &Build, exe: &P
                 .map_err(|e| anyhow::anyhow!("the planted-fault Xen did not build: {e}")),
             false => Ok(()),
         };
-        let outcome = outcome.and_then(|()| child(exe, *release, &s.name, &log));
+        let outcome = outcome.and_then(|()| child((exe, built), *release, &s.name, &log));
         tally(done, s, r, t.elapsed().as_secs_f64(), outcome, &log);
     }
 }
@@ -112,12 +127,17 @@ fn tally(done: &Tally, s: &Scenario, r: &str, secs: f64, outcome: Result<()>, lo
 }
 
 /// Runs one scenario in a child xtask, its output into `log`.
-fn child(exe: &Path, release: Release, name: &str, log: &PathBuf) -> Result<()> {
+fn child((exe, built): (&Path, &Built), release: Release, name: &str, log: &PathBuf) -> Result<()> {
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    let status = Command::new(exe)
+    let mut cmd = Command::new(exe);
+    cmd.env(crate::build::CHILD_KERNEL, &built.kernel);
+    if let Some(b) = &built.host_bin {
+        cmd.env(crate::build::CHILD_HOST_BIN, b);
+    }
+    let status = cmd
         .args(["test", "--lab-only", "--jobs", "1", "--scenario", name])
         .args(["--xen-release", release.name()])
         .stdin(Stdio::null())
