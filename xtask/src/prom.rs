@@ -58,22 +58,8 @@ fn ensure_prometheus() -> Result<()> {
     if have("prometheus") && have("promtool") {
         return Ok(());
     }
-    let apt = |args: &[&str]| {
-        build::run(
-            Command::new("apt-get")
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        )
-    };
-    apt(&["update", "-q"])?;
-    apt(&[
-        "install",
-        "-y",
-        "-q",
-        "--no-install-recommends",
-        "prometheus",
-    ])
-    .context("installing Debian's prometheus package (run as root)")
+    crate::lab::host::apt_install(&["prometheus"])
+        .context("installing Debian's prometheus package (run as root)")
 }
 
 fn free_port() -> Result<u16> {

@@ -29,6 +29,7 @@ pub const USAGE: &[&str] = &[
     "--jobs N",
 ];
 
+mod beside;
 mod parallel;
 
 /// Which lab runs: scenarios whose name contains `filter` or is `exact`, on `release`.
@@ -55,7 +56,13 @@ pub fn main(mut a: Args) -> Result<i32> {
     a.finish()?;
     let t0 = Instant::now();
     let (mut passed, mut failed) = (0usize, Vec::<String>::new());
-    if !lab_only {
+    // Both halves with lab runs side by side: the host checks go beside them, in a child.
+    let beside = !lab_only && !host_only && sel.jobs > 1;
+    let host = match beside {
+        true => Some(beside::start(no_lint, &build::root().join("lab-out/test"))?),
+        false => None,
+    };
+    if !lab_only && !beside {
         for (name, res) in host_steps(no_lint) {
             match res {
                 Ok(()) => passed += 1,
@@ -63,8 +70,15 @@ pub fn main(mut a: Args) -> Result<i32> {
             }
         }
     }
-    if !host_only {
-        let (p, f) = lab(&sel)?;
+    let lab = (!host_only).then(|| lab(&sel));
+    // The host checks are waited for even when the lab could not start (their verdict stands).
+    for (p, f) in [
+        host.map(beside::HostChecks::finish).transpose()?,
+        lab.transpose()?,
+    ]
+    .into_iter()
+    .flatten()
+    {
         passed += p;
         failed.extend(f);
     }

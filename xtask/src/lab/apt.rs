@@ -59,6 +59,11 @@ impl Apt {
         Ok(apt)
     }
 
+    /// The host's apt is shared with the other xtasks (`host::apt_lock`); a private one is not.
+    fn lock(&self) -> Result<Option<fs::File>> {
+        (!self.private).then(host::apt_lock).transpose()
+    }
+
     fn cmd(&self, prog: &str) -> Command {
         let mut c = Command::new(prog);
         c.args(&self.opts);
@@ -69,6 +74,7 @@ impl Apt {
         if !self.private && !host::is_root() {
             bail!("apt package lists are missing or stale: run `sudo apt-get update`");
         }
+        let _lock = self.lock()?;
         run(self.cmd("apt-get").args(["update", "-q"])).map(drop)
     }
 
@@ -93,6 +99,7 @@ impl Apt {
 
     pub fn download(&self, dir: &Path, names: &[&str]) -> Result<()> {
         let get = || {
+            let _lock = self.lock()?;
             run(self
                 .cmd("apt-get")
                 .args(["download", "-q"])

@@ -85,11 +85,43 @@ pub fn ensure_tool(prog: &str, pkg: &str) -> Result<PathBuf> {
         bail!("`{prog}` is missing: install it with `sudo apt-get install --no-install-recommends {pkg}` (or run as root)");
     }
     progress(None, &format!("{prog} missing: installing {pkg}"));
-    run(Command::new("apt-get").arg("update").arg("-q"))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "-q", "--no-install-recommends", pkg])
-        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    apt_install(&[pkg])?;
     which(prog).with_context(|| format!("`{prog}` still missing after installing {pkg}"))
+}
+
+/// Installs Debian packages (as root): `apt-get update`, then `apt-get install`, one xtask at
+/// a time (`apt_lock`), waiting up to 10 min for dpkg's own lock if another program holds it.
+pub fn apt_install(pkgs: &[&str]) -> Result<()> {
+    let _one_at_a_time = apt_lock()?;
+    run(apt_get().args(["update", "-q"]))?;
+    run(apt_get()
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(pkgs))
+    .map(drop)
+}
+
+/// `apt-get` told to wait for dpkg's lock instead of failing, and never to ask.
+fn apt_get() -> Command {
+    let mut c = Command::new("apt-get");
+    c.args(["-o", "DPkg::Lock::Timeout=600"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    c
+}
+
+/// An exclusive flock that serialises this project's uses of the host's apt (`cargo xtask
+/// test` runs its host checks beside the lab runs, and both may install packages; an
+/// `apt-get update` rewrites the package lists another `apt-get` reads). Held until dropped.
+pub fn apt_lock() -> Result<std::fs::File> {
+    let path = std::env::temp_dir().join("xenprobe-apt.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    f.lock()
+        .with_context(|| format!("locking {}", path.display()))?;
+    Ok(f)
 }
 
 #[cfg(test)]

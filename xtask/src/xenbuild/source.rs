@@ -129,6 +129,8 @@ fn config(dl: &Path, version: &str) -> Result<String> {
     let pkg = format!("xen-hypervisor-{RELEASE}-amd64");
     let deb = dl.join(format!("{pkg}_{version}_amd64.deb"));
     if !deb.is_file() {
+        // The host's package lists: not while another xtask's `apt-get update` rewrites them.
+        let _apt = crate::lab::host::apt_lock()?;
         let mut c = Command::new("apt-get");
         c.args(["download", &format!("{pkg}={version}")])
             .current_dir(dl);

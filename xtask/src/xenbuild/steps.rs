@@ -109,15 +109,8 @@ pub fn ensure_build_deps() -> Result<()> {
         bail!("Xen build step `build tools`: missing {list}: run `sudo apt-get install --no-install-recommends {list}`");
     }
     progress(&format!("installing the Xen build tools: {list}"));
-    let d = std::env::temp_dir();
-    let mut u = Command::new("apt-get");
-    u.args(["update", "-q"]);
-    step(&Step::new("build tools (apt-get update)", u, &d))?;
-    let mut i = Command::new("apt-get");
-    i.args(["install", "-y", "-q", "--no-install-recommends"])
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    step(&Step::new("build tools (apt-get install)", i, &d))
+    host::apt_install(&missing)
+        .with_context(|| format!("Xen build step `build tools`: installing {list}"))
 }
 
 /// Unpack, patch, configure, build and install into `<d>/xen`.
