@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// Host-side allowance on top of `cfg.timeout` for booting Xen + dom0 + the toolstack.
 const MARGIN_DOMU: Duration = Duration::from_secs(90);
-const MARGIN_DOM0: Duration = Duration::from_secs(15);
+const MARGIN_DOM0: Duration = Duration::from_secs(8);
 /// How long a restore may take before the run boots cold instead.
 const RESTORE_PATIENCE: Duration = Duration::from_secs(60);
 
