@@ -6,16 +6,12 @@
 //! instruction counter, so what a scenario measures does not change.
 
 use anyhow::{Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-/// The running child and where its output goes.
-pub struct HostChecks {
-    child: Child,
-    log: PathBuf,
-    t0: Instant,
-}
+/// The running child, waited for by a thread that says PASS or FAIL as soon as it ends.
+pub struct HostChecks(std::thread::JoinHandle<Result<(usize, Vec<String>)>>);
 
 /// Starts `cargo xtask test --host-only` (with `--no-lint` if asked) beside the lab runs.
 pub fn start(no_lint: bool, out_root: &Path) -> Result<HostChecks> {
@@ -41,37 +37,43 @@ pub fn start(no_lint: bool, out_root: &Path) -> Result<HostChecks> {
          their output: {}",
         log.display()
     );
-    Ok(HostChecks {
-        child,
-        log,
-        t0: Instant::now(),
-    })
+    let t0 = Instant::now();
+    Ok(HostChecks(std::thread::spawn(move || {
+        wait(child, &log, t0)
+    })))
 }
 
 impl HostChecks {
     /// Waits for the child; returns (steps passed, failures) as its last lines say them.
-    pub fn finish(mut self) -> Result<(usize, Vec<String>)> {
-        let status = self.child.wait().context("waiting for the host checks")?;
-        let secs = self.t0.elapsed().as_secs_f64();
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let (passed, mut failed) = tally(&text);
-        if status.success() && failed.is_empty() {
-            eprintln!("PASS host checks: {passed} steps ({secs:.0} s)");
-            return Ok((passed, failed));
-        }
-        if failed.is_empty() {
-            failed.push(format!("host checks: {status}"));
-        }
-        eprintln!(
-            "FAIL host checks ({secs:.0} s); full output in {}",
-            self.log.display()
-        );
-        let lines: Vec<&str> = text.lines().collect();
-        for l in &lines[lines.len().saturating_sub(40)..] {
-            eprintln!("  {l}");
-        }
-        Ok((passed, failed))
+    pub fn finish(self) -> Result<(usize, Vec<String>)> {
+        self.0
+            .join()
+            .map_err(|_| anyhow::anyhow!("the thread waiting for the host checks panicked"))?
     }
+}
+
+/// Waits for the child and says how it went (with the end of its output when it failed).
+fn wait(mut child: Child, log: &Path, t0: Instant) -> Result<(usize, Vec<String>)> {
+    let status = child.wait().context("waiting for the host checks")?;
+    let secs = t0.elapsed().as_secs_f64();
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let (passed, mut failed) = tally(&text);
+    if status.success() && failed.is_empty() {
+        eprintln!("PASS host checks: {passed} steps ({secs:.0} s)");
+        return Ok((passed, failed));
+    }
+    if failed.is_empty() {
+        failed.push(format!("host checks: {status}"));
+    }
+    eprintln!(
+        "FAIL host checks ({secs:.0} s); full output in {}",
+        log.display()
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    for l in &lines[lines.len().saturating_sub(40)..] {
+        eprintln!("  {l}");
+    }
+    Ok((passed, failed))
 }
 
 /// The child's own summary: `xtask: N passed, M failed` and one `FAILED ...` line per failure.
