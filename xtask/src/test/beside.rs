@@ -7,7 +7,7 @@
 
 use anyhow::{Context, Result};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Instant;
 
 /// The running child, waited for by a thread that says PASS or FAIL as soon as it ends.
@@ -15,23 +15,13 @@ pub struct HostChecks(std::thread::JoinHandle<Result<(usize, Vec<String>)>>);
 
 /// Starts `cargo xtask test --host-only` (with `--no-lint` if asked) beside the lab runs.
 pub fn start(no_lint: bool, out_root: &Path) -> Result<HostChecks> {
-    std::fs::create_dir_all(out_root)
-        .with_context(|| format!("creating {}", out_root.display()))?;
     let log = out_root.join("host.log");
-    let file =
-        std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-    let exe = std::env::current_exe().context("finding the xtask binary")?;
-    let mut cmd = Command::new(&exe);
+    let mut cmd = Command::new(std::env::current_exe().context("finding the xtask binary")?);
     cmd.args(["test", "--host-only"]);
     if no_lint {
         cmd.arg("--no-lint");
     }
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(file.try_clone()?)
-        .stderr(file)
-        .spawn()
-        .with_context(|| format!("starting {}", exe.display()))?;
+    let child = super::parallel::spawn_logged(cmd, &log)?;
     eprintln!(
         "host checks (tests, Prometheus, Chromium, rustfmt, clippy) run beside the lab runs; \
          their output: {}",
@@ -69,10 +59,7 @@ fn wait(mut child: Child, log: &Path, t0: Instant) -> Result<(usize, Vec<String>
         "FAIL host checks ({secs:.0} s); full output in {}",
         log.display()
     );
-    let lines: Vec<&str> = text.lines().collect();
-    for l in &lines[lines.len().saturating_sub(40)..] {
-        eprintln!("  {l}");
-    }
+    super::parallel::show_tail(log, 40);
     Ok((passed, failed))
 }
 

@@ -19,13 +19,12 @@ use std::time::Instant;
 pub type Run<'a> = (Release, &'a Scenario);
 
 /// Runs `runs` with at most `jobs` at once; returns (passed, failures).
-pub fn run(runs: &[Run], jobs: usize, out_root: &Path) -> Result<(usize, Vec<String>)> {
-    let built = prepare(runs)?;
+pub fn run(runs: &[Run], jobs: usize, out: &Path, kernel: &Path) -> Result<(usize, Vec<String>)> {
+    let children = prepare(runs, kernel)?;
     let (plain, planted): (Vec<Run>, Vec<Run>) = runs
         .iter()
         .partition(|(_, s)| !crate::xenbuild::needs_planted(s));
     let order: Vec<Run> = plain.into_iter().chain(planted.iter().copied()).collect();
-    let exe = std::env::current_exe().context("finding the xtask binary")?;
     let next = AtomicUsize::new(0);
     let done = Mutex::new((0usize, Vec::new()));
     let build = Build::new();
@@ -34,7 +33,7 @@ pub fn run(runs: &[Run], jobs: usize, out_root: &Path) -> Result<(usize, Vec<Str
             s.spawn(|| build_planted(&build));
         }
         for _ in 0..jobs.min(order.len()) {
-            s.spawn(|| worker(&order, &next, &done, &build, (&exe, &built), out_root));
+            s.spawn(|| worker(&order, &next, &done, &build, &children, out));
         }
     });
     Ok(done.into_inner().unwrap_or_else(|e| e.into_inner()))
@@ -42,22 +41,38 @@ pub fn run(runs: &[Run], jobs: usize, out_root: &Path) -> Result<(usize, Vec<Str
 
 /// What children would otherwise race on or each do again, done once here first: the
 /// releases' provisioning (apt, downloads), the probe kernel and the static host binary for
-/// dom0 (handed to the children: `build::CHILD_KERNEL`, `build::CHILD_HOST_BIN`).
-fn prepare(runs: &[Run]) -> Result<Built> {
+/// dom0 (the kernel is the caller's; both are handed to the children).
+fn prepare(runs: &[Run], kernel: &Path) -> Result<Children> {
     let host_bin = crate::dist::for_lab(crate::lab::Mode::DomU)?;
-    let kernel = crate::build::kernel()?;
     let mut releases: Vec<Release> = runs.iter().map(|(r, _)| *r).collect();
     releases.dedup();
     for r in releases {
         crate::lab::provision(r, false)?;
     }
-    Ok(Built { kernel, host_bin })
+    Ok(Children {
+        exe: std::env::current_exe().context("finding the xtask binary")?,
+        kernel: kernel.to_path_buf(),
+        host_bin,
+    })
 }
 
-/// The parent's builds, for its children.
-struct Built {
+/// How a child xtask is started: this binary, with the parent's builds
+/// (`build::CHILD_KERNEL`, `build::CHILD_HOST_BIN`) so that it builds nothing again.
+struct Children {
+    exe: PathBuf,
     kernel: PathBuf,
     host_bin: Option<PathBuf>,
+}
+
+impl Children {
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.exe);
+        cmd.env(crate::build::CHILD_KERNEL, &self.kernel);
+        if let Some(b) = &self.host_bin {
+            cmd.env(crate::build::CHILD_HOST_BIN, b);
+        }
+        cmd
+    }
 }
 
 /// The planted Xen's build, done by one thread while the workers run other scenarios: Ok or
@@ -73,14 +88,7 @@ fn build_planted(build: &Build) {
 
 type Tally = Mutex<(usize, Vec<String>)>;
 
-fn worker(
-    runs: &[Run],
-    next: &AtomicUsize,
-    done: &Tally,
-    build: &Build,
-    (exe, built): (&Path, &Built),
-    out: &Path,
-) {
+fn worker(runs: &[Run], next: &AtomicUsize, done: &Tally, build: &Build, c: &Children, out: &Path) {
     loop {
         let i = next.fetch_add(1, Ordering::SeqCst);
         let Some((release, s)) = runs.get(i) else {
@@ -103,7 +111,7 @@ fn worker(
                 .map_err(|e| anyhow::anyhow!("the planted-fault Xen did not build: {e}")),
             false => Ok(()),
         };
-        let outcome = outcome.and_then(|()| child((exe, built), *release, &s.name, &log));
+        let outcome = outcome.and_then(|()| child(c, *release, &s.name, &log));
         tally(done, s, r, t.elapsed().as_secs_f64(), outcome, &log);
     }
 }
@@ -118,7 +126,7 @@ fn tally(done: &Tally, s: &Scenario, r: &str, secs: f64, outcome: Result<()>, lo
         }
         Err(e) => {
             eprintln!("FAIL {} on {r} ({secs:.1} s): {e:#}", s.name);
-            show_tail(log);
+            show_tail(log, 30);
             tally
                 .1
                 .push(format!("lab scenario {} on Xen {r}: {e:#}", s.name));
@@ -127,35 +135,37 @@ fn tally(done: &Tally, s: &Scenario, r: &str, secs: f64, outcome: Result<()>, lo
 }
 
 /// Runs one scenario in a child xtask, its output into `log`.
-fn child((exe, built): (&Path, &Built), release: Release, name: &str, log: &PathBuf) -> Result<()> {
-    if let Some(dir) = log.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    let mut cmd = Command::new(exe);
-    cmd.env(crate::build::CHILD_KERNEL, &built.kernel);
-    if let Some(b) = &built.host_bin {
-        cmd.env(crate::build::CHILD_HOST_BIN, b);
-    }
-    let status = cmd
-        .args(["test", "--lab-only", "--jobs", "1", "--scenario", name])
-        .args(["--xen-release", release.name()])
-        .stdin(Stdio::null())
-        .stdout(file.try_clone()?)
-        .stderr(file)
-        .status()
-        .with_context(|| format!("starting {}", exe.display()))?;
+fn child(c: &Children, release: Release, name: &str, log: &Path) -> Result<()> {
+    let mut cmd = c.command();
+    cmd.args(["test", "--lab-only", "--jobs", "1", "--scenario", name])
+        .args(["--xen-release", release.name()]);
+    let status = spawn_logged(cmd, log)?
+        .wait()
+        .with_context(|| format!("waiting for {}", c.exe.display()))?;
     if status.success() {
         return Ok(());
     }
     anyhow::bail!("{status}; full output in {}", log.display())
 }
 
-/// The end of a failed run's output: its problems and the probe's last lines.
-fn show_tail(log: &Path) {
+/// Starts a child xtask with no input and its output (both streams) into `log`.
+pub(super) fn spawn_logged(mut cmd: Command, log: &Path) -> Result<std::process::Child> {
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    cmd.stdin(Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .spawn()
+        .with_context(|| format!("starting {}", cmd.get_program().to_string_lossy()))
+}
+
+/// The last `n` lines of a failed child's output (its problems, the probe's last lines).
+pub(super) fn show_tail(log: &Path, n: usize) {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    for l in &lines[lines.len().saturating_sub(30)..] {
+    for l in &lines[lines.len().saturating_sub(n)..] {
         eprintln!("  {l}");
     }
 }
