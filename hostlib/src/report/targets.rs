@@ -157,7 +157,7 @@ pub const TARGETS: &[Target] = &[
     },
     Target {
         figure: "planted_false_positives",
-        what: "lost wake-ups in 1 h guest time, unarmed planted build",
+        what: "lost wake-ups in the unarmed run (1 h of guest time by default; n = its beats), unarmed planted build",
         limit: Limit::Exactly(0.0),
         text: "0",
     },
