@@ -181,7 +181,7 @@ fn lab(sel: &Select) -> Result<(usize, Vec<String>)> {
     let out_root = build::root().join("lab-out/test");
     if sel.jobs > 1 && runs.len() > 1 {
         eprintln!("\n{} lab runs, {} at once (--jobs)", runs.len(), sel.jobs);
-        return parallel::run(&runs, sel.jobs, &out_root);
+        return parallel::run(&runs, sel.jobs, &out_root, &kernel);
     }
     let (mut passed, mut failed) = (0, Vec::new());
     for (i, (release, s)) in runs.iter().enumerate() {
