@@ -7,6 +7,9 @@ mod bench;
 mod browser;
 mod build;
 mod cli;
+mod disk;
+#[cfg(test)]
+mod disk_tests;
 mod dist;
 mod lab;
 mod matrix;

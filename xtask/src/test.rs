@@ -54,6 +54,7 @@ pub fn main(mut a: Args) -> Result<i32> {
         jobs: jobs(&mut a)?,
     };
     a.finish()?;
+    disk_preflight(host_only)?;
     let t0 = Instant::now();
     let (mut passed, mut failed) = (0usize, Vec::<String>::new());
     // Both halves with lab runs side by side: the host checks go beside them, in a child.
@@ -91,6 +92,25 @@ pub fn main(mut a: Args) -> Result<i32> {
     }
     println!("xtask: {passed} passed, {} failed", failed.len());
     Ok(if failed.is_empty() { 0 } else { 1 })
+}
+
+/// Refuses a run the disk has no room for, before anything is built (disk.rs).
+fn disk_preflight(host_only: bool) -> Result<()> {
+    use crate::disk::{Place, CACHE_FULL, TARGET_FULL};
+    let mut places = vec![Place {
+        what: "the build directory",
+        path: xp_kbuild::target_dir(),
+        full: TARGET_FULL,
+    }];
+    if !host_only {
+        let path = crate::lab::cache_dir()?;
+        places.push(Place {
+            what: "the lab cache",
+            path,
+            full: CACHE_FULL,
+        });
+    }
+    crate::disk::preflight(&places)
 }
 
 fn host_steps(no_lint: bool) -> Vec<(&'static str, Result<()>)> {
