@@ -17,7 +17,7 @@ use crate::drv::{runstate, timer};
 use crate::smp;
 use crate::time::now_ns;
 use alloc::boxed::Box;
-use core::sync::atomic::{AtomicU64, Ordering::*};
+use core::sync::atomic::Ordering::*;
 use xp_core::cmdline::{Dur, Num, Opt, ProbeSpec};
 use xp_core::hist::Histogram;
 use xp_core::outcome::Outcome;
@@ -39,10 +39,6 @@ const THRESHOLD: Opt<Dur> = Opt::<Dur>::new(
     100_000_000,
     "a wake-up not taken within this is classified",
 );
-
-/// Wake-ups whose handler time (the wakee's pvclock) read earlier than the send time (vCPU
-/// 0's pvclock): the two vCPUs' clocks differ by more than the latency.
-static SKEWED: AtomicU64 = AtomicU64::new(0);
 
 /// How long a late kick is still waited for before the pair is given up.
 const GIVE_UP_NS: u64 = 5_000_000_000;
@@ -88,11 +84,16 @@ fn measure(ctx: &mut Ctx<'_>, c: &Cfg, b: u32) -> u64 {
     let v = smp::vcpu(b);
     v.echo.store(b != 0, Release);
     let mut h = Box::new(Histogram::new());
+    // Handler times read before the send: by how much (the wakee's pvclock was behind).
+    let mut behind = Box::new(Histogram::new());
     let mut lost = 0;
-    let skewed0 = SKEWED.load(Relaxed);
     for _ in 0..c.samples {
         match one(ctx, c, b) {
-            Ok(ns) => h.record(ns),
+            Ok(ns) if ns < 0 => {
+                h.record(0);
+                behind.record(ns.unsigned_abs());
+            }
+            Ok(ns) => h.record(ns.unsigned_abs()),
             Err(Late::Lost) => lost += 1,
             Err(Late::Classified) => {}
             Err(Late::GaveUp) => break,
@@ -112,16 +113,27 @@ fn measure(ctx: &mut Ctx<'_>, c: &Cfg, b: u32) -> u64 {
     };
     ctx.stats(&name, &h, "ns", method);
     if b != 0 {
-        let skewed = SKEWED.load(Relaxed) - skewed0;
-        let method = "handler time on the wakee read earlier than the send time on vCPU 0 (per-vCPU pvclocks differ by more than the latency); counted as 0 ns above";
-        ctx.metric(
-            &alloc::format!("handler_before_send_vcpu{b}"),
-            skewed,
-            "count",
+        clock_behind(ctx, b, &behind);
+    }
+    lost
+}
+
+/// Reports the wake-ups whose handler time on `b` read earlier than vCPU 0's send time:
+/// their count, and (when any) by how much, a lower bound of how far the pvclocks of the two
+/// vCPUs (Xen's system time on their pCPUs) disagreed at that moment.
+fn clock_behind(ctx: &mut Ctx<'_>, b: u32, behind: &Histogram) {
+    let method = "handler time on the wakee read earlier than the send time on vCPU 0 (per-vCPU pvclocks differ by more than the latency); counted as 0 ns above";
+    let name = alloc::format!("handler_before_send_vcpu{b}");
+    ctx.metric(&name, behind.count(), "count", method);
+    if behind.count() > 0 {
+        let method = "send time on vCPU 0 - handler time on the wakee, for those wake-ups: how far the wakee's pvclock was at least behind";
+        ctx.stats(
+            &alloc::format!("wakee_clock_behind_vcpu{b}"),
+            behind,
+            "ns",
             method,
         );
     }
-    lost
 }
 
 enum Late {
@@ -133,8 +145,9 @@ enum Late {
     GaveUp,
 }
 
-/// One kick to `b`: Ok(latency ns), or what happened to a kick not taken within the threshold.
-fn one(ctx: &mut Ctx<'_>, c: &Cfg, b: u32) -> Result<u64, Late> {
+/// One kick to `b`: Ok(handler time - send time, ns: negative when the handler's pvclock read
+/// earlier), or what happened to a kick not taken within the threshold.
+fn one(ctx: &mut Ctx<'_>, c: &Cfg, b: u32) -> Result<i64, Late> {
     let v = smp::vcpu(b);
     let k0 = v.kicks.load(Acquire);
     let rs0 = (b != 0).then(|| runstate::of(b).ok()).flatten();
@@ -146,10 +159,7 @@ fn one(ctx: &mut Ctx<'_>, c: &Cfg, b: u32) -> Result<u64, Late> {
     let taken = || v.kicks.load(Acquire) != k0;
     if timer::wait_until(t0 + c.threshold, taken) {
         let handled = v.last_kick_ns.load(Relaxed);
-        if handled < t0 {
-            SKEWED.fetch_add(1, Relaxed);
-        }
-        return Ok(handled.saturating_sub(t0));
+        return Ok(handled.wrapping_sub(t0) as i64);
     }
     let lost = late(ctx, b, t0, rs0);
     if !timer::wait_until(t0 + GIVE_UP_NS, taken) {

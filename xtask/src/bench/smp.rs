@@ -40,6 +40,7 @@ pub fn figures(ctx: &Ctx) -> Result<Vec<Figure>> {
             ));
         }
     }
+    f.push(clock_behind(&wake));
     f.push(lost(&wake));
     let wd = ctx.run("smp-watchdog", |o| {
         o.cpus = TWO_VCPUS;
@@ -109,6 +110,29 @@ fn percentile_us(o: &Outcome, name: &str, p: &str, figure: &str, what: &str) -> 
 fn late(o: &Outcome, figure: &str, layout: &str) -> Figure {
     let what = format!("timer probe lateness_1ms p99 ({layout})");
     percentile_us(o, "lateness_1ms", "p99", figure, &what)
+}
+
+/// How far the wakee's pvclock read behind vCPU 0's (handler time before the send time): the
+/// largest such gap of the run in us, 0 when no handler time read before its send.
+fn clock_behind(o: &Outcome) -> Figure {
+    const FIG: &str = "wake_cross_vcpu_clock_behind";
+    let method = "wakeup probe, the cross-vCPU wake-ups whose handler time on vCPU 1 read earlier than the send time on vCPU 0: max of send time - handler time (a lower bound of how far the two pvclocks disagreed)";
+    let sent = stats(o, "wake_vcpu0_to_vcpu1").map(|r| r.count);
+    let Some(n) = sent else {
+        return missing(FIG, "us", method, &why(o));
+    };
+    match stats(o, "wakee_clock_behind_vcpu1") {
+        Some(r) => {
+            let m = format!(
+                "{method}: {} of {n} wake-ups, p50 {:.1} us, max {:.1} us",
+                r.count,
+                r.p50 as f64 / 1000.0,
+                r.max as f64 / 1000.0
+            );
+            Figure::new(FIG.into(), r.max as f64 / 1000.0, "us", Some(n), &m)
+        }
+        None => Figure::new(FIG.into(), 0.0, "us", Some(n), &format!("{method}: none")),
+    }
 }
 
 fn lost(o: &Outcome) -> Figure {
