@@ -22,9 +22,10 @@ pub type Job = fn(u32);
 pub struct Vcpu {
     /// The IPI port that notifies this vCPU (0: none).
     pub kick_port: AtomicU32,
-    /// Kicks its handler took, and when (system time) it last ran.
+    /// Kicks its handler took, and when it last ran (system time, and the TSC read with it).
     pub kicks: AtomicU64,
     pub last_kick_ns: AtomicU64,
+    pub last_kick_tsc: AtomicU64,
     /// Answer every kick with a kick to vCPU 0 (the wakeup probe's echo).
     pub echo: AtomicBool,
     /// Reached its idle loop.
@@ -41,6 +42,7 @@ static VCPUS: [Vcpu; MAX_VCPUS as usize] = [const {
         kick_port: AtomicU32::new(0),
         kicks: AtomicU64::new(0),
         last_kick_ns: AtomicU64::new(0),
+        last_kick_tsc: AtomicU64::new(0),
         echo: AtomicBool::new(false),
         online: AtomicBool::new(false),
         job: Mutex::new(None),
@@ -80,9 +82,10 @@ fn bind_kick(id: u32) -> Result<u32, XenError> {
 
 /// Runs on the kicked vCPU (its port notifies only it).
 fn on_kick(_port: u32) {
-    let now = now_ns();
+    let (tsc, now) = (crate::arch::rdtsc(), now_ns());
     let v = vcpu(crate::arch::percpu::this_vcpu());
     v.last_kick_ns.store(now, Relaxed);
+    v.last_kick_tsc.store(tsc, Relaxed);
     v.kicks.fetch_add(1, Release);
     if v.echo.load(Acquire) {
         let _ = kick(0);

@@ -13,6 +13,12 @@ pub fn now_ns() -> u64 {
     }
 }
 
+/// The running vCPU's pvclock scale (tsc_to_system_mul, tsc_shift); (0, 0) before
+/// shared_info is mapped.
+pub fn scale() -> (u32, i8) {
+    crate::xen::shared::time_info().map_or((0, 0), |t| (t.tsc_to_system_mul, t.tsc_shift))
+}
+
 /// System time at TSC value `tsc` according to the pvclock record `t`.
 pub fn at_tsc(t: &xp_core::xen::vcpu::VcpuTimeInfo, tsc: u64) -> u64 {
     snapshot(t).system_time_at(tsc)

@@ -29,6 +29,7 @@ pub mod pvclock;
 pub mod stall;
 pub mod timerq;
 pub mod vchan;
+pub mod wake;
 pub mod watchdog;
 pub mod xenbus;
 // xenstore wire protocol and ring transport.

@@ -11,18 +11,18 @@
 
 mod accounting;
 mod downup;
+mod samples;
 
 use super::{Ctx, RunFn};
 use crate::drv::{runstate, timer};
 use crate::smp;
 use crate::time::now_ns;
-use alloc::boxed::Box;
 use core::sync::atomic::Ordering::*;
 use xp_core::cmdline::{Dur, Num, Opt, ProbeSpec};
-use xp_core::hist::Histogram;
 use xp_core::outcome::Outcome;
 use xp_core::runstate::Snapshot;
 use xp_core::stall::{classify, StallClass, StallInput, StallThresholds};
+use xp_core::wake::Reading;
 
 pub const SPEC: ProbeSpec<RunFn> = ProbeSpec {
     name: "wakeup",
@@ -83,57 +83,19 @@ pub fn run(ctx: &mut Ctx<'_>) {
 fn measure(ctx: &mut Ctx<'_>, c: &Cfg, b: u32) -> u64 {
     let v = smp::vcpu(b);
     v.echo.store(b != 0, Release);
-    let mut h = Box::new(Histogram::new());
-    // Handler times read before the send: by how much (the wakee's pvclock was behind).
-    let mut behind = Box::new(Histogram::new());
+    let mut pair = samples::Pair::new();
     let mut lost = 0;
     for _ in 0..c.samples {
         match one(ctx, c, b) {
-            Ok(ns) if ns < 0 => {
-                h.record(0);
-                behind.record(ns.unsigned_abs());
-            }
-            Ok(ns) => h.record(ns.unsigned_abs()),
+            Ok(r) => pair.record(&r),
             Err(Late::Lost) => lost += 1,
             Err(Late::Classified) => {}
             Err(Late::GaveUp) => break,
         }
     }
     v.echo.store(false, Release);
-    let (name, method) = if b == 0 {
-        (
-            "wake_loopback_vcpu0".into(),
-            "vCPU 0 sends to its own IPI port and blocks; handler time - send time",
-        )
-    } else {
-        (
-            alloc::format!("wake_vcpu0_to_vcpu{b}"),
-            "vCPU 0 sends to blocked vCPU's IPI port; its handler time - send time (pvclock)",
-        )
-    };
-    ctx.stats(&name, &h, "ns", method);
-    if b != 0 {
-        clock_behind(ctx, b, &behind);
-    }
+    pair.report(ctx, b);
     lost
-}
-
-/// Reports the wake-ups whose handler time on `b` read earlier than vCPU 0's send time:
-/// their count, and (when any) by how much, a lower bound of how far the pvclocks of the two
-/// vCPUs (Xen's system time on their pCPUs) disagreed at that moment.
-fn clock_behind(ctx: &mut Ctx<'_>, b: u32, behind: &Histogram) {
-    let method = "handler time on the wakee read earlier than the send time on vCPU 0 (per-vCPU pvclocks differ by more than the latency); counted as 0 ns above";
-    let name = alloc::format!("handler_before_send_vcpu{b}");
-    ctx.metric(&name, behind.count(), "count", method);
-    if behind.count() > 0 {
-        let method = "send time on vCPU 0 - handler time on the wakee, for those wake-ups: how far the wakee's pvclock was at least behind";
-        ctx.stats(
-            &alloc::format!("wakee_clock_behind_vcpu{b}"),
-            behind,
-            "ns",
-            method,
-        );
-    }
 }
 
 enum Late {
@@ -145,21 +107,20 @@ enum Late {
     GaveUp,
 }
 
-/// One kick to `b`: Ok(handler time - send time, ns: negative when the handler's pvclock read
-/// earlier), or what happened to a kick not taken within the threshold.
-fn one(ctx: &mut Ctx<'_>, c: &Cfg, b: u32) -> Result<i64, Late> {
+/// One kick to `b`: Ok(both clocks' readings of it), or what happened to a kick not taken
+/// within the threshold.
+fn one(ctx: &mut Ctx<'_>, c: &Cfg, b: u32) -> Result<Reading, Late> {
     let v = smp::vcpu(b);
     let k0 = v.kicks.load(Acquire);
     let rs0 = (b != 0).then(|| runstate::of(b).ok()).flatten();
-    let t0 = now_ns();
+    let (tsc0, t0) = (crate::arch::rdtsc(), now_ns());
     if let Err(e) = smp::kick(b) {
         ctx.error(format_args!("kick vCPU {b}: {e}"));
         return Err(Late::GaveUp);
     }
     let taken = || v.kicks.load(Acquire) != k0;
     if timer::wait_until(t0 + c.threshold, taken) {
-        let handled = v.last_kick_ns.load(Relaxed);
-        return Ok(handled.wrapping_sub(t0) as i64);
+        return Ok(reading(b, t0, tsc0));
     }
     let lost = late(ctx, b, t0, rs0);
     if !timer::wait_until(t0 + GIVE_UP_NS, taken) {
@@ -170,6 +131,20 @@ fn one(ctx: &mut Ctx<'_>, c: &Cfg, b: u32) -> Result<i64, Late> {
         return Err(Late::GaveUp);
     }
     Err(if lost { Late::Lost } else { Late::Classified })
+}
+
+/// The send (`t0`, `tsc0`, read on vCPU 0) and `b`'s handler's readings of one kick.
+fn reading(b: u32, t0: u64, tsc0: u64) -> Reading {
+    let v = smp::vcpu(b);
+    let (mul, shift) = crate::time::scale();
+    Reading {
+        sent_ns: t0,
+        handled_ns: v.last_kick_ns.load(Relaxed),
+        sent_tsc: tsc0,
+        handled_tsc: v.last_kick_tsc.load(Relaxed),
+        mul,
+        shift,
+    }
 }
 
 /// Classify a kick `b` has not taken since `t0` from its runstate; true for lost_wakeup.

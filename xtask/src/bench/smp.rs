@@ -26,6 +26,7 @@ pub fn figures(ctx: &Ctx) -> Result<Vec<Figure>> {
     let mut f = Vec::new();
     for (stats, name) in [
         ("wake_vcpu0_to_vcpu1", "wake_cross_vcpu"),
+        ("wake_vcpu0_to_vcpu1_tsc", "wake_cross_vcpu_tsc"),
         ("wake_loopback_vcpu0", "wake_loopback"),
     ] {
         for p in ["p50", "p99"] {
