@@ -20,6 +20,8 @@ pub struct Monitor {
     pub timings: Vec<(String, Duration)>,
     /// Elapsed time (since QEMU start) at which QEMU should be ended, once the outcome is known.
     pub stop_at: Option<Duration>,
+    /// When the probe's first line came (since QEMU start).
+    pub probe_started: Option<Duration>,
     /// The lab (not the probe) failed: dom0 said so, or Xen/dom0 crashed.
     pub lab_failure: Option<String>,
     /// Xen's banner (version, extraversion, compile date, changeset).
@@ -52,6 +54,7 @@ impl Monitor {
             peer_lines: Vec::new(),
             timings: Vec::new(),
             stop_at: None,
+            probe_started: None,
             lab_failure: None,
             xen_build: None,
             ready: false,
@@ -67,6 +70,9 @@ impl Monitor {
     /// Moves forward to `stage` (never back) and records when.
     pub fn enter(&mut self, stage: Stage, t: Duration, what: &str) {
         if stage > self.stage {
+            if stage == Stage::Probe {
+                self.probe_started = Some(t);
+            }
             self.stage = stage;
             self.timings.push((format!("{stage:?}"), t));
             progress(Some(t), what);

@@ -192,3 +192,25 @@ fn banner_after_firmware_text_is_read() {
     );
     assert_eq!(b.changeset.as_deref(), Some("git:7abfd2bce2"));
 }
+
+#[test]
+fn dom0_deadline_counts_from_the_probes_first_line() {
+    use crate::lab::run::hard_limit;
+    let s = Duration::from_secs;
+    let (m, _) = replay(Mode::Dom0, "(XEN) Freed 656kB init memory");
+    assert_eq!(m.probe_started, None);
+    // Not started yet: the boot allowance (8 s) on top of the timeout.
+    assert_eq!(hard_limit(Mode::Dom0, s(3), m.probe_started), s(11));
+    // Its banner, the transcript's third line: 200 ms after QEMU started.
+    let (m, _) = replay(
+        Mode::Dom0,
+        "SeaBIOS\n(XEN) Freed 656kB init memory\nxenprobe 0.1.0 (dom0)",
+    );
+    assert_eq!(m.probe_started, Some(Duration::from_millis(200)));
+    let t = Duration::from_millis(200) + s(3) + s(1);
+    assert_eq!(hard_limit(Mode::Dom0, s(3), m.probe_started), t);
+    // A slow boot does not shorten the probe's own time.
+    assert_eq!(hard_limit(Mode::Dom0, s(3), Some(s(9))), s(13));
+    // A domU's timeout is enforced inside the lab (dom0's init); the host allows for the boot.
+    assert_eq!(hard_limit(Mode::DomU, s(3), Some(s(2))), s(93));
+}

@@ -148,7 +148,7 @@ pub fn follow(
     mon: &mut Monitor,
     rx: &Receiver<Event>,
     start: Instant,
-    hard: Duration,
+    limit: &dyn Fn(&Monitor) -> Duration,
     on_probe: &mut dyn FnMut(&str),
     on_ready: &mut dyn FnMut(&mut Monitor),
 ) -> (End, String) {
@@ -157,6 +157,7 @@ pub fn follow(
         if mon.take_ready() {
             on_ready(mon);
         }
+        let hard = limit(mon);
         let now = start.elapsed();
         let until = mon.stop_at.map_or(hard, |s| s.min(hard));
         if now >= until {

@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 /// Host-side allowance on top of `cfg.timeout` for booting Xen + dom0 + the toolstack.
 const MARGIN_DOMU: Duration = Duration::from_secs(90);
 const MARGIN_DOM0: Duration = Duration::from_secs(8);
+/// As dom0 nothing in the lab enforces the timeout: the host does, from the probe's first line
+/// (its banner), allowing this for the last lines to arrive.
+const GRACE_DOM0: Duration = Duration::from_secs(1);
 /// How long a restore may take before the run boots cold instead.
 const RESTORE_PATIENCE: Duration = Duration::from_secs(60);
 
@@ -251,13 +254,9 @@ fn follow_to_end(
         .enter(Stage::XenBoot, Duration::ZERO, "qemu started, xen booting");
     let echo = ctx.cfg.verbose.then_some(start);
     let rx = qemu::spawn_readers(&mut q, ctx.log, &ctx.head, echo)?;
-    let margin = if ctx.cfg.mode == Mode::DomU {
-        MARGIN_DOMU
-    } else {
-        MARGIN_DOM0
-    };
-    let hard = ctx.cfg.timeout + margin;
-    let (end, stderr) = qemu::follow(ctx.mon, &rx, start, hard, ctx.on_probe, on_ready);
+    let (timeout, mode) = (ctx.cfg.timeout, ctx.cfg.mode);
+    let limit = move |m: &Monitor| hard_limit(mode, timeout, m.probe_started);
+    let (end, stderr) = qemu::follow(ctx.mon, &rx, start, &limit, ctx.on_probe, on_ready);
     if end == End::HardTimeout {
         ctx.mon.hard_timeout(start.elapsed());
     }
@@ -267,6 +266,17 @@ fn follow_to_end(
         progress(Some(start.elapsed()), f.lines().next().unwrap_or_default());
     }
     Ok((status, failure))
+}
+
+/// When (since QEMU start) the host ends a run that has not ended: the probe's `timeout` plus
+/// the boot allowance; as dom0, once the probe's first line came, `timeout` after it (plus a
+/// grace): the probe gets its whole timeout however long Xen took to boot.
+pub fn hard_limit(mode: Mode, timeout: Duration, probe_started: Option<Duration>) -> Duration {
+    match (mode, probe_started) {
+        (Mode::DomU, _) => timeout + MARGIN_DOMU,
+        (Mode::Dom0, None) => timeout + MARGIN_DOM0,
+        (Mode::Dom0, Some(t)) => t + timeout + GRACE_DOM0,
+    }
 }
 
 /// The multiboot modules after Xen: Linux + the boot initramfs (DomU), or the probe (Dom0).
