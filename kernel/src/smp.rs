@@ -7,7 +7,6 @@
 mod start;
 
 use crate::drv::evtchn;
-use crate::time::now_ns;
 use crate::xen::XenError;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
 use spin::{Mutex, Once};
@@ -82,10 +81,10 @@ fn bind_kick(id: u32) -> Result<u32, XenError> {
 
 /// Runs on the kicked vCPU (its port notifies only it).
 fn on_kick(_port: u32) {
-    let (tsc, now) = (crate::arch::rdtsc(), now_ns());
+    let now = crate::time::stamp();
     let v = vcpu(crate::arch::percpu::this_vcpu());
-    v.last_kick_ns.store(now, Relaxed);
-    v.last_kick_tsc.store(tsc, Relaxed);
+    v.last_kick_ns.store(now.ns, Relaxed);
+    v.last_kick_tsc.store(now.tsc, Relaxed);
     v.kicks.fetch_add(1, Release);
     if v.echo.load(Acquire) {
         let _ = kick(0);

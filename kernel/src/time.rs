@@ -1,22 +1,42 @@
-//! Xen system time from vCPU 0's pvclock (vcpu_time_info + TSC).
+//! Xen system time from the running vCPU's pvclock (vcpu_time_info + TSC).
 
 use xp_core::pvclock::TimeSnapshot;
 
-/// Nanoseconds of Xen system time now, or 0 before shared_info is mapped.
-pub fn now_ns() -> u64 {
+/// One TSC read, the system time at it and the pvclock scale that converted it (the wakeup
+/// probe times a wake-up by both clocks from one reading).
+#[derive(Clone, Copy)]
+pub struct Stamp {
+    pub tsc: u64,
+    pub ns: u64,
+    pub mul: u32,
+    pub shift: i8,
+}
+
+/// Now, by TSC and by system time; ns 0 (scale 0) before shared_info is mapped.
+pub fn stamp() -> Stamp {
+    let tsc = crate::arch::rdtsc();
     match crate::xen::shared::time_info() {
-        Ok(t) => at_tsc(&t, crate::arch::rdtsc()),
-        Err(crate::xen::shared::ClockError::NotMapped) => 0,
+        Ok(t) => Stamp {
+            tsc,
+            ns: at_tsc(&t, tsc),
+            mul: t.tsc_to_system_mul,
+            shift: t.tsc_shift,
+        },
+        Err(crate::xen::shared::ClockError::NotMapped) => Stamp {
+            tsc,
+            ns: 0,
+            mul: 0,
+            shift: 0,
+        },
         // A hypervisor that never finishes updating the clock: crash with the reason rather
         // than return a time that is wrong.
         Err(e) => panic!("pvclock: {e}"),
     }
 }
 
-/// The running vCPU's pvclock scale (tsc_to_system_mul, tsc_shift); (0, 0) before
-/// shared_info is mapped.
-pub fn scale() -> (u32, i8) {
-    crate::xen::shared::time_info().map_or((0, 0), |t| (t.tsc_to_system_mul, t.tsc_shift))
+/// Nanoseconds of Xen system time now, or 0 before shared_info is mapped.
+pub fn now_ns() -> u64 {
+    stamp().ns
 }
 
 /// System time at TSC value `tsc` according to the pvclock record `t`.

@@ -113,14 +113,15 @@ fn one(ctx: &mut Ctx<'_>, c: &Cfg, b: u32) -> Result<Reading, Late> {
     let v = smp::vcpu(b);
     let k0 = v.kicks.load(Acquire);
     let rs0 = (b != 0).then(|| runstate::of(b).ok()).flatten();
-    let (tsc0, t0) = (crate::arch::rdtsc(), now_ns());
+    let sent = crate::time::stamp();
+    let t0 = sent.ns;
     if let Err(e) = smp::kick(b) {
         ctx.error(format_args!("kick vCPU {b}: {e}"));
         return Err(Late::GaveUp);
     }
     let taken = || v.kicks.load(Acquire) != k0;
     if timer::wait_until(t0 + c.threshold, taken) {
-        return Ok(reading(b, t0, tsc0));
+        return Ok(reading(b, sent));
     }
     let lost = late(ctx, b, t0, rs0);
     if !timer::wait_until(t0 + GIVE_UP_NS, taken) {
@@ -133,17 +134,16 @@ fn one(ctx: &mut Ctx<'_>, c: &Cfg, b: u32) -> Result<Reading, Late> {
     Err(if lost { Late::Lost } else { Late::Classified })
 }
 
-/// The send (`t0`, `tsc0`, read on vCPU 0) and `b`'s handler's readings of one kick.
-fn reading(b: u32, t0: u64, tsc0: u64) -> Reading {
+/// The send (read on vCPU 0, with its pvclock scale) and `b`'s handler's readings of one kick.
+fn reading(b: u32, sent: crate::time::Stamp) -> Reading {
     let v = smp::vcpu(b);
-    let (mul, shift) = crate::time::scale();
     Reading {
-        sent_ns: t0,
+        sent_ns: sent.ns,
         handled_ns: v.last_kick_ns.load(Relaxed),
-        sent_tsc: tsc0,
+        sent_tsc: sent.tsc,
         handled_tsc: v.last_kick_tsc.load(Relaxed),
-        mul,
-        shift,
+        mul: sent.mul,
+        shift: sent.shift,
     }
 }
 
