@@ -94,9 +94,13 @@ pub fn main(mut a: Args) -> Result<i32> {
     Ok(if failed.is_empty() { 0 } else { 1 })
 }
 
-/// Refuses a run the disk has no room for, before anything is built (disk.rs).
+/// Refuses a run the disk has no room for, before anything is built (disk.rs); once, in the
+/// parent (a child would walk the build directory and the cache again, once per scenario).
 fn disk_preflight(host_only: bool) -> Result<()> {
     use crate::disk::{Place, CACHE_FULL, TARGET_FULL};
+    if std::env::var_os(parallel::CHILD).is_some() {
+        return Ok(());
+    }
     let mut places = vec![Place {
         what: "the build directory",
         path: xp_kbuild::target_dir(),

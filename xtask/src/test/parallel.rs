@@ -148,13 +148,17 @@ fn child(c: &Children, release: Release, name: &str, log: &Path) -> Result<()> {
     anyhow::bail!("{status}; full output in {}", log.display())
 }
 
+/// Set in every child xtask's environment: the parent checked the disk (test.rs) already.
+pub(super) const CHILD: &str = "XENPROBE_XTASK_CHILD";
+
 /// Starts a child xtask with no input and its output (both streams) into `log`.
 pub(super) fn spawn_logged(mut cmd: Command, log: &Path) -> Result<std::process::Child> {
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    cmd.stdin(Stdio::null())
+    cmd.env(CHILD, "1")
+        .stdin(Stdio::null())
         .stdout(file.try_clone()?)
         .stderr(file)
         .spawn()
