@@ -22,6 +22,13 @@ pub struct Place {
     pub full: u64,
 }
 
+impl Place {
+    /// What is left to write here: what it will hold less what it holds now.
+    pub fn need(&self) -> u64 {
+        self.full.saturating_sub(held(&self.path))
+    }
+}
+
 /// Refuses when a filesystem lacks room for what the places on it still have to take.
 pub fn preflight(places: &[Place]) -> Result<()> {
     let mut by_fs: Vec<(u64, Vec<&Place>)> = Vec::new();
@@ -33,10 +40,7 @@ pub fn preflight(places: &[Place]) -> Result<()> {
         }
     }
     for (_, on_fs) in by_fs {
-        let need: u64 = on_fs
-            .iter()
-            .map(|p| p.full.saturating_sub(held(&p.path)))
-            .sum();
+        let need: u64 = on_fs.iter().map(|p| p.need()).sum();
         let free = free_bytes(existing(&on_fs[0].path))?;
         let names: Vec<String> = on_fs.iter().map(|p| describe(p)).collect();
         if let Some(msg) = shortage(free, need, &names.join(" and ")) {

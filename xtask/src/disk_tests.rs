@@ -38,7 +38,17 @@ fn preflight_counts_what_is_already_there() {
         path: dir.clone(),
         full: 32 << 10,
     };
+    assert_eq!(done.need(), 0);
     preflight(&[done]).unwrap();
+    // What it holds (the 64 KiB file, the directory's own blocks) is taken off what is left.
+    let part = Place {
+        what: "cache",
+        path: dir.clone(),
+        full: 1 << 20,
+    };
+    let need = part.need();
+    let (lo, hi) = ((1 << 20) - (128 << 10), (1 << 20) - (64 << 10));
+    assert!((lo..=hi).contains(&need), "{need}");
     // No disk has an exbibyte free: refused, naming the place (a child not yet made).
     let path = dir.join("not-yet/made");
     let huge = Place {
